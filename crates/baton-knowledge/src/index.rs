@@ -32,9 +32,9 @@ pub struct Hit {
     /// The BM25 score; only comparable within one query.
     pub score: f32,
     /// The share of the query's distinct content words (after stop words and
-    /// stemming) found in the passage, its heading, title or tags, from 0 to
-    /// 1. Unlike the score it is comparable across queries, so the engine can
-    /// refuse weak matches with a fixed bar.
+    /// stemming) found in the passage, its heading, title or tags, between 0
+    /// and 1. Unlike the score it is comparable across queries, so the engine
+    /// can refuse weak matches with a fixed bar.
     pub coverage: f32,
 }
 
