@@ -346,3 +346,64 @@ fn the_demo_workspace_has_every_intent_with_enough_examples() {
     let demo = ws.settings.demo.as_ref().unwrap();
     assert_eq!(demo.email, "agent@example.com");
 }
+
+#[test]
+fn the_demo_store_lists_its_catalogue() {
+    let ws = Workspace::load(&demo_dir()).unwrap();
+    assert_eq!(ws.products.len(), 12);
+    assert_eq!(ws.products[0], "Camping Stove");
+    assert!(ws.products.contains(&"Trail Backpack".to_string()));
+}
+
+#[test]
+fn demo_knowledge_questions_find_the_right_article_first() {
+    let ws = Workspace::load(&demo_dir()).unwrap();
+    let cases = [
+        (
+            "how much is express delivery",
+            "shipping",
+            "Delivery options and costs",
+        ),
+        (
+            "do you ship to Canada",
+            "shipping",
+            "International shipping",
+        ),
+        ("who pays for return shipping", "returns", "What it costs"),
+        (
+            "how long until my refund shows on my card",
+            "refunds",
+            "How long a refund takes to show",
+        ),
+        ("can I pay with PayPal", "payment", "Ways to pay"),
+        (
+            "are you open on Sundays",
+            "opening-hours",
+            "Customer service hours",
+        ),
+        ("my account is locked", "account", "A locked account"),
+        ("do gift cards expire", "gift-cards", "Using a gift card"),
+        ("what size boots should I order", "sizes", "Boots"),
+        (
+            "is the cutting board dishwasher safe",
+            "product-care",
+            "Kitchen",
+        ),
+        (
+            "how long is the warranty on the kettle",
+            "warranty",
+            "What the warranty covers",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (question, article, section) in cases {
+        let hits = ws.knowledge.search(question, 3);
+        let top = hits
+            .first()
+            .map(|h| (h.article_id.as_str(), h.section.as_deref()));
+        if top != Some((article, Some(section))) {
+            wrong.push(format!("{question:?} -> {top:?}"));
+        }
+    }
+    assert_eq!(wrong, Vec::<String>::new());
+}
