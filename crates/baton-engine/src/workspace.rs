@@ -22,7 +22,7 @@ mod templates;
 
 use std::path::{Path, PathBuf};
 
-use baton_knowledge::{Article, KnowledgeBase};
+use baton_knowledge::{Article, Hit, KnowledgeBase};
 use sha2::{Digest, Sha256};
 
 pub use intents::{Answer, IntentDef, MIN_EXAMPLES};
@@ -121,6 +121,19 @@ impl Workspace {
     /// version it was trained on. Stable across machines and load order.
     pub fn fingerprint(&self) -> String {
         self.fingerprint.clone()
+    }
+
+    /// The knowledge passages good enough to answer a question with: at most
+    /// `[knowledge] max_hits`, each covering at least `min_coverage` of the
+    /// question's content words. Empty means "do not answer from knowledge".
+    pub fn knowledge_hits(&self, question: &str) -> Vec<Hit> {
+        let wanted = self.settings.knowledge.max_hits;
+        let min_coverage = self.settings.knowledge.min_coverage;
+        self.knowledge
+            .search(question, wanted)
+            .into_iter()
+            .filter(|hit| hit.coverage >= min_coverage)
+            .collect()
     }
 
     /// An intent by name.

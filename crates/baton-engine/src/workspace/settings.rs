@@ -142,6 +142,26 @@ pub struct OpeningPeriod {
     pub close: NaiveTime,
 }
 
+impl NluSettings {
+    /// The order patterns, compiled. Patterns were checked at load, so none
+    /// is dropped for a workspace that loaded.
+    pub fn order_regexes(&self) -> Vec<regex::Regex> {
+        self.order_patterns
+            .iter()
+            .filter_map(|p| regex::Regex::new(p).ok())
+            .collect()
+    }
+}
+
+impl QueueSettings {
+    /// The wait to tell a customer at a 1-based queue position: each
+    /// conversation up to and including theirs takes
+    /// `minutes_per_conversation`.
+    pub fn wait_minutes(&self, position: u32) -> u32 {
+        position.saturating_mul(self.minutes_per_conversation)
+    }
+}
+
 impl BusinessHours {
     /// Open around the clock.
     pub fn always() -> BusinessHours {
@@ -187,6 +207,21 @@ impl BusinessHours {
             }
         }
         None
+    }
+
+    /// The next opening as words for the `outside_hours` template, in the
+    /// desk's local time: "today at 08:00", "tomorrow at 10:00" or "on
+    /// Monday at 08:00". `None` when the desk never opens.
+    pub fn opening_text(&self, at: DateTime<Utc>) -> Option<String> {
+        let opening = self.next_opening(at)?.with_timezone(&self.timezone);
+        let today = at.with_timezone(&self.timezone).date_naive();
+        let time = opening.format("%H:%M");
+        let days_ahead = (opening.date_naive() - today).num_days();
+        Some(match days_ahead {
+            0 => format!("today at {time}"),
+            1 => format!("tomorrow at {time}"),
+            _ => format!("on {} at {time}", opening.format("%A")),
+        })
     }
 
     /// A local wall-clock time as an instant. A time skipped by a daylight
@@ -759,6 +794,45 @@ mod tests {
             berlin_weekdays().next_opening(utc(2025, 7, 6, 12, 0)),
             Some(utc(2025, 7, 7, 7, 0))
         );
+    }
+
+    #[test]
+    fn the_next_opening_reads_as_words_in_local_time() {
+        let hours = berlin_weekdays();
+        // Monday 07:00 Berlin.
+        assert_eq!(
+            hours.opening_text(utc(2025, 1, 6, 6, 0)).unwrap(),
+            "today at 09:00"
+        );
+        // Friday 18:00 Berlin.
+        assert_eq!(
+            hours.opening_text(utc(2025, 1, 3, 17, 0)).unwrap(),
+            "tomorrow at 10:00"
+        );
+        // Saturday 15:00 Berlin.
+        assert_eq!(
+            hours.opening_text(utc(2025, 1, 4, 14, 0)).unwrap(),
+            "on Monday at 09:00"
+        );
+    }
+
+    #[test]
+    fn the_wait_grows_with_the_queue_position() {
+        let queue = Settings::default().queue;
+        assert_eq!(queue.wait_minutes(1), 5);
+        assert_eq!(queue.wait_minutes(4), 20);
+        assert_eq!(queue.wait_minutes(u32::MAX), u32::MAX);
+    }
+
+    #[test]
+    fn the_default_order_pattern_finds_order_numbers_with_or_without_hash() {
+        let regexes = Settings::default().nlu.order_regexes();
+        assert_eq!(regexes.len(), 1);
+        let found: Vec<&str> = regexes[0]
+            .find_iter("it's #W1234567, or maybe W7654321")
+            .map(|m| m.as_str())
+            .collect();
+        assert_eq!(found, vec!["#W1234567", "W7654321"]);
     }
 
     #[test]

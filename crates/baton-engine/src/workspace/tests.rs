@@ -407,3 +407,24 @@ fn demo_knowledge_questions_find_the_right_article_first() {
     }
     assert_eq!(wrong, Vec::<String>::new());
 }
+
+#[test]
+fn knowledge_hits_drop_passages_that_cover_too_little_of_the_question() {
+    let ws = Workspace::load(&demo_dir()).unwrap();
+    let hits = ws.knowledge_hits("do you ship to Canada");
+    let ids: Vec<&str> = hits.iter().map(|h| h.article_id.as_str()).collect();
+    assert_eq!(ids[0], "shipping");
+    assert!(hits.len() <= 2);
+    assert!(hits.iter().all(|h| h.coverage >= 0.5));
+
+    // One word of four found is not an answer.
+    assert!(ws
+        .knowledge_hits("canada volcano penguin telescope")
+        .is_empty());
+}
+
+#[test]
+fn a_loaded_workspace_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Workspace>();
+}
