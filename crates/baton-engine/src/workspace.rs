@@ -89,21 +89,25 @@ impl Workspace {
     /// Loads a workspace, or fails with its first problem.
     pub fn load(dir: &Path) -> Result<Workspace, WorkspaceError> {
         let (workspace, problems) = build(dir);
-        match (workspace, problems.into_iter().collect::<Vec<_>>()) {
-            (Some(workspace), problems) if problems.is_empty() => Ok(workspace),
-            (_, problems) => {
-                let total = problems.len();
-                let first = problems.into_iter().next().unwrap_or_else(|| Problem {
+        let total = problems.len();
+        match (workspace, problems.into_iter().next()) {
+            (Some(workspace), None) => Ok(workspace),
+            (_, Some(first)) => Err(WorkspaceError::Invalid { first, total }),
+            // `build` gives no workspace only together with a problem.
+            (None, None) => Err(WorkspaceError::Invalid {
+                first: Problem {
                     file: dir.to_path_buf(),
                     line: None,
                     message: "workspace could not be loaded".into(),
-                });
-                Err(WorkspaceError::Invalid { first, total })
-            }
+                },
+                total: 1,
+            }),
         }
     }
 
-    /// Every problem of a workspace, in file order; empty when it loads.
+    /// Every problem of a workspace, grouped by file (settings, intents,
+    /// templates, articles, store, then those between files); empty when
+    /// the workspace loads.
     pub fn check(dir: &Path) -> Vec<Problem> {
         build(dir).1
     }
@@ -175,11 +179,14 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
 
     let (settings, human_only_spans) = match &settings_src {
         Some(src) => settings::parse(src, &folder_name, &mut problems),
-        None => (Settings::default(), Vec::new()),
+        None => (Settings::default(), None),
     };
+    let human_only = human_only_spans
+        .as_ref()
+        .map(|_| settings.escalation.human_only_intents.as_slice());
     let parsed_intents = intents_src
         .as_ref()
-        .map(|src| intents::parse(src, &settings.escalation.human_only_intents, &mut problems));
+        .map(|src| intents::parse(src, human_only, &mut problems));
     let parsed_templates = templates_src.as_ref().map(|src| {
         let parsed = templates::parse(src, &mut problems);
         templates::check(src, &parsed, &mut problems);
@@ -221,7 +228,7 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
         }
     }
     if let (Some(src), Some(parsed)) = (&settings_src, &parsed_intents) {
-        for (name, span) in &human_only_spans {
+        for (name, span) in human_only_spans.iter().flatten() {
             if !parsed.intents.iter().any(|i| &i.name == name) {
                 let msg = format!("human_only_intents names unknown intent `{name}`");
                 problems.push(src.at(span.clone(), msg));

@@ -84,10 +84,11 @@ pub(crate) struct ParsedIntents {
 
 /// Parses `intents.toml`, pushing every problem found in the file alone.
 /// Intents named in `human_only` (from the settings) count as marked
-/// `human_only = true`.
+/// `human_only = true`; `None` means the settings could not be read, and
+/// then a missing `answer` is not reported, as it may be a human-only intent.
 pub(crate) fn parse(
     source: &Source,
-    human_only: &[String],
+    human_only: Option<&[String]>,
     problems: &mut Vec<Problem>,
 ) -> ParsedIntents {
     let mut parsed = ParsedIntents {
@@ -111,7 +112,8 @@ pub(crate) fn parse(
         let name = intent.name.get_ref().clone();
         let name_span = intent.name.span();
         let name_line = super::source::line_of(&source.text, name_span.start);
-        let is_human_only = intent.human_only || human_only.contains(&name);
+        let listed = human_only.is_some_and(|list| list.contains(&name));
+        let is_human_only = intent.human_only || listed;
 
         if !is_name(&name) {
             let msg = format!("intent name `{name}` must be lower-case letters, digits and `_`");
@@ -177,8 +179,10 @@ pub(crate) fn parse(
             // intent needs to say how it is answered.
             None if is_human_only => (Answer::Template("handoff".into()), name_span),
             None => {
-                let msg = format!("intent `{name}` has no `answer`");
-                problems.push(source.at(name_span.clone(), msg));
+                if human_only.is_some() {
+                    let msg = format!("intent `{name}` has no `answer`");
+                    problems.push(source.at(name_span.clone(), msg));
+                }
                 (Answer::Template("fallback".into()), name_span)
             }
         };
@@ -224,7 +228,7 @@ mod tests {
             text: text.into(),
         };
         let mut problems = Vec::new();
-        let parsed = parse(&source, &["listed".to_string()], &mut problems);
+        let parsed = parse(&source, Some(&["listed".to_string()]), &mut problems);
         (parsed, problems.iter().map(|p| p.to_string()).collect())
     }
 

@@ -353,17 +353,19 @@ struct RawKnowledge {
 pub(crate) type NameSpans = Vec<(String, Range<usize>)>;
 
 /// Parses `workspace.toml`. Problems are pushed; the settings returned hold
-/// defaults wherever a value was wrong, so later checks can still run.
+/// defaults wherever a value was wrong, so later checks can still run. The
+/// name spans are `None` when the file could not be read as settings at all,
+/// so that checks depending on it do not report problems that are not there.
 pub(crate) fn parse(
     source: &Source,
     folder_name: &str,
     problems: &mut Vec<Problem>,
-) -> (Settings, NameSpans) {
+) -> (Settings, Option<NameSpans>) {
     let raw: RawSettings = match toml::from_str(&source.text) {
         Ok(raw) => raw,
         Err(e) => {
             problems.push(source.toml_error(&e));
-            return (Settings::default(), Vec::new());
+            return (Settings::default(), None);
         }
     };
     let mut settings = Settings::default();
@@ -498,7 +500,7 @@ pub(crate) fn parse(
     }
 
     settings.demo = raw.demo;
-    (settings, human_only_spans)
+    (settings, Some(human_only_spans))
 }
 
 /// An IANA time-zone name, or a problem on its line.

@@ -38,8 +38,8 @@ struct Product {
     name: String,
 }
 
-/// Reads the store folder, if there is one, pushing problems, and returns
-/// the catalogue's product names, sorted and without repeats.
+/// Reads the store folder, if there is one, pushing problems and the files
+/// read, and returns the catalogue's product names, sorted, without repeats.
 pub(crate) fn parse(
     dir: &Path,
     sources: &mut Vec<Source>,
@@ -49,96 +49,113 @@ pub(crate) fn parse(
         return Vec::new();
     }
 
-    let users = read::<User>(&dir.join("users.json"), sources, problems);
-    let orders = read::<Order>(&dir.join("orders.json"), sources, problems);
-    let products = read::<Product>(&dir.join("products.json"), sources, problems);
+    let users_src = read(&dir.join("users.json"), problems);
+    let orders_src = read(&dir.join("orders.json"), problems);
+    let products_src = read(&dir.join("products.json"), problems);
+    let users = users_src
+        .as_ref()
+        .and_then(|s| records::<User>(s, problems));
+    let orders = orders_src
+        .as_ref()
+        .and_then(|s| records::<Order>(s, problems));
+    let products = products_src
+        .as_ref()
+        .and_then(|s| records::<Product>(s, problems));
 
-    if let (Some((users, users_src)), Some((orders, orders_src))) = (&users, &orders) {
-        for (key, order) in orders {
-            let here = |msg: String| orders_src.at_text(&format!("\"{key}\""), msg);
-            if key != &order.order_id {
-                problems.push(here(format!(
-                    "order `{key}` has order_id `{}`; the two must match",
-                    order.order_id
-                )));
-            }
-            if !ORDER_STATUSES.contains(&order.status.as_str()) {
-                problems.push(here(format!(
-                    "order `{key}` has status `{}`; expected one of {}",
-                    order.status,
-                    ORDER_STATUSES.join(", ")
-                )));
-            }
-            match users.get(&order.user_id) {
-                None => problems.push(here(format!(
-                    "order `{key}` belongs to unknown user `{}`",
-                    order.user_id
-                ))),
-                Some(user) if !user.orders.contains(key) => problems.push(here(format!(
-                    "order `{key}` is missing from the order list of user `{}`",
-                    order.user_id
-                ))),
-                Some(_) => {}
-            }
-        }
-        for (id, user) in users {
-            for order in &user.orders {
-                if !orders.contains_key(order) {
-                    let msg = format!("user `{id}` lists unknown order `{order}`");
-                    problems.push(users_src.at_text(&format!("\"{id}\""), msg));
-                }
-            }
-            if !user.email.contains('@') {
-                let msg = format!("user `{id}` has no valid e-mail address");
-                problems.push(users_src.at_text(&format!("\"{id}\""), msg));
-            }
-        }
+    if let (Some(users), Some(orders), Some(users_src), Some(orders_src)) =
+        (&users, &orders, &users_src, &orders_src)
+    {
+        check_orders(orders_src, orders, users, problems);
+        check_users(users_src, users, orders, problems);
     }
 
     let mut names: Vec<String> = products
-        .map(|(p, _)| p.into_values().map(|p| p.name).collect())
+        .map(|p| p.into_values().map(|p| p.name).collect())
         .unwrap_or_default();
     names.sort();
     names.dedup();
+    sources.extend([users_src, orders_src, products_src].into_iter().flatten());
     names
 }
 
-/// One JSON file as a map of id to record, with its source kept for the
-/// fingerprint and for problem lines. A missing file is no problem: a store
-/// may have only a catalogue.
-fn read<T: for<'de> Deserialize<'de>>(
-    path: &Path,
-    sources: &mut Vec<Source>,
+/// Each order has a known status and belongs to a known user who lists it.
+fn check_orders(
+    source: &Source,
+    orders: &BTreeMap<String, Order>,
+    users: &BTreeMap<String, User>,
     problems: &mut Vec<Problem>,
-) -> Option<(BTreeMap<String, T>, Source)> {
+) {
+    for (key, order) in orders {
+        let here = |msg: String| source.at_text(&format!("\"{key}\""), msg);
+        if key != &order.order_id {
+            problems.push(here(format!(
+                "order `{key}` has order_id `{}`; the two must match",
+                order.order_id
+            )));
+        }
+        if !ORDER_STATUSES.contains(&order.status.as_str()) {
+            problems.push(here(format!(
+                "order `{key}` has status `{}`; expected one of {}",
+                order.status,
+                ORDER_STATUSES.join(", ")
+            )));
+        }
+        match users.get(&order.user_id) {
+            None => problems.push(here(format!(
+                "order `{key}` belongs to unknown user `{}`",
+                order.user_id
+            ))),
+            Some(user) if !user.orders.contains(key) => problems.push(here(format!(
+                "order `{key}` is missing from the order list of user `{}`",
+                order.user_id
+            ))),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Each user has an e-mail address and lists only orders that exist.
+fn check_users(
+    source: &Source,
+    users: &BTreeMap<String, User>,
+    orders: &BTreeMap<String, Order>,
+    problems: &mut Vec<Problem>,
+) {
+    for (id, user) in users {
+        let here = |msg: String| source.at_text(&format!("\"{id}\""), msg);
+        for order in &user.orders {
+            if !orders.contains_key(order) {
+                problems.push(here(format!("user `{id}` lists unknown order `{order}`")));
+            }
+        }
+        if !user.email.contains('@') {
+            problems.push(here(format!("user `{id}` has no valid e-mail address")));
+        }
+    }
+}
+
+/// A store file, if it exists: a store may have only a catalogue.
+fn read(path: &Path, problems: &mut Vec<Problem>) -> Option<Source> {
     if !path.exists() {
         return None;
     }
-    let source = match Source::read(path) {
-        Ok(source) => source,
-        Err(problem) => {
-            problems.push(problem);
-            return None;
-        }
-    };
-    let parsed = serde_json::from_str::<BTreeMap<String, T>>(&source.text);
-    let result = match parsed {
-        Ok(map) => Some((
-            map,
-            Source {
-                path: source.path.clone(),
-                text: source.text.clone(),
-            },
-        )),
+    Source::read(path).map_err(|p| problems.push(p)).ok()
+}
+
+/// A store file as a map of id to record.
+fn records<T: for<'de> Deserialize<'de>>(
+    source: &Source,
+    problems: &mut Vec<Problem>,
+) -> Option<BTreeMap<String, T>> {
+    match serde_json::from_str(&source.text) {
+        Ok(map) => Some(map),
         Err(e) => {
             problems.push(Problem {
-                file: path.to_path_buf(),
+                file: source.path.clone(),
                 line: Some(e.line()),
                 message: format!("invalid store data: {e}"),
             });
             None
         }
-    };
-    sources.push(source);
-    result
+    }
 }

@@ -143,9 +143,11 @@ fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
         if brace == '}' {
             return Err("a lone `}`; write `}}` for a literal brace".into());
         }
-        let Some(end) = after.find('}') else {
-            return Err("a `{` is never closed; write `{{` for a literal brace".into());
-        };
+        let never_closed = || "a `{` is never closed; write `{{` for a literal brace".to_string();
+        let end = after.find('}').ok_or_else(never_closed)?;
+        if after[..end].contains('{') {
+            return Err(never_closed());
+        }
         let name = &after[..end];
         let valid = !name.is_empty()
             && name

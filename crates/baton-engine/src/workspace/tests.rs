@@ -428,3 +428,94 @@ fn a_loaded_workspace_can_be_shared_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Workspace>();
 }
+
+#[test]
+fn an_unknown_settings_key_in_a_folder_is_reported_with_its_line() {
+    let dir = valid();
+    write(
+        dir.path(),
+        "workspace.toml",
+        &format!("{SETTINGS}[lifecycle]\nreopen_window = 5\n"),
+    );
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].starts_with("workspace.toml:11: unknown field `reopen_window`"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_bad_order_pattern_in_a_folder_is_reported_with_its_line() {
+    let dir = valid();
+    let settings = format!("{SETTINGS}[nlu]\norder_patterns = ['[0-9']\n");
+    write(dir.path(), "workspace.toml", &settings);
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].starts_with("workspace.toml:11: order pattern `[0-9` is not a valid regex"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_bad_timezone_in_a_folder_is_reported_with_its_line() {
+    let dir = valid();
+    let settings = format!("{SETTINGS}[queue]\ntimezone = \"Europe/Atlantis\"\n");
+    write(dir.path(), "workspace.toml", &settings);
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "workspace.toml:11: `Europe/Atlantis` is not an IANA time zone like \"Europe/Berlin\""
+        ]
+    );
+}
+
+#[test]
+fn an_intent_with_too_few_examples_in_a_folder_is_reported_with_its_line() {
+    let dir = valid();
+    let intents = INTENTS.replace(", \"good morning\", \"good evening\"", "");
+    write(dir.path(), "intents.toml", &intents);
+    assert_eq!(
+        problems(dir.path()),
+        vec!["intents.toml:4: intent `greeting` has 3 examples; it needs at least 5"]
+    );
+}
+
+#[test]
+fn duplicate_intent_names_in_a_folder_are_reported_with_their_line() {
+    let dir = valid();
+    let intents = INTENTS.replace("name = \"talk_to_human\"", "name = \"greeting\"");
+    write(dir.path(), "intents.toml", &intents);
+    assert_eq!(
+        problems(dir.path()),
+        vec!["intents.toml:18: duplicate intent `greeting` (first defined on line 2)"]
+    );
+}
+
+#[test]
+fn a_placeholder_the_engine_cannot_fill_in_a_folder_is_reported_with_its_line() {
+    let dir = valid();
+    let templates = format!(
+        "{}thanks = \"Thanks, {{customer_name}}, order {{tracking}}\"\n",
+        templates()
+    );
+    write(dir.path(), "templates.toml", &templates);
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "templates.toml:14: template `thanks` uses `{tracking}`, which the engine cannot \
+             fill here (it fills: customer_name, order_id, bot_name, company)"
+        ]
+    );
+}
+
+#[test]
+fn a_malformed_template_in_a_folder_is_reported_with_its_line() {
+    let dir = valid();
+    let templates = templates().replace("fallback = \"fallback", "fallback = \"{fallback");
+    write(dir.path(), "templates.toml", &templates);
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1);
+    assert!(found[0].starts_with("templates.toml:2: template `fallback`: a `{` is never"));
+}
