@@ -133,6 +133,11 @@ impl KnowledgeBase {
         &self.articles
     }
 
+    /// An article by id, to cite a hit with its URL.
+    pub fn article(&self, id: &str) -> Option<&Article> {
+        self.articles.iter().find(|a| a.id == id)
+    }
+
     /// The best passages for a query, best first, at most one per article and
     /// at most `limit`. Passages that share no term with the query are never
     /// returned; a query of stop words only returns nothing. Ties are broken
@@ -342,6 +347,16 @@ mod tests {
         assert!(base().search("what is it?", 5).is_empty());
         assert!(base().search("", 5).is_empty());
         assert!(base().search("volcano", 5).is_empty());
+    }
+
+    #[test]
+    fn an_article_is_found_by_its_id() {
+        let kb = base();
+        assert_eq!(
+            kb.article("payment").map(|a| a.title.as_str()),
+            Some("Payment methods")
+        );
+        assert_eq!(kb.article("nope"), None);
     }
 
     #[test]

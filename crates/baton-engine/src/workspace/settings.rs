@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use chrono::{DateTime, Datelike, Days, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
@@ -176,7 +176,9 @@ impl BusinessHours {
         if self.periods.is_empty() {
             return true;
         }
-        let local = at.with_timezone(&self.timezone);
+        let Some(local) = self.local(at) else {
+            return false;
+        };
         let (day, time) = (local.weekday(), local.time());
         self.periods
             .iter()
@@ -189,7 +191,7 @@ impl BusinessHours {
         if self.is_open(at) {
             return Some(at);
         }
-        let today = at.with_timezone(&self.timezone).date_naive();
+        let today = self.local(at)?.date();
 
         // A week and a day ahead covers every weekly schedule, including a
         // desk that opens only on today's weekday, earlier than now.
@@ -213,15 +215,23 @@ impl BusinessHours {
     /// desk's local time: "today at 08:00", "tomorrow at 10:00" or "on
     /// Monday at 08:00". `None` when the desk never opens.
     pub fn opening_text(&self, at: DateTime<Utc>) -> Option<String> {
-        let opening = self.next_opening(at)?.with_timezone(&self.timezone);
-        let today = at.with_timezone(&self.timezone).date_naive();
+        let opening = self.local(self.next_opening(at)?)?;
+        let today = self.local(at)?.date();
         let time = opening.format("%H:%M");
-        let days_ahead = (opening.date_naive() - today).num_days();
+        let days_ahead = (opening.date() - today).num_days();
         Some(match days_ahead {
             0 => format!("today at {time}"),
             1 => format!("tomorrow at {time}"),
             _ => format!("on {} at {time}", opening.format("%A")),
         })
+    }
+
+    /// An instant as local wall-clock time; `None` at the very ends of the
+    /// calendar, where the local time cannot be represented.
+    fn local(&self, at: DateTime<Utc>) -> Option<NaiveDateTime> {
+        let utc = at.naive_utc();
+        let offset = self.timezone.offset_from_utc_datetime(&utc).fix();
+        utc.checked_add_offset(offset)
     }
 
     /// A local wall-clock time as an instant. A time skipped by a daylight
@@ -232,7 +242,7 @@ impl BusinessHours {
             .from_local_datetime(&local)
             .earliest()
             .or_else(|| {
-                let later = local + chrono::Duration::hours(1);
+                let later = local.checked_add_signed(chrono::Duration::hours(1))?;
                 self.timezone.from_local_datetime(&later).earliest()
             })?;
         Some(resolved.with_timezone(&Utc))
@@ -845,6 +855,14 @@ mod tests {
         );
         assert_eq!(parse_days("Sun"), Some(vec![Weekday::Sun]));
         assert_eq!(parse_days("someday"), None);
+    }
+
+    #[test]
+    fn the_far_end_of_time_finds_no_opening_rather_than_failing() {
+        assert_eq!(
+            berlin_weekdays().next_opening(DateTime::<Utc>::MAX_UTC),
+            None
+        );
     }
 
     #[test]
