@@ -1,0 +1,348 @@
+//! Whole-folder tests: a small valid workspace written to a temporary
+//! folder, then broken one way at a time.
+
+use std::path::Path;
+
+use super::*;
+
+const SETTINGS: &str = "\
+[workspace]
+name = \"tiny\"
+bot_name = \"Pip\"
+company = \"Tiny Shop\"
+timezone = \"Europe/Paris\"
+currency = \"EUR\"
+
+[escalation]
+human_only_intents = [\"complaint\"]
+";
+
+const INTENTS: &str = "\
+[[intent]]
+name = \"greeting\"
+answer = { template = \"greeting\" }
+examples = [\"hi\", \"hello\", \"hey there\", \"good morning\", \"good evening\"]
+
+[[intent]]
+name = \"shipping_policy\"
+answer = { knowledge = true }
+examples = [\"shipping cost\", \"how long is delivery\", \"do you ship abroad\",
+            \"delivery time\", \"is shipping free\"]
+
+[[intent]]
+name = \"complaint\"
+examples = [\"this is awful\", \"I want to complain\", \"terrible service\",
+            \"I am very unhappy\", \"worst shop ever\"]
+
+[[intent]]
+name = \"talk_to_human\"
+human_only = true
+examples = [\"agent please\", \"a real person\", \"talk to a human\",
+            \"speak to someone\", \"representative\"]
+";
+
+fn templates() -> String {
+    SYSTEM_TEMPLATES
+        .iter()
+        .map(|(id, own)| {
+            let fills: String = own.iter().map(|p| format!(" {{{p}}}")).collect();
+            format!("{id} = \"{id} from {{bot_name}}{fills}\"\n")
+        })
+        .collect()
+}
+
+const ARTICLE: &str = "+++\ntitle = \"Shipping\"\n+++\n## Costs\nShipping is free over 40 EUR.\n";
+
+/// A valid workspace in a temporary folder.
+fn valid() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "workspace.toml", SETTINGS);
+    write(dir.path(), "intents.toml", INTENTS);
+    write(dir.path(), "templates.toml", &templates());
+    write(dir.path(), "knowledge/shipping.md", ARTICLE);
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Problems as `file:line: message`, with the file relative to the folder.
+fn problems(dir: &Path) -> Vec<String> {
+    Workspace::check(dir)
+        .into_iter()
+        .map(|p| {
+            let file = p.file.strip_prefix(dir).unwrap_or(&p.file).to_path_buf();
+            Problem { file, ..p }.to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_valid_workspace_loads_with_everything_in_it() {
+    let dir = valid();
+    let ws = Workspace::load(dir.path()).unwrap();
+    assert_eq!(ws.settings.workspace.name, "tiny");
+    assert_eq!(ws.settings.workspace.timezone, chrono_tz::Europe::Paris);
+    assert_eq!(
+        ws.settings.queue.business_hours.timezone,
+        chrono_tz::Europe::Paris
+    );
+    assert_eq!(ws.intents.len(), 4);
+    assert_eq!(ws.knowledge.articles().len(), 1);
+    assert!(ws.products.is_empty());
+    assert_eq!(
+        ws.templates.render("greeting", &[]).unwrap(),
+        "greeting from Pip"
+    );
+    assert_eq!(ws.training_examples().len(), 20);
+    assert_eq!(
+        ws.training_examples()[5],
+        ("shipping cost".to_string(), "shipping_policy".to_string())
+    );
+}
+
+#[test]
+fn human_only_comes_from_the_intent_flag_or_the_settings_list() {
+    let dir = valid();
+    let ws = Workspace::load(dir.path()).unwrap();
+    assert!(ws.is_human_only("talk_to_human"));
+    assert!(ws.is_human_only("complaint"));
+    assert!(!ws.is_human_only("greeting"));
+    assert!(!ws.is_human_only("no_such_intent"));
+}
+
+#[test]
+fn a_missing_folder_is_one_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let found = Workspace::check(&missing);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].message, "workspace folder not found");
+}
+
+#[test]
+fn missing_required_files_are_each_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "workspace.toml: file is missing",
+            "intents.toml: file is missing",
+            "templates.toml: file is missing",
+        ]
+    );
+}
+
+#[test]
+fn load_fails_with_the_first_problem_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Workspace::load(dir.path()).unwrap_err().to_string();
+    assert!(err.ends_with(
+        "workspace.toml: file is missing (and 2 more; `baton workspace check` lists them all)"
+    ));
+}
+
+#[test]
+fn a_template_referenced_by_an_intent_must_exist() {
+    let dir = valid();
+    let intents = INTENTS.replace("template = \"greeting\"", "template = \"hello_there\"");
+    write(dir.path(), "intents.toml", &intents);
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "intents.toml:3: intent `greeting` answers with template `hello_there`, which \
+             templates.toml does not define"
+        ]
+    );
+}
+
+#[test]
+fn a_knowledge_answer_needs_articles() {
+    let dir = valid();
+    std::fs::remove_file(dir.path().join("knowledge/shipping.md")).unwrap();
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "intents.toml:8: intent `shipping_policy` answers from knowledge, but knowledge/ \
+             has no articles"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_human_only_intent_in_the_settings_is_reported() {
+    let dir = valid();
+    let settings = SETTINGS.replace("[\"complaint\"]", "[\"complaint\", \"complain\"]");
+    write(dir.path(), "workspace.toml", &settings);
+    assert_eq!(
+        problems(dir.path()),
+        vec!["workspace.toml:9: human_only_intents names unknown intent `complain`"]
+    );
+}
+
+#[test]
+fn a_bad_article_front_matter_is_reported_on_its_line() {
+    let dir = valid();
+    write(
+        dir.path(),
+        "knowledge/bad.md",
+        "+++\ntitle = \"x\"\ntags = \"one\"\n+++\nText\n",
+    );
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].starts_with("knowledge/bad.md:3: invalid type"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn problems_from_several_files_are_all_reported() {
+    let dir = valid();
+    write(
+        dir.path(),
+        "workspace.toml",
+        &SETTINGS.replace("Europe/Paris", "Nowhere"),
+    );
+    write(
+        dir.path(),
+        "templates.toml",
+        &templates().replace("resolved = ", "resolvd = "),
+    );
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "workspace.toml:5: `Nowhere` is not an IANA time zone like \"Europe/Berlin\"",
+            "templates.toml: the required template `resolved` is missing",
+        ]
+    );
+}
+
+#[test]
+fn the_fingerprint_changes_with_any_file_and_only_then() {
+    let dir = valid();
+    let first = Workspace::load(dir.path()).unwrap().fingerprint();
+    assert_eq!(first.len(), 64);
+    assert_eq!(Workspace::load(dir.path()).unwrap().fingerprint(), first);
+
+    write(
+        dir.path(),
+        "knowledge/shipping.md",
+        &ARTICLE.replace("40", "45"),
+    );
+    let second = Workspace::load(dir.path()).unwrap().fingerprint();
+    assert_ne!(second, first);
+}
+
+#[test]
+fn store_products_are_read_sorted_and_inconsistent_orders_reported() {
+    let dir = valid();
+    write(
+        dir.path(),
+        "store/products.json",
+        r#"{"1": {"name": "Teapot", "product_id": "1", "variants": {}},
+            "2": {"name": "Lamp", "product_id": "2", "variants": {}}}"#,
+    );
+    assert_eq!(
+        Workspace::load(dir.path()).unwrap().products,
+        vec!["Lamp", "Teapot"]
+    );
+
+    write(
+        dir.path(),
+        "store/users.json",
+        r##"{"ann_1": {"email": "ann@example.com", "orders": ["#W1"]}}"##,
+    );
+    write(
+        dir.path(),
+        "store/orders.json",
+        "{\n\"#W1\": {\"order_id\": \"#W1\", \"user_id\": \"ann_1\", \"status\": \"lost\"},\n\
+         \"#W2\": {\"order_id\": \"#W2\", \"user_id\": \"bob_2\", \"status\": \"pending\"}\n}",
+    );
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "store/orders.json:2: order `#W1` has status `lost`; expected one of pending, \
+             processed, delivered, cancelled",
+            "store/orders.json:3: order `#W2` belongs to unknown user `bob_2`",
+        ]
+    );
+}
+
+#[test]
+fn broken_store_json_is_reported_with_its_line() {
+    let dir = valid();
+    write(
+        dir.path(),
+        "store/users.json",
+        "{\n  \"a\": {\"email\": \n}",
+    );
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].starts_with("store/users.json:3: invalid store data"),
+        "{found:?}"
+    );
+}
+
+fn demo_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo")
+}
+
+#[test]
+fn the_demo_workspace_has_no_problems() {
+    let found: Vec<String> = Workspace::check(&demo_dir())
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(found, Vec::<String>::new());
+}
+
+#[test]
+fn the_demo_workspace_has_every_intent_with_enough_examples() {
+    let ws = Workspace::load(&demo_dir()).unwrap();
+    let names: Vec<&str> = ws.intents.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "greeting",
+            "goodbye",
+            "order_status",
+            "track_shipment",
+            "cancel_order",
+            "return_item",
+            "change_address",
+            "reset_password",
+            "refund_request",
+            "shipping_policy",
+            "returns_policy",
+            "payment_methods",
+            "opening_hours",
+            "product_question",
+            "complaint",
+            "talk_to_human",
+            "billing_dispute",
+        ]
+    );
+    for intent in &ws.intents {
+        assert!(
+            intent.examples.len() >= 15,
+            "{} has too few examples",
+            intent.name
+        );
+    }
+    let human_only: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| ws.is_human_only(n))
+        .collect();
+    assert_eq!(
+        human_only,
+        vec!["complaint", "talk_to_human", "billing_dispute"]
+    );
+    let demo = ws.settings.demo.as_ref().unwrap();
+    assert_eq!(demo.email, "agent@example.com");
+}
