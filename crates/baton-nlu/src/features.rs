@@ -1,0 +1,284 @@
+//! Hashed word and character n-gram features with TF-IDF weights.
+//!
+//! A message becomes two blocks of features: word unigrams and bigrams, and
+//! character n-grams taken inside each word padded with spaces (so that
+//! "refnd" still shares most of its pieces with "refund"). Each n-gram is
+//! hashed to 64 bits; the vocabulary keeps the hashes seen often enough in
+//! training and gives each a column. Each block is L2-normalised on its own.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::{fold, tokens, TokenKind};
+
+/// Which n-grams to extract and how to weigh the two blocks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// Longest word n-gram (1 = unigrams only).
+    pub word_max: usize,
+    pub char_min: usize,
+    pub char_max: usize,
+    /// Weight of the character block relative to the word block.
+    pub char_weight: f32,
+    /// An n-gram must appear in at least this many training messages.
+    pub min_df: u32,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        Self {
+            word_max: 2,
+            char_min: 2,
+            char_max: 5,
+            char_weight: 1.0,
+            min_df: 2,
+        }
+    }
+}
+
+/// A sparse feature vector: sorted column indices and their values.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SparseVec {
+    pub idx: Vec<u32>,
+    pub val: Vec<f32>,
+}
+
+impl SparseVec {
+    pub fn dot(&self, dense: &[f32]) -> f32 {
+        self.idx
+            .iter()
+            .zip(&self.val)
+            .map(|(&i, &v)| dense[i as usize] * v)
+            .sum()
+    }
+
+    pub fn norm_sq(&self) -> f32 {
+        self.val.iter().map(|v| v * v).sum()
+    }
+}
+
+/// The keys are already well-mixed hashes, so the map only needs to spread
+/// them over buckets; SipHash would cost more than the rest of a lookup.
+#[derive(Default)]
+pub struct PremixedHasher(u64);
+
+impl Hasher for PremixedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub type HashIndex = HashMap<u64, u32, BuildHasherDefault<PremixedHasher>>;
+
+const WORD_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+const CHAR_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+fn hash_str(seed: u64, s: &str) -> u64 {
+    let mut h = seed;
+    for &b in s.as_bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    mix(h)
+}
+
+fn hash_chars(seed: u64, cs: &[char]) -> u64 {
+    let mut h = seed ^ cs.len() as u64;
+    for &c in cs {
+        h = (h ^ c as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    mix(h)
+}
+
+/// The raw n-gram hashes of one message, before the vocabulary is applied.
+#[derive(Default)]
+pub struct RawFeatures {
+    pub words: Vec<u64>,
+    pub chars: Vec<u64>,
+}
+
+/// Extracts the hashed n-grams of a message.
+pub fn extract(cfg: &FeatureConfig, text: &str) -> RawFeatures {
+    let toks: Vec<String> = tokens(text)
+        .into_iter()
+        .filter(|t| t.kind != TokenKind::Punct)
+        .map(|t| fold(t.raw))
+        .collect();
+    let mut raw = RawFeatures::default();
+    let mut prev = "<s>";
+    for w in &toks {
+        raw.words.push(hash_str(WORD_SEED, w));
+        if cfg.word_max >= 2 {
+            let bigram = WORD_SEED.rotate_left(7) ^ hash_str(WORD_SEED, prev);
+            raw.words.push(hash_str(bigram, w));
+        }
+        prev = w;
+    }
+    let mut buf: Vec<char> = Vec::with_capacity(32);
+    for w in &toks {
+        buf.clear();
+        buf.push(' ');
+        buf.extend(w.chars());
+        buf.push(' ');
+        for n in cfg.char_min..=cfg.char_max {
+            if buf.len() < n {
+                break;
+            }
+            for win in buf.windows(n) {
+                raw.chars.push(hash_chars(CHAR_SEED, win));
+            }
+        }
+    }
+    raw
+}
+
+/// The columns and inverse document frequencies learned from training.
+#[derive(Clone, Debug)]
+pub struct Vocabulary {
+    pub config: FeatureConfig,
+    pub hashes: Vec<u64>,
+    pub idf: Vec<f32>,
+    index: HashIndex,
+}
+
+impl Vocabulary {
+    /// Learns the vocabulary from training messages.
+    pub fn fit(config: FeatureConfig, texts: &[&str]) -> Vocabulary {
+        let mut df: HashIndex = HashIndex::default();
+        for t in texts {
+            let raw = extract(&config, t);
+            let mut all = raw.words;
+            all.extend(raw.chars);
+            all.sort_unstable();
+            all.dedup();
+            for h in all {
+                *df.entry(h).or_insert(0) += 1;
+            }
+        }
+        let n = texts.len() as f32;
+        let mut kept: Vec<(u64, u32)> = df
+            .into_iter()
+            .filter(|&(_, d)| d >= config.min_df)
+            .collect();
+        kept.sort_unstable();
+        let hashes: Vec<u64> = kept.iter().map(|&(h, _)| h).collect();
+        let idf = kept
+            .iter()
+            .map(|&(_, d)| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
+            .collect();
+        Self::from_parts(config, hashes, idf)
+    }
+
+    pub fn from_parts(config: FeatureConfig, hashes: Vec<u64>, idf: Vec<f32>) -> Vocabulary {
+        let mut index = HashIndex::default();
+        index.reserve(hashes.len());
+        for (i, &h) in hashes.iter().enumerate() {
+            index.insert(h, i as u32);
+        }
+        Vocabulary {
+            config,
+            hashes,
+            idf,
+            index,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// Turns a message into its weighted, normalised feature vector.
+    pub fn transform(&self, text: &str) -> SparseVec {
+        let raw = extract(&self.config, text);
+        let mut out = SparseVec::default();
+        self.add_block(raw.words, 1.0, &mut out);
+        self.add_block(raw.chars, self.config.char_weight, &mut out);
+        sort_sparse(&mut out);
+        out
+    }
+
+    fn add_block(&self, mut hashes: Vec<u64>, weight: f32, out: &mut SparseVec) {
+        hashes.sort_unstable();
+        let first = out.idx.len();
+        let mut i = 0;
+        while i < hashes.len() {
+            let h = hashes[i];
+            let mut tf = 0;
+            while i < hashes.len() && hashes[i] == h {
+                tf += 1;
+                i += 1;
+            }
+            if let Some(&col) = self.index.get(&h) {
+                out.idx.push(col);
+                out.val
+                    .push((1.0 + (tf as f32).ln()) * self.idf[col as usize]);
+            }
+        }
+        let norm = out.val[first..].iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for v in &mut out.val[first..] {
+                *v *= weight / norm;
+            }
+        }
+    }
+}
+
+fn sort_sparse(v: &mut SparseVec) {
+    let mut pairs: Vec<(u32, f32)> = v.idx.iter().copied().zip(v.val.iter().copied()).collect();
+    pairs.sort_unstable_by_key(|p| p.0);
+    v.idx = pairs.iter().map(|p| p.0).collect();
+    v.val = pairs.iter().map(|p| p.1).collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_keeps_most_character_ngrams_of_the_word() {
+        let cfg = FeatureConfig::default();
+        let a = extract(&cfg, "refund").chars;
+        let b = extract(&cfg, "refnd").chars;
+        let shared = b.iter().filter(|h| a.contains(h)).count();
+        assert_eq!(shared, 9);
+    }
+
+    #[test]
+    fn features_are_normalised_per_block() {
+        let cfg = FeatureConfig {
+            min_df: 1,
+            ..FeatureConfig::default()
+        };
+        let vocab = Vocabulary::fit(cfg, &["where is my card", "my card is lost"]);
+        let v = vocab.transform("where is my card");
+        assert!((v.norm_sq() - 2.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn unseen_text_gives_an_empty_vector() {
+        let vocab = Vocabulary::fit(FeatureConfig::default(), &["a b", "a b"]);
+        assert!(vocab.transform("").idx.is_empty());
+        assert!(vocab.transform("zzzz").idx.is_empty());
+    }
+}

@@ -1,0 +1,806 @@
+//! The intent model: training from labelled examples, calibrated
+//! probabilities, the out-of-scope verdict, multi-intent messages, and the
+//! model file.
+//!
+//! The classifier is one linear support-vector machine per intent (squared
+//! hinge loss, solved by dual coordinate descent) over the TF-IDF features of
+//! [`crate::features`]. Its scores are turned into probabilities by a softmax
+//! whose temperature is fitted on a held-out part of the training examples,
+//! so that "0.8" means right about four times in five.
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use baton_core::analysis::IntentScore;
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::features::{FeatureConfig, SparseVec, Vocabulary};
+use crate::NluError;
+
+/// One labelled message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingExample {
+    pub text: String,
+    pub intent: String,
+}
+
+impl TrainingExample {
+    pub fn new(text: impl Into<String>, intent: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            intent: intent.into(),
+        }
+    }
+}
+
+/// How to train. The defaults suit a few to a few hundred examples per intent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    pub features: FeatureConfig,
+    /// Inverse regularisation strength of each per-intent machine.
+    pub c: f32,
+    /// Upper bound on passes over the data per intent.
+    pub max_epochs: usize,
+    /// Examples with this label teach the model what is out of scope; they
+    /// never appear as an intent in predictions.
+    pub out_of_scope_label: String,
+    /// Below this top probability a message is out of scope.
+    pub out_of_scope_threshold: f32,
+    /// Share of the examples held out to fit the temperature (0 skips it).
+    pub calibration_fraction: f32,
+    /// Threads used for training (the per-intent machines are independent).
+    pub threads: usize,
+    pub seed: u64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            features: FeatureConfig::default(),
+            c: 0.5,
+            max_epochs: 40,
+            out_of_scope_label: "oos".into(),
+            out_of_scope_threshold: 0.3,
+            calibration_fraction: 0.1,
+            threads: 2,
+            seed: 7,
+        }
+    }
+}
+
+/// Scores measured on a labelled test set, kept beside the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalScores {
+    pub accuracy: f32,
+    pub macro_f1: f32,
+    pub in_scope_accuracy: Option<f32>,
+    pub out_of_scope_recall: Option<f32>,
+    /// What the scores were measured on ("held-out 10% of training", a file).
+    pub measured_on: String,
+}
+
+/// What a model file says about itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// SHA-256 of the training examples, in order, as `text\tintent\n`.
+    pub training_sha256: String,
+    pub n_examples: usize,
+    /// The in-scope intents the model can predict, sorted.
+    pub intents: Vec<String>,
+    /// The label used for out-of-scope examples, when training had any.
+    pub out_of_scope_label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub train_seconds: f32,
+    /// Softmax temperature fitted on held-out examples (1 when none).
+    pub temperature: f32,
+    pub out_of_scope_threshold: f32,
+    /// Scores on the held-out calibration split, measured before the final
+    /// model was trained on every example.
+    pub heldout: Option<EvalScores>,
+    /// Scores on a separate evaluation set, when one was run.
+    pub eval: Option<EvalScores>,
+    pub options: TrainOptions,
+}
+
+/// The model's reading of one message.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IntentPrediction {
+    /// The in-scope intents, best first, with calibrated probabilities.
+    pub intents: Vec<IntentScore>,
+    pub out_of_scope: bool,
+    /// Probability mass on the out-of-scope class (0 without one).
+    pub out_of_scope_probability: f32,
+    /// Further intents found in separate clauses of the message.
+    pub extra_intents: Vec<IntentScore>,
+}
+
+/// A trained intent classifier.
+#[derive(Clone, Debug)]
+pub struct IntentModel {
+    meta: ModelMeta,
+    vocab: Vocabulary,
+    /// Every class, in-scope intents first (sorted), then the out-of-scope
+    /// class if there is one.
+    classes: Vec<String>,
+    linear: Linear,
+    clause_split: Regex,
+}
+
+/// How many intents a prediction lists.
+const TOP_K: usize = 5;
+/// A clause must reach this probability to count as a further intent.
+const EXTRA_INTENT_MIN: f32 = 0.5;
+const MAGIC: &[u8; 8] = b"BATONIM1";
+
+/// One linear function per class, stored feature-major so that a sparse
+/// message touches one contiguous row per feature.
+#[derive(Clone, Debug)]
+struct Linear {
+    n_classes: usize,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Linear {
+    fn scores(&self, x: &SparseVec) -> Vec<f32> {
+        let c = self.n_classes;
+        let mut s = self.bias.clone();
+        for (&i, &v) in x.idx.iter().zip(&x.val) {
+            let row = &self.weights[i as usize * c..(i as usize + 1) * c];
+            for (acc, w) in s.iter_mut().zip(row) {
+                *acc += v * w;
+            }
+        }
+        s
+    }
+}
+
+fn clause_splitter() -> Regex {
+    Regex::new(r"(?i)[.?!;]+|,?\s+(?:and also|and|also|plus|then|but)\s+").expect("valid regex")
+}
+
+fn sha256_examples(examples: &[TrainingExample]) -> String {
+    let mut h = Sha256::new();
+    for e in examples {
+        h.update(e.text.as_bytes());
+        h.update(b"\t");
+        h.update(e.intent.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn softmax(scores: &[f32], temperature: f32) -> Vec<f32> {
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut p: Vec<f32> = scores
+        .iter()
+        .map(|s| ((s - max) / temperature).exp())
+        .collect();
+    let sum: f32 = p.iter().sum();
+    for v in &mut p {
+        *v /= sum;
+    }
+    p
+}
+
+impl IntentModel {
+    /// Trains a model. With enough examples a stratified share is held out
+    /// first to fit the probability temperature and measure accuracy; the
+    /// final model is then trained on every example.
+    pub fn train(examples: &[TrainingExample], opts: &TrainOptions) -> Result<Self, NluError> {
+        let started = Instant::now();
+        if examples.is_empty() {
+            return Err(NluError::NoExamples);
+        }
+        let mut classes: Vec<String> = examples
+            .iter()
+            .map(|e| e.intent.clone())
+            .filter(|i| *i != opts.out_of_scope_label)
+            .collect();
+        classes.sort();
+        classes.dedup();
+        if classes.len() < 2 {
+            return Err(NluError::TooFewIntents(classes.len()));
+        }
+        let has_oos = examples.iter().any(|e| e.intent == opts.out_of_scope_label);
+        if has_oos {
+            classes.push(opts.out_of_scope_label.clone());
+        }
+        let labels: Vec<u16> = examples
+            .iter()
+            .map(|e| classes.iter().position(|c| *c == e.intent).unwrap_or(0) as u16)
+            .collect();
+
+        // Calibrate on a held-out split, then train on everything.
+        let (heldout_idx, fit_idx) = stratified_split(&labels, opts.calibration_fraction);
+        let mut temperature = 1.0;
+        let mut heldout = None;
+        if !heldout_idx.is_empty() {
+            let fit: Vec<&TrainingExample> = fit_idx.iter().map(|&i| &examples[i]).collect();
+            let fit_labels: Vec<u16> = fit_idx.iter().map(|&i| labels[i]).collect();
+            let (vocab, linear) = fit_linear(&fit, &fit_labels, classes.len(), opts);
+            let scores: Vec<Vec<f32>> = heldout_idx
+                .iter()
+                .map(|&i| linear.scores(&vocab.transform(&examples[i].text)))
+                .collect();
+            let truth: Vec<u16> = heldout_idx.iter().map(|&i| labels[i]).collect();
+            temperature = fit_temperature(&scores, &truth);
+            heldout = Some(heldout_scores(&scores, &truth, classes.len(), has_oos));
+        }
+        let all: Vec<&TrainingExample> = examples.iter().collect();
+        let (vocab, linear) = fit_linear(&all, &labels, classes.len(), opts);
+
+        let meta = ModelMeta {
+            training_sha256: sha256_examples(examples),
+            n_examples: examples.len(),
+            intents: classes[..classes.len() - has_oos as usize].to_vec(),
+            out_of_scope_label: has_oos.then(|| opts.out_of_scope_label.clone()),
+            created_at: Utc::now(),
+            train_seconds: started.elapsed().as_secs_f32(),
+            temperature,
+            out_of_scope_threshold: opts.out_of_scope_threshold,
+            heldout,
+            eval: None,
+            options: opts.clone(),
+        };
+        Ok(IntentModel {
+            meta,
+            vocab,
+            classes,
+            linear,
+            clause_split: clause_splitter(),
+        })
+    }
+
+    pub fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    /// Records scores measured on a separate evaluation set.
+    pub fn set_eval(&mut self, scores: EvalScores) {
+        self.meta.eval = Some(scores);
+    }
+
+    fn has_oos(&self) -> bool {
+        self.meta.out_of_scope_label.is_some()
+    }
+
+    /// Calibrated probabilities of every class for one message, in the
+    /// order of `classes` (in-scope intents, then out-of-scope if any).
+    pub fn probabilities(&self, text: &str) -> Vec<f32> {
+        let x = self.vocab.transform(text);
+        softmax(&self.linear.scores(&x), self.meta.temperature)
+    }
+
+    /// Predicts with the model's own out-of-scope threshold.
+    pub fn predict(&self, text: &str) -> IntentPrediction {
+        self.predict_with_threshold(text, self.meta.out_of_scope_threshold)
+    }
+
+    /// Predicts, calling the message out of scope when the out-of-scope
+    /// class wins or the best intent is below `threshold`.
+    pub fn predict_with_threshold(&self, text: &str, threshold: f32) -> IntentPrediction {
+        let mut pred = self.predict_one(text, threshold);
+        if pred.intents.is_empty() {
+            return pred;
+        }
+        let top = pred.intents[0].intent.clone();
+        let mut seen = vec![top];
+        let clauses: Vec<&str> = self
+            .clause_split
+            .split(text)
+            .filter(|c| c.split_whitespace().count() >= 3)
+            .collect();
+        if clauses.len() >= 2 {
+            for clause in clauses {
+                let p = self.predict_one(clause, threshold);
+                let Some(best) = p.intents.first() else {
+                    continue;
+                };
+                if !p.out_of_scope
+                    && best.confidence >= EXTRA_INTENT_MIN
+                    && !seen.contains(&best.intent)
+                {
+                    seen.push(best.intent.clone());
+                    pred.extra_intents.push(best.clone());
+                }
+            }
+        }
+        pred
+    }
+
+    fn predict_one(&self, text: &str, threshold: f32) -> IntentPrediction {
+        let x = self.vocab.transform(text);
+        if x.idx.is_empty() {
+            // Nothing the model has ever seen: no intent to speak of.
+            return IntentPrediction {
+                out_of_scope: !text.trim().is_empty(),
+                ..IntentPrediction::default()
+            };
+        }
+        let p = softmax(&self.linear.scores(&x), self.meta.temperature);
+        let n_in = self.meta.intents.len();
+        let oos_p = if self.has_oos() { p[n_in] } else { 0.0 };
+        let mut order: Vec<usize> = (0..n_in).collect();
+        order.sort_unstable_by(|&a, &b| p[b].total_cmp(&p[a]));
+        let intents: Vec<IntentScore> = order
+            .iter()
+            .take(TOP_K)
+            .map(|&i| IntentScore {
+                intent: self.classes[i].clone(),
+                confidence: p[i],
+            })
+            .collect();
+        let top = intents[0].confidence;
+        IntentPrediction {
+            out_of_scope: oos_p > top || top < threshold,
+            out_of_scope_probability: oos_p,
+            intents,
+            extra_intents: Vec::new(),
+        }
+    }
+
+    /// Writes the model to a file: a magic tag, a JSON header, then the
+    /// vocabulary and weights as little-endian numbers.
+    pub fn save(&self, path: &Path) -> Result<(), NluError> {
+        let header = Header {
+            meta: self.meta.clone(),
+            classes: self.classes.clone(),
+            n_features: self.vocab.len(),
+        };
+        let json = serde_json::to_vec(&header).map_err(|e| NluError::BadModel {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let file = std::fs::File::create(path).map_err(|e| NluError::io(path, e))?;
+        let mut w = BufWriter::new(file);
+        let mut write = || -> std::io::Result<()> {
+            w.write_all(MAGIC)?;
+            w.write_all(&(json.len() as u64).to_le_bytes())?;
+            w.write_all(&json)?;
+            for h in &self.vocab.hashes {
+                w.write_all(&h.to_le_bytes())?;
+            }
+            for v in self
+                .vocab
+                .idf
+                .iter()
+                .chain(&self.linear.weights)
+                .chain(&self.linear.bias)
+            {
+                w.write_all(&v.to_le_bytes())?;
+            }
+            w.flush()
+        };
+        write().map_err(|e| NluError::io(path, e))
+    }
+
+    /// Reads a model written by [`IntentModel::save`].
+    pub fn load(path: &Path) -> Result<Self, NluError> {
+        let bad = |reason: &str| NluError::BadModel {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let file = std::fs::File::open(path).map_err(|e| NluError::io(path, e))?;
+        let mut r = BufReader::new(file);
+        let mut magic = [0u8; 8];
+        r.read_exact(&mut magic)
+            .map_err(|_| bad("file too short"))?;
+        if &magic != MAGIC {
+            return Err(bad("wrong magic tag"));
+        }
+        let mut len = [0u8; 8];
+        r.read_exact(&mut len).map_err(|_| bad("file too short"))?;
+        let len = u64::from_le_bytes(len) as usize;
+        if len > 64 << 20 {
+            return Err(bad("header too large"));
+        }
+        let mut json = vec![0u8; len];
+        r.read_exact(&mut json)
+            .map_err(|_| bad("truncated header"))?;
+        let header: Header = serde_json::from_slice(&json).map_err(|e| bad(&e.to_string()))?;
+        let n = header.n_features;
+        let c = header.classes.len();
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest)
+            .map_err(|e| NluError::io(path, e))?;
+        let need = n * 8 + (n + n * c + c) * 4;
+        if rest.len() != need {
+            return Err(bad("weights do not match the header"));
+        }
+        let (hash_bytes, float_bytes) = rest.split_at(n * 8);
+        let hashes: Vec<u64> = hash_bytes
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect();
+        let floats: Vec<f32> = float_bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+            .collect();
+        let idf = floats[..n].to_vec();
+        let weights = floats[n..n + n * c].to_vec();
+        let bias = floats[n + n * c..].to_vec();
+        let vocab = Vocabulary::from_parts(header.meta.options.features.clone(), hashes, idf);
+        Ok(IntentModel {
+            meta: header.meta,
+            vocab,
+            classes: header.classes,
+            linear: Linear {
+                n_classes: c,
+                weights,
+                bias,
+            },
+            clause_split: clause_splitter(),
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    meta: ModelMeta,
+    classes: Vec<String>,
+    n_features: usize,
+}
+
+/// Holds out every k-th example of each class (k from the fraction), as long
+/// as the class keeps at least two examples for fitting.
+fn stratified_split(labels: &[u16], fraction: f32) -> (Vec<usize>, Vec<usize>) {
+    if fraction <= 0.0 || labels.len() < 50 {
+        return (Vec::new(), (0..labels.len()).collect());
+    }
+    let every = (1.0 / fraction).round().max(2.0) as usize;
+    let mut seen = std::collections::HashMap::new();
+    let (mut held, mut fit) = (Vec::new(), Vec::new());
+    for (i, &l) in labels.iter().enumerate() {
+        let k = seen.entry(l).or_insert(0usize);
+        *k += 1;
+        if *k % every == 0 {
+            held.push(i);
+        } else {
+            fit.push(i);
+        }
+    }
+    (held, fit)
+}
+
+/// Learns the vocabulary and one linear machine per class.
+fn fit_linear(
+    examples: &[&TrainingExample],
+    labels: &[u16],
+    n_classes: usize,
+    opts: &TrainOptions,
+) -> (Vocabulary, Linear) {
+    let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+    let vocab = Vocabulary::fit(opts.features.clone(), &texts);
+    let xs: Vec<SparseVec> = texts.iter().map(|t| vocab.transform(t)).collect();
+    let nf = vocab.len();
+    let threads = opts.threads.clamp(1, 16);
+    let class_ids: Vec<usize> = (0..n_classes).collect();
+    let chunks: Vec<&[usize]> = class_ids.chunks(n_classes.div_ceil(threads)).collect();
+    let mut per_class: Vec<(usize, Vec<f32>, f32)> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                let xs = &xs;
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|&k| {
+                            let (w, b) = train_binary(xs, labels, k as u16, nf, opts);
+                            (k, w, b)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("training thread panicked"))
+            .collect()
+    });
+    per_class.sort_by_key(|p| p.0);
+    let mut weights = vec![0.0f32; nf * n_classes];
+    let mut bias = vec![0.0f32; n_classes];
+    for (k, w, b) in per_class {
+        bias[k] = b;
+        for (f, v) in w.into_iter().enumerate() {
+            weights[f * n_classes + k] = v;
+        }
+    }
+    (
+        vocab,
+        Linear {
+            n_classes,
+            weights,
+            bias,
+        },
+    )
+}
+
+/// One-against-the-rest squared-hinge SVM by dual coordinate descent, with
+/// the bias as a feature of constant value 1 and a simple shrinking step.
+fn train_binary(
+    xs: &[SparseVec],
+    labels: &[u16],
+    class: u16,
+    nf: usize,
+    opts: &TrainOptions,
+) -> (Vec<f32>, f32) {
+    let n = xs.len();
+    let diag = 0.5 / opts.c;
+    let qd: Vec<f32> = xs.iter().map(|x| x.norm_sq() + 1.0 + diag).collect();
+    let y: Vec<f32> = labels
+        .iter()
+        .map(|&l| if l == class { 1.0 } else { -1.0 })
+        .collect();
+    let mut alpha = vec![0.0f32; n];
+    let mut w = vec![0.0f32; nf];
+    let mut b = 0.0f32;
+    let mut active: Vec<usize> = (0..n).collect();
+    let mut rng = opts.seed ^ (class as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let (mut pg_max_old, mut pg_min_old) = (f32::INFINITY, f32::NEG_INFINITY);
+    let eps = 0.1;
+    for _ in 0..opts.max_epochs {
+        // Shuffle the active set (xorshift, deterministic per class).
+        for i in (1..active.len()).rev() {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            active.swap(i, (rng % (i as u64 + 1)) as usize);
+        }
+        let (mut pg_max, mut pg_min) = (f32::NEG_INFINITY, f32::INFINITY);
+        let mut keep = Vec::with_capacity(active.len());
+        for &i in &active {
+            let x = &xs[i];
+            let g = y[i] * (x.dot(&w) + b) - 1.0 + diag * alpha[i];
+            let pg = if alpha[i] == 0.0 {
+                if g > pg_max_old {
+                    // Far outside the margin: leave it out of later passes.
+                    continue;
+                }
+                g.min(0.0)
+            } else {
+                g
+            };
+            keep.push(i);
+            pg_max = pg_max.max(pg);
+            pg_min = pg_min.min(pg);
+            if pg.abs() > 1e-12 {
+                let old = alpha[i];
+                alpha[i] = (old - g / qd[i]).max(0.0);
+                let d = (alpha[i] - old) * y[i];
+                for (&j, &v) in x.idx.iter().zip(&x.val) {
+                    w[j as usize] += d * v;
+                }
+                b += d;
+            }
+        }
+        active = keep;
+        if pg_max - pg_min <= eps {
+            if active.len() == n {
+                break;
+            }
+            // Converged on the shrunk set: check every example once more.
+            active = (0..n).collect();
+            pg_max_old = f32::INFINITY;
+            pg_min_old = f32::NEG_INFINITY;
+            continue;
+        }
+        pg_max_old = if pg_max <= 0.0 { f32::INFINITY } else { pg_max };
+        pg_min_old = if pg_min >= 0.0 {
+            f32::NEG_INFINITY
+        } else {
+            pg_min
+        };
+    }
+    let _ = pg_min_old;
+    (w, b)
+}
+
+/// The temperature minimising the negative log-likelihood of the truth,
+/// by golden-section search over its logarithm.
+fn fit_temperature(scores: &[Vec<f32>], truth: &[u16]) -> f32 {
+    let nll = |log_t: f32| -> f32 {
+        let t = log_t.exp();
+        scores
+            .iter()
+            .zip(truth)
+            .map(|(s, &y)| -(softmax(s, t)[y as usize].max(1e-12)).ln())
+            .sum()
+    };
+    let (mut lo, mut hi) = ((0.005f32).ln(), (5.0f32).ln());
+    let phi = 0.618_034f32;
+    for _ in 0..40 {
+        let a = hi - phi * (hi - lo);
+        let b = lo + phi * (hi - lo);
+        if nll(a) < nll(b) {
+            hi = b;
+        } else {
+            lo = a;
+        }
+    }
+    ((lo + hi) / 2.0).exp()
+}
+
+fn heldout_scores(
+    scores: &[Vec<f32>],
+    truth: &[u16],
+    n_classes: usize,
+    has_oos: bool,
+) -> EvalScores {
+    let pred: Vec<u16> = scores
+        .iter()
+        .map(|s| {
+            let mut best = 0;
+            for (i, v) in s.iter().enumerate() {
+                if *v > s[best] {
+                    best = i;
+                }
+            }
+            best as u16
+        })
+        .collect();
+    let correct = pred.iter().zip(truth).filter(|(p, t)| p == t).count();
+    let oos = has_oos.then(|| (n_classes - 1) as u16);
+    let (mut ins, mut ins_ok, mut out, mut out_ok) = (0, 0, 0, 0);
+    for (p, t) in pred.iter().zip(truth) {
+        if Some(*t) == oos {
+            out += 1;
+            out_ok += (p == t) as usize;
+        } else {
+            ins += 1;
+            ins_ok += (p == t) as usize;
+        }
+    }
+    EvalScores {
+        accuracy: correct as f32 / truth.len().max(1) as f32,
+        macro_f1: crate::eval::macro_f1(&pred, truth, n_classes),
+        in_scope_accuracy: has_oos.then(|| ins_ok as f32 / ins.max(1) as f32),
+        out_of_scope_recall: (has_oos && out > 0).then(|| out_ok as f32 / out as f32),
+        measured_on: "held-out share of the training examples (argmax, no threshold)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> Vec<TrainingExample> {
+        let mut ex = Vec::new();
+        for (intent, texts) in [
+            (
+                "track_order",
+                &[
+                    "where is my order",
+                    "track my package",
+                    "has my order shipped yet",
+                    "when will my parcel arrive",
+                    "order status please",
+                    "where's my delivery",
+                ][..],
+            ),
+            (
+                "refund",
+                &[
+                    "i want a refund",
+                    "refund my order please",
+                    "can i get my money back",
+                    "how do i get a refund",
+                    "give me a refund for the item",
+                    "return and refund",
+                    "i need a refund for my order",
+                    "refund my order",
+                ][..],
+            ),
+            (
+                "change_address",
+                &[
+                    "change my delivery address",
+                    "can i change the address",
+                    "update shipping address",
+                    "wrong address on my order",
+                    "i moved, new address",
+                    "edit the address",
+                ][..],
+            ),
+        ] {
+            for t in texts {
+                ex.push(TrainingExample::new(*t, intent));
+            }
+        }
+        ex
+    }
+
+    fn opts() -> TrainOptions {
+        TrainOptions {
+            features: FeatureConfig {
+                min_df: 1,
+                ..FeatureConfig::default()
+            },
+            ..TrainOptions::default()
+        }
+    }
+
+    #[test]
+    fn training_without_examples_is_an_error() {
+        assert!(matches!(
+            IntentModel::train(&[], &opts()),
+            Err(NluError::NoExamples)
+        ));
+    }
+
+    #[test]
+    fn training_on_one_intent_is_an_error() {
+        let ex = vec![TrainingExample::new("hi", "greet")];
+        assert!(matches!(
+            IntentModel::train(&ex, &opts()),
+            Err(NluError::TooFewIntents(1))
+        ));
+    }
+
+    #[test]
+    fn a_typo_still_finds_the_refund_intent() {
+        let m = IntentModel::train(&toy(), &opts()).unwrap();
+        let p = m.predict("refnd my ordr pls");
+        assert_eq!(p.intents[0].intent, "refund");
+    }
+
+    #[test]
+    fn probabilities_sum_to_one() {
+        let m = IntentModel::train(&toy(), &opts()).unwrap();
+        let sum: f32 = m.probabilities("where is my order").iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn two_clauses_yield_two_intents() {
+        let m = IntentModel::train(&toy(), &opts()).unwrap();
+        let p = m.predict_with_threshold("where is my order and can I change the address?", 0.0);
+        let mut all: Vec<&str> = p
+            .intents
+            .iter()
+            .take(1)
+            .map(|i| i.intent.as_str())
+            .collect();
+        all.extend(p.extra_intents.iter().map(|i| i.intent.as_str()));
+        all.sort();
+        assert_eq!(all, vec!["change_address", "track_order"]);
+    }
+
+    #[test]
+    fn unknown_words_are_out_of_scope_and_empty_text_is_not() {
+        let m = IntentModel::train(&toy(), &opts()).unwrap();
+        assert!(m.predict("zzzz qqqq").out_of_scope);
+        let empty = m.predict("");
+        assert!(!empty.out_of_scope);
+        assert!(empty.intents.is_empty());
+    }
+
+    #[test]
+    fn a_saved_model_loads_and_predicts_the_same() {
+        let m = IntentModel::train(&toy(), &opts()).unwrap();
+        let dir = std::env::temp_dir().join(format!("baton-nlu-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.bin");
+        m.save(&path).unwrap();
+        let back = IntentModel::load(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(back.meta(), m.meta());
+        assert_eq!(back.predict("refund please"), m.predict("refund please"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_model_is_refused() {
+        let dir = std::env::temp_dir().join(format!("baton-nlu-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.bin");
+        std::fs::write(&path, b"hello world, not a model").unwrap();
+        let err = IntentModel::load(&path).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(err, NluError::BadModel { .. }));
+    }
+}
