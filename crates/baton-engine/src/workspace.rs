@@ -50,10 +50,7 @@ pub enum WorkspaceError {
     UnknownTemplate(String),
 
     #[error("template `{template}` needs a value for `{{{placeholder}}}`")]
-    MissingValue {
-        template: String,
-        placeholder: String,
-    },
+    MissingValue { template: String, placeholder: String },
 
     #[error("template `{id}` is malformed: {message}")]
     BadTemplate { id: String, message: String },
@@ -62,10 +59,7 @@ pub enum WorkspaceError {
 fn more_note(total: usize) -> String {
     match total {
         0 | 1 => String::new(),
-        n => format!(
-            " (and {} more; `baton workspace check` lists them all)",
-            n - 1
-        ),
+        n => format!(" (and {} more; `baton workspace check` lists them all)", n - 1),
     }
 }
 
@@ -181,12 +175,10 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
         Some(src) => settings::parse(src, &folder_name, &mut problems),
         None => (Settings::default(), None),
     };
-    let human_only = human_only_spans
-        .as_ref()
-        .map(|_| settings.escalation.human_only_intents.as_slice());
-    let parsed_intents = intents_src
-        .as_ref()
-        .map(|src| intents::parse(src, human_only, &mut problems));
+    let human_only =
+        human_only_spans.as_ref().map(|_| settings.escalation.human_only_intents.as_slice());
+    let parsed_intents =
+        intents_src.as_ref().map(|src| intents::parse(src, human_only, &mut problems));
     let parsed_templates = templates_src.as_ref().map(|src| {
         let parsed = templates::parse(src, &mut problems);
         templates::check(src, &parsed, &mut problems);
@@ -252,10 +244,7 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
         fingerprint: fingerprint(dir, &sources),
         settings,
         intents: parsed_intents.map(|p| p.intents).unwrap_or_default(),
-        templates: Templates::new(
-            parsed_templates.map(|t| t.texts).unwrap_or_default(),
-            globals,
-        ),
+        templates: Templates::new(parsed_templates.map(|t| t.texts).unwrap_or_default(), globals),
         knowledge: KnowledgeBase::from_articles(articles),
         products,
     };
@@ -290,11 +279,7 @@ fn read_articles(
         match Article::parse(&path, &source.text) {
             Ok(article) => articles.push(article),
             Err(baton_knowledge::KnowledgeError::FrontMatter { line, message, .. }) => {
-                problems.push(Problem {
-                    file: path.clone(),
-                    line: Some(line),
-                    message,
-                });
+                problems.push(Problem { file: path.clone(), line: Some(line), message });
             }
             Err(other) => problems.push(source.whole(other.to_string())),
         }
@@ -327,11 +312,7 @@ fn fingerprint(dir: &Path, sources: &[Source]) -> String {
         hasher.update((text.len() as u64).to_le_bytes());
         hasher.update(text.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

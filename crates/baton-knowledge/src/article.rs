@@ -67,10 +67,7 @@ impl Article {
     /// Reads one article from its text. `path` names the file in errors and
     /// gives the article its id.
     pub fn parse(path: &Path, text: &str) -> Result<Article, KnowledgeError> {
-        let id = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let (front, body) = split_front_matter(path, text)?;
 
         // A title in the front matter wins; else the first `# ` heading; else
@@ -97,10 +94,7 @@ impl Article {
     /// kept only when they have text, so a passage is never empty.
     pub fn sections(&self) -> Vec<Section> {
         let mut sections = Vec::new();
-        let mut current = Section {
-            heading: None,
-            paragraphs: Vec::new(),
-        };
+        let mut current = Section { heading: None, paragraphs: Vec::new() };
         let mut paragraph: Vec<&str> = Vec::new();
         let mut in_code = false;
 
@@ -113,10 +107,8 @@ impl Article {
             if !in_code {
                 if let Some(heading) = heading_text(trimmed) {
                     flush_paragraph(&mut paragraph, &mut current);
-                    let next = Section {
-                        heading: Some(heading.to_string()),
-                        paragraphs: Vec::new(),
-                    };
+                    let next =
+                        Section { heading: Some(heading.to_string()), paragraphs: Vec::new() };
                     let done = std::mem::replace(&mut current, next);
                     if !done.paragraphs.is_empty() {
                         sections.push(done);
@@ -211,11 +203,7 @@ fn split_front_matter<'a>(
 /// The 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 #[cfg(test)]
@@ -284,14 +272,8 @@ mod tests {
                     heading: Some("Shipping".into()),
                     paragraphs: vec!["We ship fast. Very fast.".into(), "Second.".into()],
                 },
-                Section {
-                    heading: Some("Costs".into()),
-                    paragraphs: vec!["Free over 50.".into()],
-                },
-                Section {
-                    heading: Some("Abroad".into()),
-                    paragraphs: vec!["Not yet.".into()],
-                },
+                Section { heading: Some("Costs".into()), paragraphs: vec!["Free over 50.".into()] },
+                Section { heading: Some("Abroad".into()), paragraphs: vec!["Not yet.".into()] },
             ]
         );
     }
@@ -302,9 +284,6 @@ mod tests {
         let sections = parse(text).unwrap().sections();
         assert_eq!(sections.len(), 1);
         assert_eq!(sections[0].heading, None);
-        assert_eq!(
-            sections[0].paragraphs,
-            vec!["Intro. # not a heading".to_string()]
-        );
+        assert_eq!(sections[0].paragraphs, vec!["Intro. # not a heading".to_string()]);
     }
 }

@@ -19,10 +19,7 @@ const STOP_WORDS: &[&str] = &[
 
 /// The index terms of a text, in order, repeats kept.
 pub fn terms(text: &str) -> Vec<String> {
-    words(text)
-        .filter(|w| !is_stop_word(w))
-        .map(|w| stem(&w))
-        .collect()
+    words(text).filter(|w| !is_stop_word(w)).map(|w| stem(&w)).collect()
 }
 
 /// The distinct index terms of a text, in order of first appearance.
@@ -134,10 +131,7 @@ mod tests {
         ];
         for group in groups {
             let stems: Vec<String> = group.iter().map(|w| stem(w)).collect();
-            assert!(
-                stems.iter().all(|s| s == &stems[0]),
-                "{group:?} gave {stems:?}"
-            );
+            assert!(stems.iter().all(|s| s == &stems[0]), "{group:?} gave {stems:?}");
         }
     }
 
@@ -151,9 +145,6 @@ mod tests {
 
     #[test]
     fn distinct_terms_keep_first_appearance_order() {
-        assert_eq!(
-            distinct_terms("refund refunds Refund card"),
-            vec!["refund", "card"]
-        );
+        assert_eq!(distinct_terms("refund refunds Refund card"), vec!["refund", "card"]);
     }
 }

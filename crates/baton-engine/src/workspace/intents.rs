@@ -91,10 +91,7 @@ pub(crate) fn parse(
     human_only: Option<&[String]>,
     problems: &mut Vec<Problem>,
 ) -> ParsedIntents {
-    let mut parsed = ParsedIntents {
-        intents: Vec::new(),
-        answer_spans: Vec::new(),
-    };
+    let mut parsed = ParsedIntents { intents: Vec::new(), answer_spans: Vec::new() };
     let raw: RawFile = match toml::from_str(&source.text) {
         Ok(raw) => raw,
         Err(e) => {
@@ -201,9 +198,7 @@ pub(crate) fn parse(
 
 fn is_name(name: &str) -> bool {
     !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Lower case with single spaces and no trailing punctuation, to spot the
@@ -223,10 +218,7 @@ mod tests {
     use super::*;
 
     fn parse_text(text: &str) -> (ParsedIntents, Vec<String>) {
-        let source = Source {
-            path: PathBuf::from("intents.toml"),
-            text: text.into(),
-        };
+        let source = Source { path: PathBuf::from("intents.toml"), text: text.into() };
         let mut problems = Vec::new();
         let parsed = parse(&source, Some(&["listed".to_string()]), &mut problems);
         (parsed, problems.iter().map(|p| p.to_string()).collect())
@@ -245,10 +237,7 @@ mod tests {
         let (parsed, problems) = parse_text(&text);
         assert_eq!(problems, Vec::<String>::new());
         assert_eq!(parsed.intents.len(), 2);
-        assert_eq!(
-            parsed.intents[0].answer,
-            Answer::Template("greeting".into())
-        );
+        assert_eq!(parsed.intents[0].answer, Answer::Template("greeting".into()));
         assert_eq!(parsed.intents[0].description, "Greets");
         assert_eq!(parsed.intents[1].answer, Answer::Knowledge);
         assert_eq!(parsed.intents[1].examples[4], "b five");
@@ -308,10 +297,7 @@ mod tests {
             FIVE.replace("a ", "c ").replace("c five", "A  one!")
         );
         let (_, problems) = parse_text(&text);
-        assert_eq!(
-            problems,
-            vec!["intents.toml:8: example \"A  one!\" is also an example of `x`"]
-        );
+        assert_eq!(problems, vec!["intents.toml:8: example \"A  one!\" is also an example of `x`"]);
     }
 
     #[test]

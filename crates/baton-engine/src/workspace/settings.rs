@@ -146,10 +146,7 @@ impl NluSettings {
     /// The order patterns, compiled. Patterns were checked at load, so none
     /// is dropped for a workspace that loaded.
     pub fn order_regexes(&self) -> Vec<regex::Regex> {
-        self.order_patterns
-            .iter()
-            .filter_map(|p| regex::Regex::new(p).ok())
-            .collect()
+        self.order_patterns.iter().filter_map(|p| regex::Regex::new(p).ok()).collect()
     }
 }
 
@@ -165,10 +162,7 @@ impl QueueSettings {
 impl BusinessHours {
     /// Open around the clock.
     pub fn always() -> BusinessHours {
-        BusinessHours {
-            timezone: Tz::UTC,
-            periods: Vec::new(),
-        }
+        BusinessHours { timezone: Tz::UTC, periods: Vec::new() }
     }
 
     /// Whether the desk is open at an instant.
@@ -180,9 +174,7 @@ impl BusinessHours {
             return false;
         };
         let (day, time) = (local.weekday(), local.time());
-        self.periods
-            .iter()
-            .any(|p| p.days.contains(&day) && p.open <= time && time < p.close)
+        self.periods.iter().any(|p| p.days.contains(&day) && p.open <= time && time < p.close)
     }
 
     /// The first instant at or after `at` when the desk is open: `at` itself
@@ -237,14 +229,10 @@ impl BusinessHours {
     /// A local wall-clock time as an instant. A time skipped by a daylight
     /// saving change is taken an hour later, when the clocks show it again.
     fn instant(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-        let resolved = self
-            .timezone
-            .from_local_datetime(&local)
-            .earliest()
-            .or_else(|| {
-                let later = local.checked_add_signed(chrono::Duration::hours(1))?;
-                self.timezone.from_local_datetime(&later).earliest()
-            })?;
+        let resolved = self.timezone.from_local_datetime(&local).earliest().or_else(|| {
+            let later = local.checked_add_signed(chrono::Duration::hours(1))?;
+            self.timezone.from_local_datetime(&later).earliest()
+        })?;
         Some(resolved.with_timezone(&Utc))
     }
 }
@@ -270,18 +258,13 @@ impl Default for Settings {
                 misunderstood_turns: 2,
                 human_only_intents: Vec::new(),
             },
-            lifecycle: LifecycleSettings {
-                reopen_window_minutes: 60,
-            },
+            lifecycle: LifecycleSettings { reopen_window_minutes: 60 },
             queue: QueueSettings {
                 default_queue: "general".into(),
                 minutes_per_conversation: 5,
                 business_hours: BusinessHours::always(),
             },
-            knowledge: KnowledgeSettings {
-                min_coverage: 0.5,
-                max_hits: 2,
-            },
+            knowledge: KnowledgeSettings { min_coverage: 0.5, max_hits: 2 },
             demo: None,
         }
     }
@@ -382,10 +365,7 @@ pub(crate) fn parse(
 
     // [workspace]
     let w = &mut settings.workspace;
-    w.name = raw
-        .workspace
-        .name
-        .unwrap_or_else(|| folder_name.to_string());
+    w.name = raw.workspace.name.unwrap_or_else(|| folder_name.to_string());
     w.company = raw.workspace.company.unwrap_or_else(|| w.name.clone());
     if let Some(bot) = raw.workspace.bot_name {
         w.bot_name = bot;
@@ -433,13 +413,7 @@ pub(crate) fn parse(
             match regex::Regex::new(pattern.get_ref()) {
                 Ok(_) => n.order_patterns.push(pattern.into_inner()),
                 Err(e) => {
-                    let first = e
-                        .to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .trim()
-                        .to_string();
+                    let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
                     let msg = format!(
                         "order pattern `{}` is not a valid regex: {first}",
                         pattern.get_ref()
@@ -518,10 +492,8 @@ fn timezone(source: &Source, name: &Spanned<String>, problems: &mut Vec<Problem>
     match name.get_ref().parse::<Tz>() {
         Ok(tz) => Some(tz),
         Err(_) => {
-            let msg = format!(
-                "`{}` is not an IANA time zone like \"Europe/Berlin\"",
-                name.get_ref()
-            );
+            let msg =
+                format!("`{}` is not an IANA time zone like \"Europe/Berlin\"", name.get_ref());
             problems.push(source.at(name.span(), msg));
             None
         }
@@ -634,10 +606,7 @@ mod tests {
     use super::*;
 
     fn parse_text(text: &str) -> (Settings, Vec<Problem>) {
-        let source = Source {
-            path: PathBuf::from("workspace.toml"),
-            text: text.into(),
-        };
+        let source = Source { path: PathBuf::from("workspace.toml"), text: text.into() };
         let mut problems = Vec::new();
         let (settings, _) = parse(&source, "shop", &mut problems);
         (settings, problems)
@@ -685,10 +654,7 @@ mod tests {
         let (_, problems) = parse_text("[workspace]\nname = \"x\"\n\n[nlu]\nthreshold = 0.4\n");
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].line, Some(5));
-        assert!(
-            problems[0].message.starts_with("unknown field `threshold`"),
-            "{problems:?}"
-        );
+        assert!(problems[0].message.starts_with("unknown field `threshold`"), "{problems:?}");
     }
 
     #[test]
@@ -709,9 +675,7 @@ mod tests {
             parse_text("[nlu]\norder_patterns = [\n  '#W\\d{7}',\n  '(unclosed',\n]\n");
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].line, Some(4));
-        assert!(problems[0]
-            .message
-            .starts_with("order pattern `(unclosed` is not a valid regex"));
+        assert!(problems[0].message.starts_with("order pattern `(unclosed` is not a valid regex"));
         assert_eq!(settings.nlu.order_patterns, vec![r"#W\d{7}".to_string()]);
     }
 
@@ -783,20 +747,11 @@ mod tests {
     fn next_opening_skips_to_the_next_open_day() {
         let hours = berlin_weekdays();
         // Saturday 15:00 Berlin: next is Monday 09:00 Berlin = 08:00 UTC.
-        assert_eq!(
-            hours.next_opening(utc(2025, 1, 4, 14, 0)),
-            Some(utc(2025, 1, 6, 8, 0))
-        );
+        assert_eq!(hours.next_opening(utc(2025, 1, 4, 14, 0)), Some(utc(2025, 1, 6, 8, 0)));
         // Friday 18:00 Berlin: next is Saturday 10:00 Berlin.
-        assert_eq!(
-            hours.next_opening(utc(2025, 1, 3, 17, 0)),
-            Some(utc(2025, 1, 4, 9, 0))
-        );
+        assert_eq!(hours.next_opening(utc(2025, 1, 3, 17, 0)), Some(utc(2025, 1, 4, 9, 0)));
         // Monday 07:00 Berlin: later the same day.
-        assert_eq!(
-            hours.next_opening(utc(2025, 1, 6, 6, 0)),
-            Some(utc(2025, 1, 6, 8, 0))
-        );
+        assert_eq!(hours.next_opening(utc(2025, 1, 6, 6, 0)), Some(utc(2025, 1, 6, 8, 0)));
     }
 
     #[test]
@@ -812,20 +767,11 @@ mod tests {
     fn the_next_opening_reads_as_words_in_local_time() {
         let hours = berlin_weekdays();
         // Monday 07:00 Berlin.
-        assert_eq!(
-            hours.opening_text(utc(2025, 1, 6, 6, 0)).unwrap(),
-            "today at 09:00"
-        );
+        assert_eq!(hours.opening_text(utc(2025, 1, 6, 6, 0)).unwrap(), "today at 09:00");
         // Friday 18:00 Berlin.
-        assert_eq!(
-            hours.opening_text(utc(2025, 1, 3, 17, 0)).unwrap(),
-            "tomorrow at 10:00"
-        );
+        assert_eq!(hours.opening_text(utc(2025, 1, 3, 17, 0)).unwrap(), "tomorrow at 10:00");
         // Saturday 15:00 Berlin.
-        assert_eq!(
-            hours.opening_text(utc(2025, 1, 4, 14, 0)).unwrap(),
-            "on Monday at 09:00"
-        );
+        assert_eq!(hours.opening_text(utc(2025, 1, 4, 14, 0)).unwrap(), "on Monday at 09:00");
     }
 
     #[test]
@@ -840,10 +786,8 @@ mod tests {
     fn the_default_order_pattern_finds_order_numbers_with_or_without_hash() {
         let regexes = Settings::default().nlu.order_regexes();
         assert_eq!(regexes.len(), 1);
-        let found: Vec<&str> = regexes[0]
-            .find_iter("it's #W1234567, or maybe W7654321")
-            .map(|m| m.as_str())
-            .collect();
+        let found: Vec<&str> =
+            regexes[0].find_iter("it's #W1234567, or maybe W7654321").map(|m| m.as_str()).collect();
         assert_eq!(found, vec!["#W1234567", "W7654321"]);
     }
 
@@ -859,10 +803,7 @@ mod tests {
 
     #[test]
     fn the_far_end_of_time_finds_no_opening_rather_than_failing() {
-        assert_eq!(
-            berlin_weekdays().next_opening(DateTime::<Utc>::MAX_UTC),
-            None
-        );
+        assert_eq!(berlin_weekdays().next_opening(DateTime::<Utc>::MAX_UTC), None);
     }
 
     #[test]

@@ -35,10 +35,7 @@ impl Source {
     /// Reads a file; a missing or unreadable file becomes a problem.
     pub fn read(path: &Path) -> Result<Source, Problem> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Ok(Source {
-                path: path.to_path_buf(),
-                text,
-            }),
+            Ok(text) => Ok(Source { path: path.to_path_buf(), text }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Problem {
                 file: path.to_path_buf(),
                 line: None,
@@ -63,11 +60,7 @@ impl Source {
 
     /// A problem about the file as a whole.
     pub fn whole(&self, message: impl Into<String>) -> Problem {
-        Problem {
-            file: self.path.clone(),
-            line: None,
-            message: message.into(),
-        }
+        Problem { file: self.path.clone(), line: None, message: message.into() }
     }
 
     /// A TOML syntax or shape error, at the line its span points to.
@@ -92,11 +85,7 @@ impl Source {
 /// The 1-based line of a byte offset.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 #[cfg(test)]
@@ -120,10 +109,7 @@ mod tests {
             message: "duplicate intent".into(),
         };
         assert_eq!(problem.to_string(), "ws/intents.toml:7: duplicate intent");
-        let whole = Problem {
-            line: None,
-            ..problem
-        };
+        let whole = Problem { line: None, ..problem };
         assert_eq!(whole.to_string(), "ws/intents.toml: duplicate intent");
     }
 }

@@ -52,15 +52,9 @@ pub(crate) fn parse(
     let users_src = read(&dir.join("users.json"), problems);
     let orders_src = read(&dir.join("orders.json"), problems);
     let products_src = read(&dir.join("products.json"), problems);
-    let users = users_src
-        .as_ref()
-        .and_then(|s| records::<User>(s, problems));
-    let orders = orders_src
-        .as_ref()
-        .and_then(|s| records::<Order>(s, problems));
-    let products = products_src
-        .as_ref()
-        .and_then(|s| records::<Product>(s, problems));
+    let users = users_src.as_ref().and_then(|s| records::<User>(s, problems));
+    let orders = orders_src.as_ref().and_then(|s| records::<Order>(s, problems));
+    let products = products_src.as_ref().and_then(|s| records::<Product>(s, problems));
 
     if let (Some(users), Some(orders), Some(users_src), Some(orders_src)) =
         (&users, &orders, &users_src, &orders_src)
@@ -69,9 +63,8 @@ pub(crate) fn parse(
         check_users(users_src, users, orders, problems);
     }
 
-    let mut names: Vec<String> = products
-        .map(|p| p.into_values().map(|p| p.name).collect())
-        .unwrap_or_default();
+    let mut names: Vec<String> =
+        products.map(|p| p.into_values().map(|p| p.name).collect()).unwrap_or_default();
     names.sort();
     names.dedup();
     sources.extend([users_src, orders_src, products_src].into_iter().flatten());
@@ -101,10 +94,8 @@ fn check_orders(
             )));
         }
         match users.get(&order.user_id) {
-            None => problems.push(here(format!(
-                "order `{key}` belongs to unknown user `{}`",
-                order.user_id
-            ))),
+            None => problems
+                .push(here(format!("order `{key}` belongs to unknown user `{}`", order.user_id))),
             Some(user) if !user.orders.contains(key) => problems.push(here(format!(
                 "order `{key}` is missing from the order list of user `{}`",
                 order.user_id

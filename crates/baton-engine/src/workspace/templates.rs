@@ -77,13 +77,9 @@ impl Templates {
     /// global values. A placeholder with no value is an error, never left
     /// in the text the customer sees.
     pub fn render(&self, id: &str, values: &[(&str, String)]) -> Result<String, WorkspaceError> {
-        let text = self
-            .get(id)
-            .ok_or_else(|| WorkspaceError::UnknownTemplate(id.to_string()))?;
-        let pieces = pieces(text).map_err(|message| WorkspaceError::BadTemplate {
-            id: id.to_string(),
-            message,
-        })?;
+        let text = self.get(id).ok_or_else(|| WorkspaceError::UnknownTemplate(id.to_string()))?;
+        let pieces = pieces(text)
+            .map_err(|message| WorkspaceError::BadTemplate { id: id.to_string(), message })?;
 
         let mut out = String::with_capacity(text.len());
         for piece in pieces {
@@ -96,10 +92,7 @@ impl Templates {
                         .find(|(n, _)| *n == name)
                         .map(|(_, v)| v.as_str())
                         .or_else(|| {
-                            self.globals
-                                .iter()
-                                .find(|(n, _)| n == name)
-                                .map(|(_, v)| v.as_str())
+                            self.globals.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
                         })
                         .ok_or_else(|| WorkspaceError::MissingValue {
                             template: id.to_string(),
@@ -150,9 +143,7 @@ fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
         }
         let name = &after[..end];
         let valid = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !valid {
             return Err(format!(
                 "`{{{name}}}` is not a placeholder: use lower-case letters, digits and `_`"
@@ -177,11 +168,8 @@ pub(crate) struct ParsedTemplates {
 
 /// Parses `templates.toml`, pushing syntax problems.
 pub(crate) fn parse(source: &Source, problems: &mut Vec<Problem>) -> ParsedTemplates {
-    let mut parsed = ParsedTemplates {
-        valid: false,
-        texts: BTreeMap::new(),
-        spans: BTreeMap::new(),
-    };
+    let mut parsed =
+        ParsedTemplates { valid: false, texts: BTreeMap::new(), spans: BTreeMap::new() };
     let raw: BTreeMap<String, Spanned<String>> = match toml::from_str(&source.text) {
         Ok(raw) => raw,
         Err(e) => {
@@ -218,11 +206,7 @@ pub(crate) fn check(source: &Source, parsed: &ParsedTemplates, problems: &mut Ve
         };
         let allowed: Vec<&str> = match SYSTEM_TEMPLATES.iter().find(|(s, _)| s == id) {
             Some((_, own)) => own.iter().chain(GLOBAL_PLACEHOLDERS).copied().collect(),
-            None => ANSWER_PLACEHOLDERS
-                .iter()
-                .chain(GLOBAL_PLACEHOLDERS)
-                .copied()
-                .collect(),
+            None => ANSWER_PLACEHOLDERS.iter().chain(GLOBAL_PLACEHOLDERS).copied().collect(),
         };
         for name in names {
             if !allowed.contains(&name) {
@@ -245,14 +229,8 @@ mod tests {
 
     fn templates() -> Templates {
         let mut texts = BTreeMap::new();
-        texts.insert(
-            "queued".to_string(),
-            "You are number {position}.".to_string(),
-        );
-        texts.insert(
-            "greeting".to_string(),
-            "Hi, I'm {bot_name} from {company}.".to_string(),
-        );
+        texts.insert("queued".to_string(), "You are number {position}.".to_string());
+        texts.insert("greeting".to_string(), "Hi, I'm {bot_name} from {company}.".to_string());
         texts.insert("braces".to_string(), "Use {{curly}} braces.".to_string());
         let globals = vec![
             ("bot_name".to_string(), "Nova".to_string()),
@@ -264,14 +242,8 @@ mod tests {
     #[test]
     fn rendering_fills_given_and_global_placeholders() {
         let t = templates();
-        assert_eq!(
-            t.render("queued", &[("position", "3".into())]).unwrap(),
-            "You are number 3."
-        );
-        assert_eq!(
-            t.render("greeting", &[]).unwrap(),
-            "Hi, I'm Nova from Example Shop."
-        );
+        assert_eq!(t.render("queued", &[("position", "3".into())]).unwrap(), "You are number 3.");
+        assert_eq!(t.render("greeting", &[]).unwrap(), "Hi, I'm Nova from Example Shop.");
         assert_eq!(t.render("braces", &[]).unwrap(), "Use {curly} braces.");
     }
 
@@ -285,10 +257,7 @@ mod tests {
     #[test]
     fn a_placeholder_without_a_value_is_an_error() {
         let err = templates().render("queued", &[]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "template `queued` needs a value for `{position}`"
-        );
+        assert_eq!(err.to_string(), "template `queued` needs a value for `{position}`");
     }
 
     #[test]
@@ -300,20 +269,13 @@ mod tests {
     #[test]
     fn malformed_templates_are_explained() {
         assert_eq!(placeholders("a {b} c {d}").unwrap(), vec!["b", "d"]);
-        assert!(placeholders("open { never")
-            .unwrap_err()
-            .contains("never closed"));
+        assert!(placeholders("open { never").unwrap_err().contains("never closed"));
         assert!(placeholders("lone } here").unwrap_err().contains("lone"));
-        assert!(placeholders("{Bad Name}")
-            .unwrap_err()
-            .contains("not a placeholder"));
+        assert!(placeholders("{Bad Name}").unwrap_err().contains("not a placeholder"));
     }
 
     fn check_text(text: &str) -> Vec<String> {
-        let source = Source {
-            path: PathBuf::from("templates.toml"),
-            text: text.into(),
-        };
+        let source = Source { path: PathBuf::from("templates.toml"), text: text.into() };
         let mut problems = Vec::new();
         let parsed = parse(&source, &mut problems);
         check(&source, &parsed, &mut problems);
@@ -346,10 +308,8 @@ mod tests {
 
     #[test]
     fn a_placeholder_the_engine_cannot_fill_is_reported_on_its_line() {
-        let text = format!("{}agent_joined2 = \"x\"\n", all_system_templates()).replace(
-            "agent_joined = \"text {agent_name}\"",
-            "agent_joined = \"{agent_nme}\"",
-        );
+        let text = format!("{}agent_joined2 = \"x\"\n", all_system_templates())
+            .replace("agent_joined = \"text {agent_name}\"", "agent_joined = \"{agent_nme}\"");
         let problems = check_text(&text);
         assert_eq!(problems.len(), 1);
         assert_eq!(
@@ -363,9 +323,6 @@ mod tests {
     fn a_non_string_template_is_reported_on_its_line() {
         let problems = check_text("greeting = \"hi\"\nfallback = 3\n");
         assert_eq!(problems.len(), 1);
-        assert!(
-            problems[0].starts_with("templates.toml:2: "),
-            "{problems:?}"
-        );
+        assert!(problems[0].starts_with("templates.toml:2: "), "{problems:?}");
     }
 }

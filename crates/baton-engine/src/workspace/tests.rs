@@ -86,17 +86,11 @@ fn a_valid_workspace_loads_with_everything_in_it() {
     let ws = Workspace::load(dir.path()).unwrap();
     assert_eq!(ws.settings.workspace.name, "tiny");
     assert_eq!(ws.settings.workspace.timezone, chrono_tz::Europe::Paris);
-    assert_eq!(
-        ws.settings.queue.business_hours.timezone,
-        chrono_tz::Europe::Paris
-    );
+    assert_eq!(ws.settings.queue.business_hours.timezone, chrono_tz::Europe::Paris);
     assert_eq!(ws.intents.len(), 4);
     assert_eq!(ws.knowledge.articles().len(), 1);
     assert!(ws.products.is_empty());
-    assert_eq!(
-        ws.templates.render("greeting", &[]).unwrap(),
-        "greeting from Pip"
-    );
+    assert_eq!(ws.templates.render("greeting", &[]).unwrap(), "greeting from Pip");
     assert_eq!(ws.training_examples().len(), 20);
     assert_eq!(
         ws.training_examples()[5],
@@ -186,32 +180,17 @@ fn an_unknown_human_only_intent_in_the_settings_is_reported() {
 #[test]
 fn a_bad_article_front_matter_is_reported_on_its_line() {
     let dir = valid();
-    write(
-        dir.path(),
-        "knowledge/bad.md",
-        "+++\ntitle = \"x\"\ntags = \"one\"\n+++\nText\n",
-    );
+    write(dir.path(), "knowledge/bad.md", "+++\ntitle = \"x\"\ntags = \"one\"\n+++\nText\n");
     let found = problems(dir.path());
     assert_eq!(found.len(), 1);
-    assert!(
-        found[0].starts_with("knowledge/bad.md:3: invalid type"),
-        "{found:?}"
-    );
+    assert!(found[0].starts_with("knowledge/bad.md:3: invalid type"), "{found:?}");
 }
 
 #[test]
 fn problems_from_several_files_are_all_reported() {
     let dir = valid();
-    write(
-        dir.path(),
-        "workspace.toml",
-        &SETTINGS.replace("Europe/Paris", "Nowhere"),
-    );
-    write(
-        dir.path(),
-        "templates.toml",
-        &templates().replace("resolved = ", "resolvd = "),
-    );
+    write(dir.path(), "workspace.toml", &SETTINGS.replace("Europe/Paris", "Nowhere"));
+    write(dir.path(), "templates.toml", &templates().replace("resolved = ", "resolvd = "));
     assert_eq!(
         problems(dir.path()),
         vec![
@@ -228,11 +207,7 @@ fn the_fingerprint_changes_with_any_file_and_only_then() {
     assert_eq!(first.len(), 64);
     assert_eq!(Workspace::load(dir.path()).unwrap().fingerprint(), first);
 
-    write(
-        dir.path(),
-        "knowledge/shipping.md",
-        &ARTICLE.replace("40", "45"),
-    );
+    write(dir.path(), "knowledge/shipping.md", &ARTICLE.replace("40", "45"));
     let second = Workspace::load(dir.path()).unwrap().fingerprint();
     assert_ne!(second, first);
 }
@@ -246,10 +221,7 @@ fn store_products_are_read_sorted_and_inconsistent_orders_reported() {
         r#"{"1": {"name": "Teapot", "product_id": "1", "variants": {}},
             "2": {"name": "Lamp", "product_id": "2", "variants": {}}}"#,
     );
-    assert_eq!(
-        Workspace::load(dir.path()).unwrap().products,
-        vec!["Lamp", "Teapot"]
-    );
+    assert_eq!(Workspace::load(dir.path()).unwrap().products, vec!["Lamp", "Teapot"]);
 
     write(
         dir.path(),
@@ -275,17 +247,10 @@ fn store_products_are_read_sorted_and_inconsistent_orders_reported() {
 #[test]
 fn broken_store_json_is_reported_with_its_line() {
     let dir = valid();
-    write(
-        dir.path(),
-        "store/users.json",
-        "{\n  \"a\": {\"email\": \n}",
-    );
+    write(dir.path(), "store/users.json", "{\n  \"a\": {\"email\": \n}");
     let found = problems(dir.path());
     assert_eq!(found.len(), 1);
-    assert!(
-        found[0].starts_with("store/users.json:3: invalid store data"),
-        "{found:?}"
-    );
+    assert!(found[0].starts_with("store/users.json:3: invalid store data"), "{found:?}");
 }
 
 fn demo_dir() -> std::path::PathBuf {
@@ -294,10 +259,7 @@ fn demo_dir() -> std::path::PathBuf {
 
 #[test]
 fn the_demo_workspace_has_no_problems() {
-    let found: Vec<String> = Workspace::check(&demo_dir())
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
+    let found: Vec<String> = Workspace::check(&demo_dir()).iter().map(|p| p.to_string()).collect();
     assert_eq!(found, Vec::<String>::new());
 }
 
@@ -328,21 +290,10 @@ fn the_demo_workspace_has_every_intent_with_enough_examples() {
         ]
     );
     for intent in &ws.intents {
-        assert!(
-            intent.examples.len() >= 15,
-            "{} has too few examples",
-            intent.name
-        );
+        assert!(intent.examples.len() >= 15, "{} has too few examples", intent.name);
     }
-    let human_only: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| ws.is_human_only(n))
-        .collect();
-    assert_eq!(
-        human_only,
-        vec!["complaint", "talk_to_human", "billing_dispute"]
-    );
+    let human_only: Vec<&str> = names.iter().copied().filter(|n| ws.is_human_only(n)).collect();
+    assert_eq!(human_only, vec!["complaint", "talk_to_human", "billing_dispute"]);
     let demo = ws.settings.demo.as_ref().unwrap();
     assert_eq!(demo.email, "agent@example.com");
 }
@@ -359,48 +310,22 @@ fn the_demo_store_lists_its_catalogue() {
 fn demo_knowledge_questions_find_the_right_article_first() {
     let ws = Workspace::load(&demo_dir()).unwrap();
     let cases = [
-        (
-            "how much is express delivery",
-            "shipping",
-            "Delivery options and costs",
-        ),
-        (
-            "do you ship to Canada",
-            "shipping",
-            "International shipping",
-        ),
+        ("how much is express delivery", "shipping", "Delivery options and costs"),
+        ("do you ship to Canada", "shipping", "International shipping"),
         ("who pays for return shipping", "returns", "What it costs"),
-        (
-            "how long until my refund shows on my card",
-            "refunds",
-            "How long a refund takes to show",
-        ),
+        ("how long until my refund shows on my card", "refunds", "How long a refund takes to show"),
         ("can I pay with PayPal", "payment", "Ways to pay"),
-        (
-            "are you open on Sundays",
-            "opening-hours",
-            "Customer service hours",
-        ),
+        ("are you open on Sundays", "opening-hours", "Customer service hours"),
         ("my account is locked", "account", "A locked account"),
         ("do gift cards expire", "gift-cards", "Using a gift card"),
         ("what size boots should I order", "sizes", "Boots"),
-        (
-            "is the cutting board dishwasher safe",
-            "product-care",
-            "Kitchen",
-        ),
-        (
-            "how long is the warranty on the kettle",
-            "warranty",
-            "What the warranty covers",
-        ),
+        ("is the cutting board dishwasher safe", "product-care", "Kitchen"),
+        ("how long is the warranty on the kettle", "warranty", "What the warranty covers"),
     ];
     let mut wrong = Vec::new();
     for (question, article, section) in cases {
         let hits = ws.knowledge.search(question, 3);
-        let top = hits
-            .first()
-            .map(|h| (h.article_id.as_str(), h.section.as_deref()));
+        let top = hits.first().map(|h| (h.article_id.as_str(), h.section.as_deref()));
         if top != Some((article, Some(section))) {
             wrong.push(format!("{question:?} -> {top:?}"));
         }
@@ -418,9 +343,7 @@ fn knowledge_hits_drop_passages_that_cover_too_little_of_the_question() {
     assert!(hits.iter().all(|h| h.coverage >= 0.5));
 
     // One word of four found is not an answer.
-    assert!(ws
-        .knowledge_hits("canada volcano penguin telescope")
-        .is_empty());
+    assert!(ws.knowledge_hits("canada volcano penguin telescope").is_empty());
 }
 
 #[test]
@@ -432,17 +355,10 @@ fn a_loaded_workspace_can_be_shared_between_threads() {
 #[test]
 fn an_unknown_settings_key_in_a_folder_is_reported_with_its_line() {
     let dir = valid();
-    write(
-        dir.path(),
-        "workspace.toml",
-        &format!("{SETTINGS}[lifecycle]\nreopen_window = 5\n"),
-    );
+    write(dir.path(), "workspace.toml", &format!("{SETTINGS}[lifecycle]\nreopen_window = 5\n"));
     let found = problems(dir.path());
     assert_eq!(found.len(), 1);
-    assert!(
-        found[0].starts_with("workspace.toml:11: unknown field `reopen_window`"),
-        "{found:?}"
-    );
+    assert!(found[0].starts_with("workspace.toml:11: unknown field `reopen_window`"), "{found:?}");
 }
 
 #[test]
@@ -496,10 +412,8 @@ fn duplicate_intent_names_in_a_folder_are_reported_with_their_line() {
 #[test]
 fn a_placeholder_the_engine_cannot_fill_in_a_folder_is_reported_with_its_line() {
     let dir = valid();
-    let templates = format!(
-        "{}thanks = \"Thanks, {{customer_name}}, order {{tracking}}\"\n",
-        templates()
-    );
+    let templates =
+        format!("{}thanks = \"Thanks, {{customer_name}}, order {{tracking}}\"\n", templates());
     write(dir.path(), "templates.toml", &templates);
     assert_eq!(
         problems(dir.path()),
