@@ -121,6 +121,24 @@ impl Workspace {
         self.fingerprint.clone()
     }
 
+    /// The settings the language layer reads this workspace's messages with:
+    /// its order patterns, catalogue, locale and time zone, the language of
+    /// the locale as the one the model is trained on, and the workspace's
+    /// out-of-scope threshold (which overrides the model's own, so that the
+    /// number that decided is the one written in `workspace.toml`).
+    pub fn analyzer_config(&self) -> baton_nlu::AnalyzerConfig {
+        let w = &self.settings.workspace;
+        let language = w.locale.split('-').next().unwrap_or("en").to_ascii_lowercase();
+        baton_nlu::AnalyzerConfig {
+            order_patterns: self.settings.nlu.order_patterns.clone(),
+            products: self.products.clone(),
+            locale: w.locale.clone(),
+            timezone: w.timezone.name().to_string(),
+            languages: vec![language],
+            out_of_scope_threshold: Some(self.settings.nlu.out_of_scope_threshold),
+        }
+    }
+
     /// The knowledge passages good enough to answer a question with: at most
     /// `[knowledge] max_hits`, each covering at least `min_coverage` of the
     /// question's content words. Empty means "do not answer from knowledge".

@@ -433,3 +433,61 @@ fn a_malformed_template_in_a_folder_is_reported_with_its_line() {
     assert_eq!(found.len(), 1);
     assert!(found[0].starts_with("templates.toml:2: template `fallback`: a `{` is never"));
 }
+
+#[test]
+fn the_analyzer_config_carries_the_demo_settings() {
+    let ws = Workspace::load(&demo_dir()).unwrap();
+    let config = ws.analyzer_config();
+    assert_eq!(config.order_patterns, vec![r"#?W\d{7}".to_string()]);
+    assert_eq!(config.products.len(), 12);
+    assert_eq!(config.locale, "en-US");
+    assert_eq!(config.timezone, "America/Chicago");
+    assert_eq!(config.languages, vec!["en".to_string()]);
+    assert_eq!(config.out_of_scope_threshold, Some(0.3));
+}
+
+/// Questions written apart from the examples, one or two per intent, to
+/// check that the demo examples teach the intent model what they should.
+const HELD_OUT: &[(&str, &str)] = &[
+    ("hey, good to see you", "greeting"),
+    ("ok that's all I needed, thank you!", "goodbye"),
+    ("any news on order #W8930109?", "order_status"),
+    ("is my order still being prepared or has it gone out", "order_status"),
+    ("could you share the tracking code for my delivery", "track_shipment"),
+    ("please cancel order W7363125, I don't need it anymore", "cancel_order"),
+    ("the boots are too small, how can I send them back", "return_item"),
+    ("I gave you my old address by mistake, can you fix it", "change_address"),
+    ("I can't remember my password and can't get in", "reset_password"),
+    ("I still haven't got my money back for the returned lamp", "refund_request"),
+    ("how much do you charge for delivery", "shipping_policy"),
+    ("how many days do I have to send something back", "returns_policy"),
+    ("do you take Google Pay", "payment_methods"),
+    ("what time do you open on Saturday", "opening_hours"),
+    ("is the rain jacket true to size", "product_question"),
+    ("this is ridiculous, I'm so disappointed with your service", "complaint"),
+    ("can I talk to an actual person please", "talk_to_human"),
+    ("you took money from my card twice for one order", "billing_dispute"),
+];
+
+#[test]
+fn the_demo_examples_teach_the_intent_model_the_held_out_questions() {
+    let ws = Workspace::load(&demo_dir()).unwrap();
+    let examples: Vec<baton_nlu::TrainingExample> = ws
+        .training_examples()
+        .into_iter()
+        .map(|(text, intent)| baton_nlu::TrainingExample::new(text, intent))
+        .collect();
+    let model = baton_nlu::IntentModel::train(&examples, &Default::default()).unwrap();
+
+    let misses: Vec<String> = HELD_OUT
+        .iter()
+        .filter_map(|(text, want)| {
+            let got = model.predict(text);
+            let top = got.intents.first().map(|i| i.intent.clone()).unwrap_or_default();
+            (top != *want).then(|| format!("{text:?}: wanted {want}, got {top:?}"))
+        })
+        .collect();
+    // The model is another crate's and may change; a miss or two is noise,
+    // more means the demo examples need work.
+    assert!(misses.len() <= 2, "{misses:#?}");
+}
