@@ -8,13 +8,15 @@
 //! real words.
 
 /// Words too common to tell one passage from another.
+/// Contractions are listed without their apostrophe, as `words` reads them
+/// ("what's" is "whats"); "dont" and "cant" are kept, as they carry a no.
 const STOP_WORDS: &[&str] = &[
     "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
-    "could", "did", "do", "does", "for", "from", "had", "has", "have", "hello", "hi", "how", "i",
-    "if", "im", "in", "is", "it", "its", "just", "me", "my", "of", "on", "or", "our", "please",
-    "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "us",
-    "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would",
-    "you", "your",
+    "could", "did", "do", "does", "for", "from", "had", "has", "have", "hello", "heres", "hi",
+    "how", "hows", "i", "id", "if", "im", "in", "is", "it", "its", "ive", "just", "me", "my", "of",
+    "on", "or", "our", "please", "so", "that", "thats", "the", "their", "them", "then", "there",
+    "theres", "these", "they", "this", "to", "us", "was", "we", "were", "what", "whats", "when",
+    "where", "wheres", "which", "who", "why", "will", "with", "would", "you", "your", "youre",
 ];
 
 /// The index terms of a text, in order, repeats kept.
@@ -68,6 +70,11 @@ pub fn stem(word: &str) -> String {
         w.truncate(w.len() - 1);
     }
 
+    // "delivery" and "deliveries" meet "deliver" and "delivered".
+    if w.ends_with("ery") && w.len() > 5 {
+        w.truncate(w.len() - 1);
+    }
+
     let mut cut_suffix = false;
     for suffix in ["ing", "ed", "ly"] {
         if w.ends_with(suffix) && w.len() - suffix.len() >= 3 {
@@ -117,6 +124,7 @@ mod tests {
             terms("Where is my ORDER? I don't see the tracking number!"),
             vec!["order", "dont", "see", "track", "number"]
         );
+        assert_eq!(terms("What's your exchange policy?"), vec!["exchang", "policy"]);
     }
 
     #[test]
@@ -128,6 +136,7 @@ mod tests {
             vec!["policy", "policies"],
             vec!["charge", "charges", "charged"],
             vec!["return", "returns", "returned", "returning"],
+            vec!["deliver", "delivers", "delivered", "delivery", "deliveries"],
         ];
         for group in groups {
             let stems: Vec<String> = group.iter().map(|w| stem(w)).collect();

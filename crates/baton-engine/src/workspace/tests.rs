@@ -311,6 +311,12 @@ fn demo_knowledge_questions_find_the_right_article_first() {
     let ws = Workspace::load(&demo_dir()).unwrap();
     let cases = [
         ("how much is express delivery", "shipping", "Delivery options and costs"),
+        ("do you offer free shipping", "shipping", "Delivery options and costs"),
+        ("how long does delivery take", "shipping", "Delivery options and costs"),
+        ("is there a restocking fee", "returns", "What it costs"),
+        ("what's your exchange policy", "returns", "Exchanges"),
+        ("can I return a gift", "returns", "Returning a gift"),
+        ("which cards can I use", "payment", "Ways to pay"),
         ("do you ship to Canada", "shipping", "International shipping"),
         ("who pays for return shipping", "returns", "What it costs"),
         ("how long until my refund shows on my card", "refunds", "How long a refund takes to show"),
