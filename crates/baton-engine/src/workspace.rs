@@ -217,11 +217,26 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
                     let Some(templates) = parsed_templates.as_ref().filter(|t| t.valid) else {
                         continue;
                     };
-                    if !templates.texts.contains_key(id) {
+                    let Some(text) = templates.texts.get(id) else {
                         let msg = format!(
                             "intent `{}` answers with template `{id}`, which templates.toml \
                              does not define",
                             intent.name
+                        );
+                        problems.push(src.at(span.clone(), msg));
+                        continue;
+                    };
+                    // A system template may need values that only its own
+                    // moment provides (a queue position, say).
+                    let allowed: Vec<&str> =
+                        ANSWER_PLACEHOLDERS.iter().chain(GLOBAL_PLACEHOLDERS).copied().collect();
+                    let names = placeholders(text).unwrap_or_default();
+                    for name in names.into_iter().filter(|n| !allowed.contains(n)) {
+                        let msg = format!(
+                            "intent `{}` answers with template `{id}`, which uses `{{{name}}}`; \
+                             an answer can only use {}",
+                            intent.name,
+                            allowed.join(", ")
                         );
                         problems.push(src.at(span.clone(), msg));
                     }

@@ -154,6 +154,22 @@ fn a_template_referenced_by_an_intent_must_exist() {
 }
 
 #[test]
+fn an_intent_cannot_answer_with_a_template_whose_placeholders_it_cannot_fill() {
+    let dir = valid();
+    let intents = INTENTS.replace("template = \"greeting\"", "template = \"queued\"");
+    write(dir.path(), "intents.toml", &intents);
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "intents.toml:3: intent `greeting` answers with template `queued`, which uses \
+             `{position}`; an answer can only use customer_name, order_id, bot_name, company",
+            "intents.toml:3: intent `greeting` answers with template `queued`, which uses \
+             `{wait_minutes}`; an answer can only use customer_name, order_id, bot_name, company",
+        ]
+    );
+}
+
+#[test]
 fn a_knowledge_answer_needs_articles() {
     let dir = valid();
     std::fs::remove_file(dir.path().join("knowledge/shipping.md")).unwrap();
