@@ -513,3 +513,25 @@ fn the_demo_examples_teach_the_intent_model_the_held_out_questions() {
     // more means the demo examples need work.
     assert!(misses.len() <= 2, "{misses:#?}");
 }
+
+#[test]
+fn the_orders_in_the_demo_readme_exist_with_the_customer_and_status_it_gives() {
+    let dir = demo_dir();
+    let read_json = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    let (users, orders) = (read_json("store/users.json"), read_json("store/orders.json"));
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+
+    let mut checked = 0;
+    for row in readme.lines().filter(|l| l.starts_with("| ") && l.contains("| #W")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (email, order_id, status) = (cells[2], cells[4], cells[5]);
+        let order = &orders[order_id];
+        assert_eq!(order["status"], status, "{order_id}");
+        let user = &users[order["user_id"].as_str().unwrap()];
+        assert_eq!(user["email"], email, "{order_id}");
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
+}
