@@ -63,8 +63,9 @@ fn more_note(total: usize) -> String {
     }
 }
 
-/// A loaded, checked workspace.
-#[derive(Debug)]
+/// A loaded, checked workspace. Immutable once loaded; share it behind an
+/// `Arc`, or clone it (articles and index included) for a replay.
+#[derive(Clone, Debug)]
 pub struct Workspace {
     /// The folder it was loaded from.
     pub dir: PathBuf,

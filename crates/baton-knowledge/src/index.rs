@@ -39,7 +39,7 @@ pub struct Hit {
 }
 
 /// A passage in the index.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Passage {
     /// Index into `KnowledgeBase::articles`.
     article: usize,
@@ -53,7 +53,7 @@ struct Passage {
 
 /// All articles of a workspace, indexed for search. Immutable once built,
 /// so it is `Send + Sync` and can be shared between conversations.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct KnowledgeBase {
     articles: Vec<Article>,
     passages: Vec<Passage>,

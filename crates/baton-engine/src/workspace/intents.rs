@@ -5,6 +5,7 @@
 //! [[intent]]
 //! name = "shipping_policy"
 //! description = "Questions about delivery costs and times"
+//! label = "our shipping options"
 //! answer = { knowledge = true }
 //! examples = ["how much is shipping", "..."]
 //!
@@ -33,6 +34,10 @@ pub struct IntentDef {
     /// What the intent covers, for people reading the workspace and the
     /// agent console.
     pub description: String,
+    /// A short phrase for the intent in a reply, as in the `clarify`
+    /// template's "do you mean {options}?" ("checking an order"). Default:
+    /// the name with `_` as spaces.
+    pub label: String,
     /// Always handed to a person, whatever the confidence.
     pub human_only: bool,
     pub answer: Answer,
@@ -61,6 +66,7 @@ struct RawIntent {
     name: Spanned<String>,
     #[serde(default)]
     description: String,
+    label: Option<String>,
     #[serde(default)]
     human_only: bool,
     answer: Option<Spanned<RawAnswer>>,
@@ -184,9 +190,12 @@ pub(crate) fn parse(
             }
         };
 
+        let label =
+            intent.label.filter(|l| !l.trim().is_empty()).unwrap_or_else(|| name.replace('_', " "));
         parsed.intents.push(IntentDef {
             name,
             description: intent.description,
+            label,
             human_only: is_human_only,
             answer,
             examples,
@@ -231,7 +240,7 @@ mod tests {
         let text = format!(
             "[[intent]]\nname = \"hello\"\ndescription = \"Greets\"\n\
              answer = {{ template = \"greeting\" }}\n{FIVE}\
-             [[intent]]\nname = \"ship\"\nanswer = {{ knowledge = true }}\n{}",
+             [[intent]]\nname = \"ship\"\nlabel = \"our shipping\"\nanswer = {{ knowledge = true }}\n{}",
             FIVE.replace("a ", "b ")
         );
         let (parsed, problems) = parse_text(&text);
@@ -239,7 +248,9 @@ mod tests {
         assert_eq!(parsed.intents.len(), 2);
         assert_eq!(parsed.intents[0].answer, Answer::Template("greeting".into()));
         assert_eq!(parsed.intents[0].description, "Greets");
+        assert_eq!(parsed.intents[0].label, "hello");
         assert_eq!(parsed.intents[1].answer, Answer::Knowledge);
+        assert_eq!(parsed.intents[1].label, "our shipping");
         assert_eq!(parsed.intents[1].examples[4], "b five");
     }
 

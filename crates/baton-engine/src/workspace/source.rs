@@ -6,7 +6,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// One thing wrong with a workspace, where it is and what to do about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Serialises as `{"file", "line", "message"}` for `--json` output.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     /// The file, as a path under the workspace folder.
     pub file: PathBuf,
