@@ -326,6 +326,28 @@ mod tests {
     }
 
     #[test]
+    fn the_score_is_bm25_as_computed_by_hand() {
+        // Two passages ("a" is a stop word, so titles add nothing): "pear"
+        // (length 1) and "plum plum" (length 2), an average of 1.5. For
+        // "pear": N = 2, df = 1, idf = ln(1 + 1.5 / 1.5) = ln 2, and
+        // norm = 1 - b + b * 1 / 1.5 = 0.75.
+        let kb = KnowledgeBase::from_articles(vec![
+            article("p1", "a", &[], "pear\n"),
+            article("p2", "a", &[], "plum plum\n"),
+        ]);
+        let hits = kb.search("pear", 5);
+        assert_eq!(hits.len(), 1);
+        let expected = 2f32.ln() * 2.2 / (1.0 + 1.2 * 0.75);
+        assert!((hits[0].score - expected).abs() < 1e-6, "{}", hits[0].score);
+
+        // "plum" twice in a passage of length 2 against an average of 1.5:
+        // norm = 0.25 + 0.75 * 2 / 1.5 = 1.25, tf part = 2 * 2.2 / (2 + 1.5).
+        let plum = kb.search("plum", 5);
+        let expected = 2f32.ln() * 2.0 * 2.2 / (2.0 + 1.2 * 1.25);
+        assert!((plum[0].score - expected).abs() < 1e-6, "{}", plum[0].score);
+    }
+
+    #[test]
     fn an_article_is_found_by_its_id() {
         let kb = base();
         assert_eq!(kb.article("payment").map(|a| a.title.as_str()), Some("Payment methods"));
