@@ -40,6 +40,9 @@ pub struct IntentDef {
     pub label: String,
     /// Always handed to a person, whatever the confidence.
     pub human_only: bool,
+    /// Answering this intent ends the conversation as resolved by the AI
+    /// (a goodbye, say). Default: false.
+    pub resolves: bool,
     pub answer: Answer,
     pub examples: Vec<String>,
 }
@@ -69,6 +72,8 @@ struct RawIntent {
     label: Option<String>,
     #[serde(default)]
     human_only: bool,
+    #[serde(default)]
+    resolves: bool,
     answer: Option<Spanned<RawAnswer>>,
     examples: Spanned<Vec<String>>,
 }
@@ -197,6 +202,7 @@ pub(crate) fn parse(
             description: intent.description,
             label,
             human_only: is_human_only,
+            resolves: intent.resolves,
             answer,
             examples,
         });
@@ -240,6 +246,7 @@ mod tests {
         let text = format!(
             "[[intent]]\nname = \"hello\"\ndescription = \"Greets\"\n\
              answer = {{ template = \"greeting\" }}\n{FIVE}\
+             resolves = true\n\
              [[intent]]\nname = \"ship\"\nlabel = \"our shipping\"\nanswer = {{ knowledge = true }}\n{}",
             FIVE.replace("a ", "b ")
         );
@@ -249,6 +256,8 @@ mod tests {
         assert_eq!(parsed.intents[0].answer, Answer::Template("greeting".into()));
         assert_eq!(parsed.intents[0].description, "Greets");
         assert_eq!(parsed.intents[0].label, "hello");
+        assert!(parsed.intents[0].resolves);
+        assert!(!parsed.intents[1].resolves);
         assert_eq!(parsed.intents[1].answer, Answer::Knowledge);
         assert_eq!(parsed.intents[1].label, "our shipping");
         assert_eq!(parsed.intents[1].examples[4], "b five");

@@ -310,6 +310,9 @@ fn the_demo_workspace_has_every_intent_with_enough_examples() {
     }
     let human_only: Vec<&str> = names.iter().copied().filter(|n| ws.is_human_only(n)).collect();
     assert_eq!(human_only, vec!["complaint", "talk_to_human", "billing_dispute"]);
+    let resolving: Vec<&str> =
+        ws.intents.iter().filter(|i| i.resolves).map(|i| i.name.as_str()).collect();
+    assert_eq!(resolving, vec!["goodbye"]);
     let demo = ws.settings.demo.as_ref().unwrap();
     assert_eq!(demo.email, "agent@example.com");
 }
