@@ -247,7 +247,8 @@ mod tests {
             "[[intent]]\nname = \"hello\"\ndescription = \"Greets\"\n\
              answer = {{ template = \"greeting\" }}\n{FIVE}\
              resolves = true\n\
-             [[intent]]\nname = \"ship\"\nlabel = \"our shipping\"\nanswer = {{ knowledge = true }}\n{}",
+             [[intent]]\nname = \"ship\"\nlabel = \"our shipping\"\n\
+             answer = {{ knowledge = true }}\n{}",
             FIVE.replace("a ", "b ")
         );
         let (parsed, problems) = parse_text(&text);

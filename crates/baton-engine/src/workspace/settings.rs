@@ -361,158 +361,187 @@ pub(crate) fn parse(
             return (Settings::default(), None);
         }
     };
-    let mut settings = Settings::default();
+    let mut check = Checker { source, problems };
 
-    // [workspace]
-    let w = &mut settings.workspace;
-    w.name = raw.workspace.name.unwrap_or_else(|| folder_name.to_string());
-    w.company = raw.workspace.company.unwrap_or_else(|| w.name.clone());
-    if let Some(bot) = raw.workspace.bot_name {
-        w.bot_name = bot;
-    }
-    if let Some(locale) = raw.workspace.locale {
-        if is_locale(locale.get_ref()) {
-            w.locale = locale.into_inner();
-        } else {
-            let msg = format!("`{}` is not a locale like \"en-US\"", locale.get_ref());
-            problems.push(source.at(locale.span(), msg));
-        }
-    }
-    if let Some(tz) = &raw.workspace.timezone {
-        if let Some(tz) = timezone(source, tz, problems) {
-            w.timezone = tz;
-        }
-    }
-    if let Some(currency) = raw.workspace.currency {
-        let code = currency.get_ref();
-        if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
-            w.currency = currency.into_inner();
-        } else {
-            let msg = format!("`{code}` is not a three-letter currency code like \"EUR\"");
-            problems.push(source.at(currency.span(), msg));
-        }
-    }
-
-    // [nlu]
-    let n = &mut settings.nlu;
-    if let Some(v) = unit_interval(source, raw.nlu.out_of_scope_threshold, problems) {
-        n.out_of_scope_threshold = v;
-    }
-    if let Some(v) = unit_interval(source, raw.nlu.clarify_below, problems) {
-        n.clarify_below = v;
-    }
-    if n.clarify_below < n.out_of_scope_threshold {
-        problems.push(source.whole(format!(
-            "[nlu] clarify_below ({}) must not be below out_of_scope_threshold ({})",
-            n.clarify_below, n.out_of_scope_threshold
-        )));
-    }
-    if let Some(patterns) = raw.nlu.order_patterns {
-        n.order_patterns.clear();
-        for pattern in patterns {
-            match regex::Regex::new(pattern.get_ref()) {
-                Ok(_) => n.order_patterns.push(pattern.into_inner()),
-                Err(e) => {
-                    let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
-                    let msg = format!(
-                        "order pattern `{}` is not a valid regex: {first}",
-                        pattern.get_ref()
-                    );
-                    problems.push(source.at(pattern.span(), msg));
-                }
-            }
-        }
-    }
-
-    // [escalation]
-    let e = &mut settings.escalation;
-    if let Some(t) = raw.escalation.sentiment_threshold {
-        if (-1.0..=1.0).contains(t.get_ref()) {
-            e.sentiment_threshold = t.into_inner();
-        } else {
-            let msg = format!("sentiment_threshold {} is outside -1..1", t.get_ref());
-            problems.push(source.at(t.span(), msg));
-        }
-    }
-    if let Some(turns) = raw.escalation.misunderstood_turns {
-        if *turns.get_ref() >= 1 {
-            e.misunderstood_turns = turns.into_inner();
-        } else {
-            problems.push(source.at(turns.span(), "misunderstood_turns must be at least 1"));
-        }
-    }
-    let mut human_only_spans = Vec::new();
-    for name in raw.escalation.human_only_intents {
-        human_only_spans.push((name.get_ref().clone(), name.span()));
-        e.human_only_intents.push(name.into_inner());
-    }
-
-    // [lifecycle]
-    if let Some(minutes) = raw.lifecycle.reopen_window_minutes {
-        if *minutes.get_ref() >= 0 {
-            settings.lifecycle.reopen_window_minutes = minutes.into_inner();
-        } else {
-            let msg = "reopen_window_minutes must not be negative";
-            problems.push(source.at(minutes.span(), msg));
-        }
-    }
-
-    // [queue]
-    let q = &mut settings.queue;
-    if let Some(name) = raw.queue.default_queue {
-        q.default_queue = name;
-    }
-    if let Some(minutes) = raw.queue.minutes_per_conversation {
-        q.minutes_per_conversation = minutes;
-    }
-    q.business_hours.timezone = match &raw.queue.timezone {
-        Some(tz) => timezone(source, tz, problems).unwrap_or(settings.workspace.timezone),
-        None => settings.workspace.timezone,
-    };
-    for period in raw.queue.hours {
-        if let Some(period) = opening_period(source, period, problems) {
-            q.business_hours.periods.push(period);
-        }
-    }
-
-    // [knowledge]
-    if let Some(v) = unit_interval(source, raw.knowledge.min_coverage, problems) {
-        settings.knowledge.min_coverage = v;
-    }
-    if let Some(max) = raw.knowledge.max_hits {
-        settings.knowledge.max_hits = max;
-    }
-
-    settings.demo = raw.demo;
+    let workspace = check.workspace(raw.workspace, folder_name);
+    let nlu = check.nlu(raw.nlu);
+    let (escalation, human_only_spans) = check.escalation(raw.escalation);
+    let lifecycle = check.lifecycle(raw.lifecycle);
+    let queue = check.queue(raw.queue, workspace.timezone);
+    let knowledge = check.knowledge(raw.knowledge);
+    let settings =
+        Settings { workspace, nlu, escalation, lifecycle, queue, knowledge, demo: raw.demo };
     (settings, Some(human_only_spans))
 }
 
-/// An IANA time-zone name, or a problem on its line.
-fn timezone(source: &Source, name: &Spanned<String>, problems: &mut Vec<Problem>) -> Option<Tz> {
-    match name.get_ref().parse::<Tz>() {
-        Ok(tz) => Some(tz),
-        Err(_) => {
-            let msg =
-                format!("`{}` is not an IANA time zone like \"Europe/Berlin\"", name.get_ref());
-            problems.push(source.at(name.span(), msg));
-            None
-        }
-    }
+/// Resolves raw sections into settings, reporting each bad value on its
+/// line and keeping the default in its place.
+struct Checker<'a> {
+    source: &'a Source,
+    problems: &'a mut Vec<Problem>,
 }
 
-/// A number between 0 and 1, or a problem on its line.
-fn unit_interval(
-    source: &Source,
-    value: Option<Spanned<f32>>,
-    problems: &mut Vec<Problem>,
-) -> Option<f32> {
-    let value = value?;
-    if (0.0..=1.0).contains(value.get_ref()) {
-        Some(value.into_inner())
-    } else {
-        let msg = format!("{} is outside 0..1", value.get_ref());
-        problems.push(source.at(value.span(), msg));
+impl Checker<'_> {
+    /// The value if `valid` says so; else a problem with `why` on its line.
+    fn valid<T>(
+        &mut self,
+        value: Option<Spanned<T>>,
+        valid: impl Fn(&T) -> bool,
+        why: impl Fn(&T) -> String,
+    ) -> Option<T> {
+        let value = value?;
+        if valid(value.get_ref()) {
+            return Some(value.into_inner());
+        }
+        let message = why(value.get_ref());
+        self.problems.push(self.source.at(value.span(), message));
         None
+    }
+
+    /// A number between 0 and 1.
+    fn unit_interval(&mut self, value: Option<Spanned<f32>>) -> Option<f32> {
+        self.valid(value, |v| (0.0..=1.0).contains(v), |v| format!("{v} is outside 0..1"))
+    }
+
+    /// An IANA time-zone name.
+    fn timezone(&mut self, name: Option<Spanned<String>>) -> Option<Tz> {
+        let name = self.valid(
+            name,
+            |n| n.parse::<Tz>().is_ok(),
+            |n| format!("`{n}` is not an IANA time zone like \"Europe/Berlin\""),
+        )?;
+        name.parse().ok()
+    }
+
+    fn workspace(&mut self, raw: RawWorkspace, folder_name: &str) -> WorkspaceSettings {
+        let defaults = Settings::default().workspace;
+        let name = raw.name.unwrap_or_else(|| folder_name.to_string());
+        let locale = self.valid(
+            raw.locale,
+            |l| is_locale(l),
+            |l| format!("`{l}` is not a locale like \"en-US\""),
+        );
+        let timezone = self.timezone(raw.timezone);
+        let currency = self.valid(
+            raw.currency,
+            |c| c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase()),
+            |c| format!("`{c}` is not a three-letter currency code like \"EUR\""),
+        );
+        WorkspaceSettings {
+            company: raw.company.unwrap_or_else(|| name.clone()),
+            name,
+            bot_name: raw.bot_name.unwrap_or(defaults.bot_name),
+            locale: locale.unwrap_or(defaults.locale),
+            timezone: timezone.unwrap_or(defaults.timezone),
+            currency: currency.unwrap_or(defaults.currency),
+        }
+    }
+
+    fn nlu(&mut self, raw: RawNlu) -> NluSettings {
+        let defaults = Settings::default().nlu;
+        let clarify_span = raw.clarify_below.as_ref().map(|c| c.span());
+        let out_of_scope = self.unit_interval(raw.out_of_scope_threshold);
+        let clarify = self.unit_interval(raw.clarify_below);
+        let out_of_scope_threshold = out_of_scope.unwrap_or(defaults.out_of_scope_threshold);
+        let clarify_below = clarify.unwrap_or(defaults.clarify_below);
+        if clarify_below < out_of_scope_threshold {
+            let message = format!(
+                "clarify_below ({clarify_below}) must not be below out_of_scope_threshold \
+                 ({out_of_scope_threshold})"
+            );
+            self.problems.push(match clarify_span {
+                Some(span) => self.source.at(span, message),
+                None => self.source.whole(message),
+            });
+        }
+
+        let order_patterns = match raw.order_patterns {
+            None => defaults.order_patterns,
+            Some(patterns) => patterns
+                .into_iter()
+                .filter_map(|pattern| {
+                    self.valid(
+                        Some(pattern),
+                        |p| regex::Regex::new(p).is_ok(),
+                        |p| {
+                            // The regex error's last line says what is wrong.
+                            let error = regex::Regex::new(p).err().map(|e| e.to_string());
+                            let reason = error
+                                .as_deref()
+                                .and_then(|e| e.lines().last())
+                                .unwrap_or("")
+                                .trim()
+                                .to_string();
+                            format!("order pattern `{p}` is not a valid regex: {reason}")
+                        },
+                    )
+                })
+                .collect(),
+        };
+        NluSettings { out_of_scope_threshold, clarify_below, order_patterns }
+    }
+
+    fn escalation(&mut self, raw: RawEscalation) -> (EscalationSettings, NameSpans) {
+        let defaults = Settings::default().escalation;
+        let sentiment_threshold = self.valid(
+            raw.sentiment_threshold,
+            |t| (-1.0..=1.0).contains(t),
+            |t| format!("sentiment_threshold {t} is outside -1..1"),
+        );
+        let misunderstood_turns = self.valid(
+            raw.misunderstood_turns,
+            |t| *t >= 1,
+            |_| "misunderstood_turns must be at least 1".to_string(),
+        );
+        let spans: NameSpans =
+            raw.human_only_intents.iter().map(|n| (n.get_ref().clone(), n.span())).collect();
+        let settings = EscalationSettings {
+            sentiment_threshold: sentiment_threshold.unwrap_or(defaults.sentiment_threshold),
+            misunderstood_turns: misunderstood_turns.unwrap_or(defaults.misunderstood_turns),
+            human_only_intents: raw
+                .human_only_intents
+                .into_iter()
+                .map(|n| n.into_inner())
+                .collect(),
+        };
+        (settings, spans)
+    }
+
+    fn lifecycle(&mut self, raw: RawLifecycle) -> LifecycleSettings {
+        let defaults = Settings::default().lifecycle;
+        let minutes = self.valid(
+            raw.reopen_window_minutes,
+            |m| *m >= 0,
+            |_| "reopen_window_minutes must not be negative".to_string(),
+        );
+        LifecycleSettings {
+            reopen_window_minutes: minutes.unwrap_or(defaults.reopen_window_minutes),
+        }
+    }
+
+    fn queue(&mut self, raw: RawQueue, workspace_timezone: Tz) -> QueueSettings {
+        let defaults = Settings::default().queue;
+        let timezone = self.timezone(raw.timezone).unwrap_or(workspace_timezone);
+        let periods = raw
+            .hours
+            .into_iter()
+            .filter_map(|period| opening_period(self.source, period, self.problems))
+            .collect();
+        QueueSettings {
+            default_queue: raw.default_queue.unwrap_or(defaults.default_queue),
+            minutes_per_conversation: raw
+                .minutes_per_conversation
+                .unwrap_or(defaults.minutes_per_conversation),
+            business_hours: BusinessHours { timezone, periods },
+        }
+    }
+
+    fn knowledge(&mut self, raw: RawKnowledge) -> KnowledgeSettings {
+        let defaults = Settings::default().knowledge;
+        KnowledgeSettings {
+            min_coverage: self.unit_interval(raw.min_coverage).unwrap_or(defaults.min_coverage),
+            max_hits: raw.max_hits.unwrap_or(defaults.max_hits),
+        }
     }
 }
 
@@ -694,6 +723,36 @@ mod tests {
                 "workspace.toml:7: reopen_window_minutes must not be negative",
             ]
         );
+    }
+
+    #[test]
+    fn clarifying_below_the_out_of_scope_threshold_is_reported_on_its_line() {
+        let (_, problems) =
+            parse_text("[nlu]\nout_of_scope_threshold = 0.5\nclarify_below = 0.4\n");
+        assert_eq!(
+            messages(&problems),
+            vec![
+                "workspace.toml:3: clarify_below (0.4) must not be below out_of_scope_threshold \
+                 (0.5)"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_workspace_values_are_reported_in_line_order() {
+        let (settings, problems) = parse_text(
+            "[workspace]\nlocale = \"english\"\ntimezone = \"Here\"\ncurrency = \"euro\"\n",
+        );
+        assert_eq!(
+            messages(&problems),
+            vec![
+                "workspace.toml:2: `english` is not a locale like \"en-US\"",
+                "workspace.toml:3: `Here` is not an IANA time zone like \"Europe/Berlin\"",
+                "workspace.toml:4: `euro` is not a three-letter currency code like \"EUR\"",
+            ]
+        );
+        assert_eq!(settings.workspace.locale, "en-US");
+        assert_eq!(settings.workspace.currency, "USD");
     }
 
     #[test]
