@@ -211,51 +211,15 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
     let products = store::parse(&dir.join("store"), &mut sources, &mut problems);
 
     // Step 4: what one file says about another.
-    if let (Some(src), Some(parsed)) = (&intents_src, &parsed_intents) {
-        for (intent, span) in parsed.intents.iter().zip(&parsed.answer_spans) {
-            match &intent.answer {
-                Answer::Template(id) => {
-                    let Some(templates) = parsed_templates.as_ref().filter(|t| t.valid) else {
-                        continue;
-                    };
-                    let Some(text) = templates.texts.get(id) else {
-                        let msg = format!(
-                            "intent `{}` answers with template `{id}`, which templates.toml \
-                             does not define",
-                            intent.name
-                        );
-                        problems.push(src.at(span.clone(), msg));
-                        continue;
-                    };
-                    // A system template may need values that only its own
-                    // moment provides (a queue position, say).
-                    let allowed: Vec<&str> =
-                        ANSWER_PLACEHOLDERS.iter().chain(GLOBAL_PLACEHOLDERS).copied().collect();
-                    let names = placeholders(text).unwrap_or_default();
-                    for name in names.into_iter().filter(|n| !allowed.contains(n)) {
-                        let msg = format!(
-                            "intent `{}` answers with template `{id}`, which uses `{{{name}}}`; \
-                             an answer can only use {}",
-                            intent.name,
-                            allowed.join(", ")
-                        );
-                        problems.push(src.at(span.clone(), msg));
-                    }
-                }
-                Answer::Knowledge if articles.is_empty() => {
-                    let msg = format!(
-                        "intent `{}` answers from knowledge, but knowledge/ has no articles",
-                        intent.name
-                    );
-                    problems.push(src.at(span.clone(), msg));
-                }
-                Answer::Knowledge => {}
-            }
-        }
+    if let (Some(src), Some(intents)) = (&intents_src, &parsed_intents) {
+        let templates = parsed_templates.as_ref().filter(|t| t.valid);
+        check_answers(src, intents, templates, !articles.is_empty(), &mut problems);
     }
-    if let (Some(src), Some(parsed)) = (&settings_src, &parsed_intents) {
-        for (name, span) in human_only_spans.iter().flatten() {
-            if !parsed.intents.iter().any(|i| &i.name == name) {
+    if let (Some(src), Some(intents), Some(spans)) =
+        (&settings_src, &parsed_intents, &human_only_spans)
+    {
+        for (name, span) in spans {
+            if !intents.intents.iter().any(|i| &i.name == name) {
                 let msg = format!("human_only_intents names unknown intent `{name}`");
                 problems.push(src.at(span.clone(), msg));
             }
@@ -283,6 +247,58 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
         products,
     };
     (Some(workspace), problems)
+}
+
+/// Each intent's answer can be given: its template exists and uses only
+/// placeholders an answer gets, or there are articles to answer from.
+/// `templates` is `None` when templates.toml could not be read, so that a
+/// broken file does not make every reference look wrong.
+fn check_answers(
+    src: &Source,
+    intents: &intents::ParsedIntents,
+    templates: Option<&templates::ParsedTemplates>,
+    has_articles: bool,
+    problems: &mut Vec<Problem>,
+) {
+    // A system template may need values that only its own moment provides
+    // (a queue position, say), so an answer is held to the answer set.
+    let allowed: Vec<&str> =
+        ANSWER_PLACEHOLDERS.iter().chain(GLOBAL_PLACEHOLDERS).copied().collect();
+
+    for (intent, span) in intents.intents.iter().zip(&intents.answer_spans) {
+        let name = &intent.name;
+        match &intent.answer {
+            Answer::Template(id) => {
+                let Some(templates) = templates else {
+                    continue;
+                };
+                let Some(text) = templates.texts.get(id) else {
+                    let msg = format!(
+                        "intent `{name}` answers with template `{id}`, which templates.toml \
+                         does not define"
+                    );
+                    problems.push(src.at(span.clone(), msg));
+                    continue;
+                };
+                let used = placeholders(text).unwrap_or_default();
+                for placeholder in used.into_iter().filter(|p| !allowed.contains(p)) {
+                    let msg = format!(
+                        "intent `{name}` answers with template `{id}`, which uses \
+                         `{{{placeholder}}}`; an answer can only use {}",
+                        allowed.join(", ")
+                    );
+                    problems.push(src.at(span.clone(), msg));
+                }
+            }
+            Answer::Knowledge if !has_articles => {
+                let msg = format!(
+                    "intent `{name}` answers from knowledge, but knowledge/ has no articles"
+                );
+                problems.push(src.at(span.clone(), msg));
+            }
+            Answer::Knowledge => {}
+        }
+    }
 }
 
 fn read(path: &Path, problems: &mut Vec<Problem>) -> Option<Source> {
