@@ -398,6 +398,27 @@ mod tests {
     }
 
     #[test]
+    fn garbage_articles_and_queries_never_panic() {
+        const PIECES: &[&str] =
+            &["#", "## ", "+++\n", "\n", "\n\n", " ", "```", "é", "word", "ship", "'", "=", "\""];
+        let mut state = 9u64;
+        let mut garbage = |len: usize| -> String {
+            (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    PIECES[(state >> 33) as usize % PIECES.len()]
+                })
+                .collect()
+        };
+        for _ in 0..200 {
+            let text = garbage(30);
+            let parsed = Article::parse(Path::new("g.md"), &text);
+            let kb = KnowledgeBase::from_articles(parsed.into_iter().collect());
+            let _ = kb.search(&garbage(6), 3);
+        }
+    }
+
+    #[test]
     fn the_knowledge_base_can_be_shared_between_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<KnowledgeBase>();

@@ -538,3 +538,97 @@ fn the_orders_in_the_demo_readme_exist_with_the_customer_and_status_it_gives() {
     }
     assert_eq!(checked, 6);
 }
+
+/// A small deterministic generator, so the garbage below is the same on
+/// every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    /// Text made of the characters that matter to TOML, JSON, Markdown and
+    /// templates, with some multi-byte ones.
+    fn garbage(&mut self, len: usize) -> String {
+        const PIECES: &[&str] = &[
+            "[",
+            "]",
+            "[[",
+            "]]",
+            "{",
+            "}",
+            "=",
+            "\"",
+            "'",
+            "#",
+            "\n",
+            " ",
+            "+++",
+            "+++\n",
+            "a",
+            "name",
+            "intent",
+            "examples",
+            "answer",
+            "template",
+            "1",
+            "-0.5",
+            ".",
+            ",",
+            ":",
+            "é",
+            "→",
+            "\\",
+            "true",
+            "hours",
+            "days",
+            "open",
+            "#W1234567",
+            "```",
+        ];
+        (0..len).map(|_| PIECES[self.next() as usize % PIECES.len()]).collect()
+    }
+}
+
+#[test]
+fn garbage_in_any_file_gives_problems_and_never_a_panic() {
+    let mut rng = Lcg(42);
+    let files = [
+        "workspace.toml",
+        "intents.toml",
+        "templates.toml",
+        "knowledge/a.md",
+        "store/users.json",
+        "store/orders.json",
+        "store/products.json",
+    ];
+    for round in 0..60 {
+        let dir = valid();
+        // Break one file per round, in turn, and sometimes a second one.
+        write(dir.path(), files[round % files.len()], &rng.garbage(80));
+        if round % 3 == 0 {
+            let other = files[rng.next() as usize % files.len()];
+            write(dir.path(), other, &rng.garbage(40));
+        }
+        let _ = Workspace::check(dir.path());
+        let _ = Workspace::load(dir.path());
+    }
+}
+
+#[test]
+fn rendering_garbage_templates_gives_errors_and_never_a_panic() {
+    let mut rng = Lcg(7);
+    for _ in 0..500 {
+        let text = rng.garbage(12);
+        let mut texts = std::collections::BTreeMap::new();
+        texts.insert("t".to_string(), text.clone());
+        let templates = Templates::new(texts, Vec::new());
+        let rendered = templates.render("t", &[("a", "x".into()), ("name", "y".into())]);
+        // Only a well-formed template renders.
+        if let Ok(out) = rendered {
+            assert!(placeholders(&text).is_ok(), "{text:?} rendered as {out:?}");
+        }
+    }
+}
