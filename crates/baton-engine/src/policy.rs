@@ -49,9 +49,10 @@ pub enum Action {
     NotUnderstood { out_of_scope: bool },
 }
 
-/// The least share of a question's content words that a knowledge passage
-/// must contain before the AI answers with it unprompted by an intent.
-const STRONG_KNOWLEDGE_COVERAGE: f32 = 0.6;
+/// The least share of a question's content words that a passage must hold
+/// to answer an intent that is known to be a knowledge question. Lower than
+/// the unprompted bar, since the intent already says what is asked.
+const INTENT_KNOWLEDGE_COVERAGE: f32 = 0.25;
 
 /// Decide what the AI does with a customer message in the `bot` stage.
 pub fn decide(
@@ -98,7 +99,11 @@ pub fn decide(
                     };
                 }
                 Answer::Knowledge => {
-                    if let Some(hit) = search(text).into_iter().next() {
+                    let hit = search(text)
+                        .into_iter()
+                        .next()
+                        .filter(|hit| hit.coverage >= INTENT_KNOWLEDGE_COVERAGE);
+                    if let Some(hit) = hit {
                         return Decision {
                             reason: format!(
                                 "intent `{}` at {:.2} is answered from the article `{}`",
@@ -124,7 +129,7 @@ pub fn decide(
     if let Some(hit) = search(text)
         .into_iter()
         .next()
-        .filter(|hit| hit.coverage >= STRONG_KNOWLEDGE_COVERAGE)
+        .filter(|hit| hit.coverage >= settings.knowledge.min_coverage)
     {
         return Decision {
             reason: format!(
@@ -279,9 +284,9 @@ fn not_understood(analysis: &Analysis, context: &TurnContext, workspace: &Worksp
         .iter()
         .filter(|s| s.confidence >= floor)
         .filter_map(|s| workspace.intent(&s.intent))
-        .filter(|i| !i.description.is_empty())
+        .filter(|i| !i.label.is_empty())
         .take(2)
-        .map(|i| i.description.clone())
+        .map(|i| i.label.clone())
         .collect();
     if !analysis.out_of_scope && !options.is_empty() && !context.clarified_before {
         return Decision {
