@@ -9,8 +9,14 @@
 //! refuses what would break the log (a duplicate sequence number, a second
 //! message with the same client id).
 
+mod codec;
+mod sqlite;
 mod types;
 
+#[cfg(test)]
+mod conformance;
+
+pub use sqlite::SqliteStore;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -59,8 +65,9 @@ pub trait Store: Send + Sync + 'static {
         client_id: &str,
     ) -> Result<Option<u64>, StoreError>;
 
-    /// Every event of every conversation in a time range, for reports and
-    /// replays, ordered by conversation then seq.
+    /// Every event of every conversation in a time range (`from` included,
+    /// `to` excluded, either open), for reports and replays, ordered by
+    /// conversation then seq.
     async fn events_between(
         &self,
         from: Option<chrono::DateTime<chrono::Utc>>,

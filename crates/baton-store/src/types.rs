@@ -153,10 +153,21 @@ pub enum StoreError {
     DuplicateClientId(String),
     #[error("an agent with e-mail `{0}` already exists")]
     DuplicateEmail(String),
+    /// The events or summary handed to `append` do not continue the log
+    /// (wrong conversation, a gap in `seq`, a summary with another last seq):
+    /// a bug in the caller, not a race.
+    #[error("invalid append: {0}")]
+    InvalidAppend(String),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
