@@ -3,19 +3,23 @@
 //! tokens.
 //!
 //! The engine and the server only see the [`Store`] trait. [`SqliteStore`]
-//! is the embedded default (one file under the data directory); a PostgreSQL
-//! implementation plugs in behind the same trait. This crate knows nothing
+//! is the embedded default (one file under the data directory);
+//! [`PostgresStore`] serves several nodes from one database. Both keep the
+//! same tables with the same text forms (their migrations live side by side
+//! under `migrations/`) and pass the same behaviour tests. This crate knows nothing
 //! of HTTP, language models or policies: it stores what it is given and
 //! refuses what would break the log (a duplicate sequence number, a second
 //! message with the same client id).
 
 mod codec;
+mod postgres;
 mod sqlite;
 mod types;
 
 #[cfg(test)]
 mod conformance;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
