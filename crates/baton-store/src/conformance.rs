@@ -278,6 +278,31 @@ pub(crate) async fn a_duplicate_client_id_is_refused_and_writes_nothing(store: &
     assert_eq!(store.conversation(row.id).await.unwrap(), Some(row));
 }
 
+pub(crate) async fn a_client_id_repeated_within_one_batch_is_refused_and_writes_nothing(
+    store: &dyn Store,
+) {
+    let id = ConversationId::new();
+    let customer = CustomerId::new();
+    let person = Actor::Customer(customer);
+    let batch = [
+        started(id, customer, 0),
+        message(id, 2, 1, person, "hello", Some("c-9")),
+        message(id, 3, 2, person, "hello", Some("c-9")),
+    ];
+
+    let err = store
+        .append(0, &batch, &summary(id, customer, 3))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, StoreError::DuplicateClientId(c) if c == "c-9"),
+        "{err:?}"
+    );
+    assert_eq!(store.events(id, 0).await.unwrap(), Vec::<Event>::new());
+    assert_eq!(store.conversation(id).await.unwrap(), None);
+}
+
 pub(crate) async fn a_client_id_is_unique_per_conversation_and_only_for_customers(
     store: &dyn Store,
 ) {
@@ -783,6 +808,7 @@ macro_rules! conformance_tests {
                 a_stale_expected_last_seq_is_a_conflict_and_writes_nothing,
                 appending_to_an_existing_conversation_as_new_is_a_conflict,
                 a_duplicate_client_id_is_refused_and_writes_nothing,
+                a_client_id_repeated_within_one_batch_is_refused_and_writes_nothing,
                 a_client_id_is_unique_per_conversation_and_only_for_customers,
                 message_by_client_id_finds_the_seq_of_the_message,
                 an_append_that_skips_a_seq_is_invalid_and_writes_nothing,
