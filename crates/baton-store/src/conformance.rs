@@ -1,8 +1,14 @@
 //! The behaviour every [`Store`] back end must show, written once over
 //! `&dyn Store` and run against each back end by [`conformance_tests!`].
 //!
-//! Each case gets a fresh, empty store of its own.
+//! Each case gets a fresh, empty store of its own: a temporary directory,
+//! an in-memory database, or a PostgreSQL database created for the case and
+//! dropped after it. The PostgreSQL cases read `BATON_TEST_POSTGRES_URL`
+//! (default [`DEFAULT_POSTGRES_URL`]) and are skipped, with a note on
+//! standard error, only when no server answers there.
 
+use std::io::Write;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -10,10 +16,17 @@ use serde_json::json;
 
 use baton_core::{Actor, AgentId, Author, ConversationId, CustomerId, Event, EventKind, Stage};
 
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::Connection;
+
 use crate::{
-    Agent, AgentRole, AgentStatus, ConversationFilter, ConversationSummary, Customer, SqliteStore,
-    Store, StoreError, TokenRecord, TokenSubject,
+    Agent, AgentRole, AgentStatus, ConversationFilter, ConversationSummary, Customer,
+    PostgresStore, SqliteStore, Store, StoreError, TokenRecord, TokenSubject,
 };
+
+/// Where the PostgreSQL cases look for a server when the environment does
+/// not say.
+pub(crate) const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// 10:`minute` on a fixed day, with nanoseconds so that a store that
 /// rounds timestamps fails the equality checks.
@@ -158,6 +171,28 @@ pub(crate) async fn appended_events_read_back_equal(store: &dyn Store) {
     );
 }
 
+pub(crate) async fn message_text_reads_back_exactly_whatever_its_characters(store: &dyn Store) {
+    let row = two_event_conversation(store).await;
+    let text = "naïve \"quoted\" 🚀 \\ back\\slash, a NUL \u{0} and\r\na new line";
+    let odd = message(
+        row.id,
+        3,
+        2,
+        Actor::Customer(row.customer_id),
+        text,
+        Some("c-✓"),
+    );
+    let mut next = row.clone();
+    next.last_seq = 3;
+
+    store
+        .append(2, std::slice::from_ref(&odd), &next)
+        .await
+        .unwrap();
+
+    assert_eq!(store.events(row.id, 2).await.unwrap(), vec![odd]);
+}
+
 pub(crate) async fn a_second_append_continues_the_log_and_replaces_the_summary(store: &dyn Store) {
     let mut row = two_event_conversation(store).await;
     let agent = AgentId::new();
@@ -241,6 +276,31 @@ pub(crate) async fn a_duplicate_client_id_is_refused_and_writes_nothing(store: &
     );
     assert_eq!(store.events(row.id, 0).await.unwrap().len(), 2);
     assert_eq!(store.conversation(row.id).await.unwrap(), Some(row));
+}
+
+pub(crate) async fn a_client_id_repeated_within_one_batch_is_refused_and_writes_nothing(
+    store: &dyn Store,
+) {
+    let id = ConversationId::new();
+    let customer = CustomerId::new();
+    let person = Actor::Customer(customer);
+    let batch = [
+        started(id, customer, 0),
+        message(id, 2, 1, person, "hello", Some("c-9")),
+        message(id, 3, 2, person, "hello", Some("c-9")),
+    ];
+
+    let err = store
+        .append(0, &batch, &summary(id, customer, 3))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, StoreError::DuplicateClientId(c) if c == "c-9"),
+        "{err:?}"
+    );
+    assert_eq!(store.events(id, 0).await.unwrap(), Vec::<Event>::new());
+    assert_eq!(store.conversation(id).await.unwrap(), None);
 }
 
 pub(crate) async fn a_client_id_is_unique_per_conversation_and_only_for_customers(
@@ -648,6 +708,8 @@ pub(crate) struct Backend {
     pub store: Arc<dyn Store>,
     /// Kept so that the directory lives as long as the store.
     _dir: Option<tempfile::TempDir>,
+    /// The server and name of a database created for this case alone.
+    database: Option<(PgConnectOptions, String)>,
 }
 
 impl Backend {
@@ -657,6 +719,7 @@ impl Backend {
         Some(Backend {
             store: Arc::new(store),
             _dir: Some(dir),
+            database: None,
         })
     }
 
@@ -665,10 +728,73 @@ impl Backend {
         Some(Backend {
             store: Arc::new(store),
             _dir: None,
+            database: None,
         })
     }
 
-    pub async fn finish(self) {}
+    /// A new database on the test server, or `None` (after saying so) when
+    /// there is no server to connect to.
+    pub async fn postgres() -> Option<Backend> {
+        let url = std::env::var("BATON_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+        let server = PgConnectOptions::from_str(&url)
+            .unwrap_or_else(|e| panic!("BATON_TEST_POSTGRES_URL is not a PostgreSQL URL: {e}"));
+        let connecting = PgConnection::connect_with(&server);
+        let mut admin =
+            match tokio::time::timeout(std::time::Duration::from_secs(5), connecting).await {
+                Ok(Ok(admin)) => admin,
+                Ok(Err(e)) => return skip(&server, &e.to_string()),
+                Err(_) => return skip(&server, "no answer within 5 s"),
+            };
+
+        let name = format!(
+            "baton_test_{}",
+            ConversationId::new().to_string().replace('-', "")
+        );
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let store = PostgresStore::connect_with(server.clone().database(&name))
+            .await
+            .unwrap();
+        Some(Backend {
+            store: Arc::new(store),
+            _dir: None,
+            database: Some((server, name)),
+        })
+    }
+
+    /// Drop the case's database, if it had one.
+    pub async fn finish(self) {
+        drop(self.store);
+        let Some((server, name)) = self.database else {
+            return;
+        };
+        let mut admin = PgConnection::connect_with(&server).await.unwrap();
+        // FORCE ends the store's pooled connections that are still closing.
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+    }
+}
+
+/// Say on the real standard error (the test harness hides `eprintln!` of
+/// passing tests) that a PostgreSQL case did not run, and why.
+/// The server is named without the URL, which may hold a password.
+fn skip(server: &PgConnectOptions, why: &str) -> Option<Backend> {
+    let (host, port) = (server.get_host(), server.get_port());
+    let database = server.get_database().unwrap_or("(default)");
+    let note = format!(
+        "note: PostgreSQL store case skipped: cannot connect to database {database} on \
+         {host}:{port} ({why}); \
+         set BATON_TEST_POSTGRES_URL to a server where databases may be created\n"
+    );
+    let _ = std::io::stderr().write_all(note.as_bytes());
+    None
 }
 
 /// One `#[tokio::test]` per conformance case, in a module per back end.
@@ -678,9 +804,11 @@ macro_rules! conformance_tests {
             conformance_tests!(@backend $backend;
                 appended_events_read_back_equal,
                 a_second_append_continues_the_log_and_replaces_the_summary,
+                message_text_reads_back_exactly_whatever_its_characters,
                 a_stale_expected_last_seq_is_a_conflict_and_writes_nothing,
                 appending_to_an_existing_conversation_as_new_is_a_conflict,
                 a_duplicate_client_id_is_refused_and_writes_nothing,
+                a_client_id_repeated_within_one_batch_is_refused_and_writes_nothing,
                 a_client_id_is_unique_per_conversation_and_only_for_customers,
                 message_by_client_id_finds_the_seq_of_the_message,
                 an_append_that_skips_a_seq_is_invalid_and_writes_nothing,
@@ -719,4 +847,4 @@ macro_rules! conformance_tests {
     };
 }
 
-conformance_tests!(sqlite_file, sqlite_memory);
+conformance_tests!(sqlite_file, sqlite_memory, postgres);

@@ -2,20 +2,31 @@
 //! the projections the queue and reports read, agents, customers and access
 //! tokens.
 //!
-//! The engine and the server only see the [`Store`] trait. [`SqliteStore`]
-//! is the embedded default (one file under the data directory); a PostgreSQL
-//! implementation plugs in behind the same trait. This crate knows nothing
-//! of HTTP, language models or policies: it stores what it is given and
-//! refuses what would break the log (a duplicate sequence number, a second
-//! message with the same client id).
+//! The engine and the server only see the [`Store`] trait. This crate knows
+//! nothing of HTTP, language models or policies: it stores what it is given
+//! and refuses what would break the log (a duplicate sequence number, a
+//! second message with the same client id).
+//!
+//! - `sqlite`: [`SqliteStore`], the embedded default, one file under the
+//!   data directory, or a throw-away database in memory.
+//! - `postgres`: [`PostgresStore`], one database shared by several nodes.
+//! - `codec`: the column values both back ends store, and their decoding;
+//!   rows that do not decode are [`StoreError::Corrupt`].
+//! - `types`: the records besides the event log, and [`StoreError`].
+//!
+//! Both back ends keep the same tables with the same text forms (their
+//! migrations live side by side under `migrations/`) and pass the same
+//! behaviour tests, written once in `conformance`.
 
 mod codec;
+mod postgres;
 mod sqlite;
 mod types;
 
 #[cfg(test)]
 mod conformance;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
