@@ -18,8 +18,8 @@ use serde_json::{json, Value};
 use tracing::{info, info_span, Instrument};
 
 use baton_core::{
-    Actor, AgentId, Analysis, Author, Citation, Clock, ConversationId, CustomerId, EscalationReason,
-    Event, EventKind, IntentScore, Message, Projection, ProjectionError, Stage,
+    Actor, AgentId, Analysis, Author, Citation, Clock, ConversationId, CustomerId,
+    EscalationReason, Event, EventKind, IntentScore, Message, Projection, ProjectionError, Stage,
 };
 use baton_nlu::Analyzer;
 use baton_store::{
@@ -169,7 +169,10 @@ impl Engine {
         let now = self.now();
         let waiting = self
             .store
-            .conversations(&ConversationFilter { stages: vec![Stage::Queued], ..Default::default() })
+            .conversations(&ConversationFilter {
+                stages: vec![Stage::Queued],
+                ..Default::default()
+            })
             .await?;
         Ok(waiting
             .into_iter()
@@ -207,7 +210,12 @@ impl Engine {
                 customer_id: customer.id,
             },
         };
-        let mut turn = Turn { state: Projection::from_events(std::slice::from_ref(&started))?, new: vec![started], base_seq: 0, now };
+        let mut turn = Turn {
+            state: Projection::from_events(std::slice::from_ref(&started))?,
+            new: vec![started],
+            base_seq: 0,
+            now,
+        };
         let greeting = self.workspace.templates.render("greeting", &[])?;
         turn.say(Author::Bot, greeting, vec![])?;
         self.commit(turn).await
@@ -279,7 +287,12 @@ impl Engine {
                         .filter(|m| m.seq > message_seq && m.author != Author::Customer)
                         .cloned()
                         .collect();
-                    return Ok(TurnOutcome { message, replies, stage: after.stage, duplicate: false });
+                    return Ok(TurnOutcome {
+                        message,
+                        replies,
+                        stage: after.stage,
+                        duplicate: false,
+                    });
                 }
                 Err(EngineError::Store(StoreError::Conflict { .. })) => {
                     replies_state = self.conversation(replies_state.id).await?;
@@ -359,7 +372,8 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let context = self.turn_context(turn).await?;
         let knowledge = &self.workspace.knowledge;
-        let decision = policy::decide(analysis, &context, &self.workspace, |q| knowledge.search(q, 3), text);
+        let decision =
+            policy::decide(analysis, &context, &self.workspace, |q| knowledge.search(q, 3), text);
         info!(
             action = action_name(&decision.action),
             intent = analysis.top_intent().map(|t| t.intent.as_str()).unwrap_or(""),
@@ -443,8 +457,7 @@ impl Engine {
                 Ok(())
             }
             Action::Clarify { options } => {
-                let reply =
-                    templates.render("clarify", &[("options", options.join(" or "))])?;
+                let reply = templates.render("clarify", &[("options", options.join(" or "))])?;
                 turn.say(Author::Bot, reply, options)?;
                 Ok(())
             }
@@ -522,7 +535,10 @@ impl Engine {
         let templates = &self.workspace.templates;
         let queued = self
             .store
-            .conversations(&ConversationFilter { stages: vec![Stage::Queued], ..Default::default() })
+            .conversations(&ConversationFilter {
+                stages: vec![Stage::Queued],
+                ..Default::default()
+            })
             .await?;
         let my_priority = turn_priority(&turn.state);
         let ahead = queued
@@ -820,7 +836,10 @@ impl Engine {
                 "there is no rating to give: the conversation is not resolved".into(),
             ));
         }
-        turn.push(Actor::Customer(turn.state.customer_id), EventKind::CsatReceived { score, comment })?;
+        turn.push(
+            Actor::Customer(turn.state.customer_id),
+            EventKind::CsatReceived { score, comment },
+        )?;
         let thanks = self.workspace.templates.render("csat_thanks", &[])?;
         turn.say(Author::System, thanks, vec![])?;
         Ok(())
@@ -886,10 +905,13 @@ impl Engine {
                 )));
             }
         }
-        let external_id = details.external_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+        let external_id =
+            details.external_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
         let name = details.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-            return Err(EngineError::Invalid("`customer.name` must be at most 200 characters".into()));
+            return Err(EngineError::Invalid(
+                "`customer.name` must be at most 200 characters".into(),
+            ));
         }
         if email.is_some() || external_id.is_some() {
             if let Some(mut known) =
@@ -977,7 +999,13 @@ impl Turn {
     ) -> Result<u64, EngineError> {
         self.push(
             Actor::Bot,
-            EventKind::MessagePosted { author, text, client_id: None, quick_replies: vec![], citations },
+            EventKind::MessagePosted {
+                author,
+                text,
+                client_id: None,
+                quick_replies: vec![],
+                citations,
+            },
         )
     }
 

@@ -125,7 +125,8 @@ pub fn build(
                 });
             }
             EventKind::MessageAnalysed { message_seq, analysis } => {
-                sentiment.push(SentimentPoint { seq: *message_seq, score: analysis.sentiment.score });
+                sentiment
+                    .push(SentimentPoint { seq: *message_seq, score: analysis.sentiment.score });
                 if let Some(top) = analysis.top_intent().filter(|_| !analysis.out_of_scope) {
                     match intents.iter_mut().find(|i| i.intent == top.intent) {
                         Some(seen) => seen.confidence = seen.confidence.max(top.confidence),
@@ -148,17 +149,21 @@ pub fn build(
                     }
                 }
                 for cue in &analysis.cues {
-                    cues.push(SeenCue { kind: cue.kind, words: cue.words.clone(), seq: *message_seq });
-                }
-            }
-            EventKind::Decided { action, reason, .. } if event.actor == Actor::Bot => {
-                if action != "answer" {
-                    ai_actions.push(AiAction {
-                        seq: event.seq,
-                        action: action.clone(),
-                        detail: reason.clone(),
+                    cues.push(SeenCue {
+                        kind: cue.kind,
+                        words: cue.words.clone(),
+                        seq: *message_seq,
                     });
                 }
+            }
+            EventKind::Decided { action, reason, .. }
+                if event.actor == Actor::Bot && action != "answer" =>
+            {
+                ai_actions.push(AiAction {
+                    seq: event.seq,
+                    action: action.clone(),
+                    detail: reason.clone(),
+                });
             }
             EventKind::ToolCalled { tool, ok, outcome, .. } => {
                 ai_actions.push(AiAction {
@@ -271,7 +276,8 @@ fn summary(packet: &HandoffPacket, customer_messages: usize) -> String {
     let failed = packet.ai_actions.iter().filter(|a| a.action == "tool_call_failed").count();
     let calls = packet.ai_actions.iter().filter(|a| a.action == "tool_call").count();
     if replies > 0 || calls > 0 || failed > 0 {
-        let mut did = vec![format!("replied {replies} time{}", if replies == 1 { "" } else { "s" })];
+        let mut did =
+            vec![format!("replied {replies} time{}", if replies == 1 { "" } else { "s" })];
         if calls > 0 {
             did.push(format!("made {calls} successful system call{}", plural_s(calls)));
         }
@@ -300,12 +306,7 @@ fn summary(packet: &HandoffPacket, customer_messages: usize) -> String {
 /// A first reply that acknowledges the situation and asks nothing the
 /// packet already holds.
 fn suggested_reply(packet: &HandoffPacket) -> String {
-    let greeting = match packet
-        .customer
-        .name
-        .as_deref()
-        .and_then(|n| n.split_whitespace().next())
-    {
+    let greeting = match packet.customer.name.as_deref().and_then(|n| n.split_whitespace().next()) {
         Some(first) => format!("Hi {first},"),
         None => "Hi,".to_string(),
     };
@@ -357,13 +358,15 @@ pub fn reason_sentence(reason: EscalationReason, evidence: &Value) -> String {
         EscalationReason::HumanRequested => format!("the customer asked for a person{quoted}"),
         EscalationReason::NegativeSentiment => format!(
             "strongly negative sentiment ({}){quoted}",
-            evidence.get("sentiment").and_then(Value::as_f64).map_or("?".into(), |s| format!(
-                "{s:.2}"
-            ))
+            evidence
+                .get("sentiment")
+                .and_then(Value::as_f64)
+                .map_or("?".into(), |s| format!("{s:.2}"))
         ),
         EscalationReason::Frustration => format!("the customer is frustrated{quoted}"),
-        EscalationReason::RepeatedMisunderstanding => "the AI did not understand twice in a row"
-            .to_string(),
+        EscalationReason::RepeatedMisunderstanding => {
+            "the AI did not understand twice in a row".to_string()
+        }
         EscalationReason::HumanOnlyIntent => format!(
             "`{}` is handled by people only",
             evidence.get("intent").and_then(Value::as_str).unwrap_or("this topic")

@@ -177,9 +177,11 @@ fn hard_trigger(
     ) {
         return Some(d);
     }
-    if let Some(d) =
-        cue_trigger(CueKind::Legal, EscalationReason::SensitiveTopic, "legal or regulatory language")
-    {
+    if let Some(d) = cue_trigger(
+        CueKind::Legal,
+        EscalationReason::SensitiveTopic,
+        "legal or regulatory language",
+    ) {
         return Some(d);
     }
 

@@ -53,11 +53,8 @@ pub enum ReplayError {
 /// Read conversations from the text of a replay file.
 pub fn parse(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
     let first = input.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let conversations = if first.trim_start().starts_with('{') {
-        parse_jsonl(input)?
-    } else {
-        parse_csv(input)?
-    };
+    let conversations =
+        if first.trim_start().starts_with('{') { parse_jsonl(input)? } else { parse_csv(input)? };
     if conversations.is_empty() {
         return Err(ReplayError::Empty);
     }
@@ -131,8 +128,8 @@ fn parse_csv(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
-        let record =
-            record.map_err(|e| ReplayError::Parse { line, message: format!("bad CSV row: {e}") })?;
+        let record = record
+            .map_err(|e| ReplayError::Parse { line, message: format!("bad CSV row: {e}") })?;
         let text = record.get(text_col).unwrap_or("").trim();
         if text.is_empty() {
             continue;

@@ -189,18 +189,11 @@ pub fn detect(text: &str) -> (String, f32) {
         return ("und".into(), 0.0);
     }
     const CODES: [&str; 9] = ["ru", "el", "ar", "he", "ja", "zh", "ko", "hi", "th"];
-    let (best_slot, &best) = script_counts[..9]
-        .iter()
-        .enumerate()
-        .max_by_key(|(_, &n)| n)
-        .expect("nine scripts");
+    let (best_slot, &best) =
+        script_counts[..9].iter().enumerate().max_by_key(|(_, &n)| n).expect("nine scripts");
     if best * 2 > letters {
         // Kanji-heavy Japanese still has kana; prefer ja when any is present.
-        let code = if best_slot == 5 && script_counts[4] > 0 {
-            "ja"
-        } else {
-            CODES[best_slot]
-        };
+        let code = if best_slot == 5 && script_counts[4] > 0 { "ja" } else { CODES[best_slot] };
         return (code.into(), (best as f32 / letters as f32).min(1.0));
     }
 
@@ -215,20 +208,15 @@ pub fn detect(text: &str) -> (String, f32) {
         }
     }
     let lower = text.to_lowercase();
-    for (k, marks) in ["", "ñ¿¡", "çàèùâêîôûœ", "ßäöü", "ãõçâê", "àèìòù", "ĳ"]
-        .iter()
-        .enumerate()
+    for (k, marks) in ["", "ñ¿¡", "çàèùâêîôûœ", "ßäöü", "ãõçâê", "àèìòù", "ĳ"].iter().enumerate()
     {
         if marks.chars().any(|m| lower.contains(m)) {
             scores[k] += 0.5;
         }
     }
     let total: f32 = scores.iter().sum();
-    let (best_k, best) = scores
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .expect("seven languages");
+    let (best_k, best) =
+        scores.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("seven languages");
     if *best == 0.0 {
         return ("und".into(), 0.0);
     }
@@ -248,15 +236,9 @@ mod tests {
 
     #[test]
     fn spanish_french_and_german_are_detected() {
-        assert_eq!(
-            detect("¿Dónde está mi pedido? Lo pedí hace una semana").0,
-            "es"
-        );
+        assert_eq!(detect("¿Dónde está mi pedido? Lo pedí hace una semana").0, "es");
         assert_eq!(detect("Bonjour, je n'ai pas reçu ma commande").0, "fr");
-        assert_eq!(
-            detect("Hallo, wo ist meine Bestellung? Ich warte noch").0,
-            "de"
-        );
+        assert_eq!(detect("Hallo, wo ist meine Bestellung? Ich warte noch").0, "de");
     }
 
     #[test]

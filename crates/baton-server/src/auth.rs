@@ -104,9 +104,7 @@ impl FromRequestParts<AppState> for Caller {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::Unauthorized("send `Authorization: Bearer <token>`".into())
-            })?;
+            .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".into()))?;
         let value = header
             .to_str()
             .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
@@ -150,8 +148,7 @@ mod tests {
     #[test]
     fn a_token_is_stored_only_as_its_hash() {
         let now = Utc::now();
-        let (token, record) =
-            issue_token(TokenSubject::Customer(ConversationId::new()), now, None);
+        let (token, record) = issue_token(TokenSubject::Customer(ConversationId::new()), now, None);
         assert_eq!(token.len(), 43);
         assert_eq!(record.hash, hash_token(&token));
         assert_ne!(record.hash, token);

@@ -62,7 +62,9 @@ impl IntoResponse for ApiError {
 impl From<EngineError> for ApiError {
     fn from(err: EngineError) -> Self {
         match err {
-            EngineError::NotFound(id) => ApiError::NotFound(format!("no conversation with id {id}")),
+            EngineError::NotFound(id) => {
+                ApiError::NotFound(format!("no conversation with id {id}"))
+            }
             EngineError::Conflict(m) => ApiError::Conflict(m),
             EngineError::Invalid(m) => ApiError::Unprocessable(m),
             EngineError::Forbidden(m) => ApiError::Forbidden(m),

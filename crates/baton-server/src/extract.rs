@@ -43,8 +43,7 @@ where
 /// A conversation id from the path; a malformed one is a 404, since no
 /// conversation can have it.
 pub fn conversation_id(raw: &str) -> Result<baton_core::ConversationId, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::NotFound(format!("no conversation with id `{raw}`")))
+    raw.parse().map_err(|_| ApiError::NotFound(format!("no conversation with id `{raw}`")))
 }
 
 /// A JSON body that may be left out entirely (an empty body is `None`).

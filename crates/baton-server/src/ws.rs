@@ -8,7 +8,6 @@
 //! subscription to the bus starts before the backlog is read, so nothing
 //! that lands in between is lost, and sequence numbers drop duplicates.
 
-
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -130,7 +129,9 @@ async fn feed(
             }
             Err(RecvError::Lagged(_)) => match own {
                 // A customer's stream is rebuilt from the store.
-                Some(id) => last_seq = send_backlog(&state, id, last_seq, &visible, &outbox).await?,
+                Some(id) => {
+                    last_seq = send_backlog(&state, id, last_seq, &visible, &outbox).await?
+                }
                 // An agent's console reloads what it shows.
                 None => send(&outbox, json!({"type": "lagged"}).to_string()).await?,
             },

@@ -36,8 +36,7 @@ fn parse_id<T: FromStr>(text: &str, what: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
-    text.parse()
-        .map_err(|e| corrupt(what, format!("bad id `{text}`: {e}")))
+    text.parse().map_err(|e| corrupt(what, format!("bad id `{text}`: {e}")))
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
@@ -72,13 +71,9 @@ pub(crate) fn actor_text(actor: &Actor) -> String {
 /// messages are deduplicated, since only customers retry a POST blindly.
 pub(crate) fn customer_client_id(event: &Event) -> Option<&str> {
     match (&event.actor, &event.kind) {
-        (
-            Actor::Customer(_),
-            EventKind::MessagePosted {
-                client_id: Some(client_id),
-                ..
-            },
-        ) => Some(client_id),
+        (Actor::Customer(_), EventKind::MessagePosted { client_id: Some(client_id), .. }) => {
+            Some(client_id)
+        }
         _ => None,
     }
 }
@@ -386,9 +381,6 @@ mod tests {
             last_seq: 1,
             preview: None,
         };
-        assert!(matches!(
-            ConversationSummary::try_from(row),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(ConversationSummary::try_from(row), Err(StoreError::Corrupt(_))));
     }
 }

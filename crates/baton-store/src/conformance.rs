@@ -40,10 +40,7 @@ fn started(id: ConversationId, customer: CustomerId, minute: u32) -> Event {
         seq: 1,
         at: at(minute),
         actor: Actor::System,
-        kind: EventKind::ConversationStarted {
-            channel: "web".into(),
-            customer_id: customer,
-        },
+        kind: EventKind::ConversationStarted { channel: "web".into(), customer_id: customer },
     }
 }
 
@@ -101,14 +98,7 @@ async fn two_event_conversation(store: &dyn Store) -> ConversationSummary {
     let customer = CustomerId::new();
     let events = [
         started(id, customer, 0),
-        message(
-            id,
-            2,
-            1,
-            Actor::Customer(customer),
-            "where is my order?",
-            Some("c-1"),
-        ),
+        message(id, 2, 1, Actor::Customer(customer), "where is my order?", Some("c-1")),
     ];
     let mut row = summary(id, customer, 2);
     row.preview = Some("where is my order?".into());
@@ -135,14 +125,7 @@ pub(crate) async fn appended_events_read_back_equal(store: &dyn Store) {
     let customer = CustomerId::new();
     let events = vec![
         started(id, customer, 0),
-        message(
-            id,
-            2,
-            1,
-            Actor::Customer(customer),
-            "where is my order?",
-            Some("c-1"),
-        ),
+        message(id, 2, 1, Actor::Customer(customer), "where is my order?", Some("c-1")),
         Event {
             conversation_id: id,
             seq: 3,
@@ -165,30 +148,17 @@ pub(crate) async fn appended_events_read_back_equal(store: &dyn Store) {
     assert_eq!(store.events(id, 1).await.unwrap(), events[1..].to_vec());
     assert_eq!(store.events(id, 3).await.unwrap(), Vec::<Event>::new());
     assert_eq!(store.conversation(id).await.unwrap(), Some(row));
-    assert_eq!(
-        store.conversation(ConversationId::new()).await.unwrap(),
-        None
-    );
+    assert_eq!(store.conversation(ConversationId::new()).await.unwrap(), None);
 }
 
 pub(crate) async fn message_text_reads_back_exactly_whatever_its_characters(store: &dyn Store) {
     let row = two_event_conversation(store).await;
     let text = "naïve \"quoted\" 🚀 \\ back\\slash, a NUL \u{0} and\r\na new line";
-    let odd = message(
-        row.id,
-        3,
-        2,
-        Actor::Customer(row.customer_id),
-        text,
-        Some("c-✓"),
-    );
+    let odd = message(row.id, 3, 2, Actor::Customer(row.customer_id), text, Some("c-✓"));
     let mut next = row.clone();
     next.last_seq = 3;
 
-    store
-        .append(2, std::slice::from_ref(&odd), &next)
-        .await
-        .unwrap();
+    store.append(2, std::slice::from_ref(&odd), &next).await.unwrap();
 
     assert_eq!(store.events(row.id, 2).await.unwrap(), vec![odd]);
 }
@@ -203,10 +173,7 @@ pub(crate) async fn a_second_append_continues_the_log_and_replaces_the_summary(s
     row.last_seq = 3;
     row.updated_at = at(5);
 
-    store
-        .append(2, std::slice::from_ref(&reply), &row)
-        .await
-        .unwrap();
+    store.append(2, std::slice::from_ref(&reply), &row).await.unwrap();
 
     assert_eq!(store.events(row.id, 2).await.unwrap(), vec![reply]);
     assert_eq!(store.conversation(row.id).await.unwrap(), Some(row));
@@ -222,16 +189,7 @@ pub(crate) async fn a_stale_expected_last_seq_is_a_conflict_and_writes_nothing(s
 
     let err = store.append(1, &[late], &stale).await.unwrap_err();
 
-    assert!(
-        matches!(
-            err,
-            StoreError::Conflict {
-                expected: 1,
-                found: 2
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, StoreError::Conflict { expected: 1, found: 2 }), "{err:?}");
     assert_eq!(store.events(row.id, 0).await.unwrap(), before);
     assert_eq!(store.conversation(row.id).await.unwrap(), Some(row));
 }
@@ -240,21 +198,9 @@ pub(crate) async fn appending_to_an_existing_conversation_as_new_is_a_conflict(s
     let row = two_event_conversation(store).await;
     let again = started(row.id, row.customer_id, 9);
 
-    let err = store
-        .append(0, &[again], &summary(row.id, row.customer_id, 1))
-        .await
-        .unwrap_err();
+    let err = store.append(0, &[again], &summary(row.id, row.customer_id, 1)).await.unwrap_err();
 
-    assert!(
-        matches!(
-            err,
-            StoreError::Conflict {
-                expected: 0,
-                found: 2
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, StoreError::Conflict { expected: 0, found: 2 }), "{err:?}");
     assert_eq!(store.events(row.id, 0).await.unwrap().len(), 2);
 }
 
@@ -270,10 +216,7 @@ pub(crate) async fn a_duplicate_client_id_is_refused_and_writes_nothing(store: &
 
     let err = store.append(2, &batch, &next).await.unwrap_err();
 
-    assert!(
-        matches!(&err, StoreError::DuplicateClientId(c) if c == "c-1"),
-        "{err:?}"
-    );
+    assert!(matches!(&err, StoreError::DuplicateClientId(c) if c == "c-1"), "{err:?}");
     assert_eq!(store.events(row.id, 0).await.unwrap().len(), 2);
     assert_eq!(store.conversation(row.id).await.unwrap(), Some(row));
 }
@@ -290,15 +233,9 @@ pub(crate) async fn a_client_id_repeated_within_one_batch_is_refused_and_writes_
         message(id, 3, 2, person, "hello", Some("c-9")),
     ];
 
-    let err = store
-        .append(0, &batch, &summary(id, customer, 3))
-        .await
-        .unwrap_err();
+    let err = store.append(0, &batch, &summary(id, customer, 3)).await.unwrap_err();
 
-    assert!(
-        matches!(&err, StoreError::DuplicateClientId(c) if c == "c-9"),
-        "{err:?}"
-    );
+    assert!(matches!(&err, StoreError::DuplicateClientId(c) if c == "c-9"), "{err:?}");
     assert_eq!(store.events(id, 0).await.unwrap(), Vec::<Event>::new());
     assert_eq!(store.conversation(id).await.unwrap(), None);
 }
@@ -318,10 +255,7 @@ pub(crate) async fn a_client_id_is_unique_per_conversation_and_only_for_customer
 
     assert_eq!(store.events(first.id, 0).await.unwrap().len(), 3);
     assert_eq!(store.events(second.id, 0).await.unwrap().len(), 2);
-    assert_eq!(
-        store.message_by_client_id(first.id, "c-1").await.unwrap(),
-        Some(2)
-    );
+    assert_eq!(store.message_by_client_id(first.id, "c-1").await.unwrap(), Some(2));
 }
 
 pub(crate) async fn message_by_client_id_finds_the_seq_of_the_message(store: &dyn Store) {
@@ -335,25 +269,10 @@ pub(crate) async fn message_by_client_id_finds_the_seq_of_the_message(store: &dy
     ];
     store.append(2, &batch, &next).await.unwrap();
 
-    assert_eq!(
-        store.message_by_client_id(row.id, "c-1").await.unwrap(),
-        Some(2)
-    );
-    assert_eq!(
-        store.message_by_client_id(row.id, "c-2").await.unwrap(),
-        Some(4)
-    );
-    assert_eq!(
-        store.message_by_client_id(row.id, "c-3").await.unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .message_by_client_id(ConversationId::new(), "c-1")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.message_by_client_id(row.id, "c-1").await.unwrap(), Some(2));
+    assert_eq!(store.message_by_client_id(row.id, "c-2").await.unwrap(), Some(4));
+    assert_eq!(store.message_by_client_id(row.id, "c-3").await.unwrap(), None);
+    assert_eq!(store.message_by_client_id(ConversationId::new(), "c-1").await.unwrap(), None);
 }
 
 pub(crate) async fn an_append_that_skips_a_seq_is_invalid_and_writes_nothing(store: &dyn Store) {
@@ -361,10 +280,8 @@ pub(crate) async fn an_append_that_skips_a_seq_is_invalid_and_writes_nothing(sto
     let mut next = row.clone();
     next.last_seq = 4;
 
-    let err = store
-        .append(2, &[message(row.id, 4, 2, Actor::Bot, "Hi", None)], &next)
-        .await
-        .unwrap_err();
+    let err =
+        store.append(2, &[message(row.id, 4, 2, Actor::Bot, "Hi", None)], &next).await.unwrap_err();
 
     assert!(matches!(err, StoreError::InvalidAppend(_)), "{err:?}");
     assert_eq!(store.conversation(row.id).await.unwrap(), Some(row));
@@ -389,10 +306,7 @@ pub(crate) async fn the_queue_is_ordered_by_priority_then_by_waiting_time(store:
         row.priority = priority;
         row.stage_since = at(minute);
         row.assigned_agent = assigned;
-        store
-            .append(0, &[started(id, customer, 0)], &row)
-            .await
-            .unwrap();
+        store.append(0, &[started(id, customer, 0)], &row).await.unwrap();
         ids.push(id);
     }
     let listed = |filter: ConversationFilter| async move {
@@ -400,46 +314,27 @@ pub(crate) async fn the_queue_is_ordered_by_priority_then_by_waiting_time(store:
         rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
     };
 
-    let queued = ConversationFilter {
-        stages: vec![Stage::Queued],
-        ..Default::default()
-    };
+    let queued = ConversationFilter { stages: vec![Stage::Queued], ..Default::default() };
     assert_eq!(listed(queued.clone()).await, vec![ids[1], ids[2], ids[0]]);
 
-    let first_two = ConversationFilter {
-        limit: Some(2),
-        ..queued
-    };
+    let first_two = ConversationFilter { limit: Some(2), ..queued };
     assert_eq!(listed(first_two).await, vec![ids[1], ids[2]]);
 
-    let waiting_or_worked = ConversationFilter {
-        stages: vec![Stage::Queued, Stage::Human],
-        ..Default::default()
-    };
-    assert_eq!(
-        listed(waiting_or_worked).await,
-        vec![ids[4], ids[1], ids[2], ids[0]]
-    );
+    let waiting_or_worked =
+        ConversationFilter { stages: vec![Stage::Queued, Stage::Human], ..Default::default() };
+    assert_eq!(listed(waiting_or_worked).await, vec![ids[4], ids[1], ids[2], ids[0]]);
 
-    let mine = ConversationFilter {
-        assigned_agent: Some(agent),
-        ..Default::default()
-    };
+    let mine = ConversationFilter { assigned_agent: Some(agent), ..Default::default() };
     assert_eq!(listed(mine).await, vec![ids[4]]);
 
-    let everything_of_the_customer = ConversationFilter {
-        customer_id: Some(customer),
-        ..Default::default()
-    };
+    let everything_of_the_customer =
+        ConversationFilter { customer_id: Some(customer), ..Default::default() };
     assert_eq!(
         listed(everything_of_the_customer).await,
         vec![ids[4], ids[1], ids[2], ids[0], ids[3]]
     );
 
-    let nobody = ConversationFilter {
-        customer_id: Some(CustomerId::new()),
-        ..Default::default()
-    };
+    let nobody = ConversationFilter { customer_id: Some(CustomerId::new()), ..Default::default() };
     assert_eq!(listed(nobody).await, Vec::<ConversationId>::new());
 }
 
@@ -458,45 +353,23 @@ pub(crate) async fn events_between_returns_the_range_by_conversation_then_seq(st
         message(b, 2, 3, person, "b two", None),
         message(b, 3, 5, person, "b three", None),
     ];
-    store
-        .append(0, &log_a, &summary(a, customer, 3))
-        .await
-        .unwrap();
-    store
-        .append(0, &log_b, &summary(b, customer, 3))
-        .await
-        .unwrap();
-    let (first, second) = if a < b {
-        (&log_a, &log_b)
-    } else {
-        (&log_b, &log_a)
-    };
+    store.append(0, &log_a, &summary(a, customer, 3)).await.unwrap();
+    store.append(0, &log_b, &summary(b, customer, 3)).await.unwrap();
+    let (first, second) = if a < b { (&log_a, &log_b) } else { (&log_b, &log_a) };
     let in_range = |log: &Vec<Event>, from: u32, to: u32| -> Vec<Event> {
-        log.iter()
-            .filter(|e| e.at >= at(from) && e.at < at(to))
-            .cloned()
-            .collect()
+        log.iter().filter(|e| e.at >= at(from) && e.at < at(to)).cloned().collect()
     };
 
     let all = store.events_between(None, None).await.unwrap();
     assert_eq!(all, [first.clone(), second.clone()].concat());
 
     // `from` is included, `to` is not: minutes 2, 3 and 4.
-    let middle = store
-        .events_between(Some(at(2)), Some(at(5)))
-        .await
-        .unwrap();
+    let middle = store.events_between(Some(at(2)), Some(at(5))).await.unwrap();
     assert_eq!(middle.len(), 3);
-    assert_eq!(
-        middle,
-        [in_range(first, 2, 5), in_range(second, 2, 5)].concat()
-    );
+    assert_eq!(middle, [in_range(first, 2, 5), in_range(second, 2, 5)].concat());
 
     let since = store.events_between(Some(at(4)), None).await.unwrap();
-    assert_eq!(
-        since,
-        [in_range(first, 4, 59), in_range(second, 4, 59)].concat()
-    );
+    assert_eq!(since, [in_range(first, 4, 59), in_range(second, 4, 59)].concat());
 
     let until = store.events_between(None, Some(at(1))).await.unwrap();
     assert_eq!(until, vec![log_a[0].clone()]);
@@ -522,22 +395,11 @@ pub(crate) async fn concurrent_appends_with_the_same_expected_seq_let_exactly_on
 
     let outcomes = all_at_once(store, &contenders, &next).await;
 
-    let winners: Vec<usize> = (0..outcomes.len())
-        .filter(|&i| outcomes[i].is_ok())
-        .collect();
+    let winners: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes[i].is_ok()).collect();
     assert_eq!(winners.len(), 1, "{outcomes:?}");
     for outcome in &outcomes {
         if let Err(err) = outcome {
-            assert!(
-                matches!(
-                    err,
-                    StoreError::Conflict {
-                        expected: 2,
-                        found: 3
-                    }
-                ),
-                "{err:?}"
-            );
+            assert!(matches!(err, StoreError::Conflict { expected: 2, found: 3 }), "{err:?}");
         }
     }
     let log = store.events(row.id, 0).await.unwrap();
@@ -585,15 +447,9 @@ pub(crate) async fn an_agent_email_differing_only_in_case_is_refused(store: &dyn
     let twin = agent("ANA@Example.com");
     let err = store.create_agent(&twin).await.unwrap_err();
 
-    assert!(
-        matches!(&err, StoreError::DuplicateEmail(e) if e == "ANA@Example.com"),
-        "{err:?}"
-    );
+    assert!(matches!(&err, StoreError::DuplicateEmail(e) if e == "ANA@Example.com"), "{err:?}");
     assert_eq!(store.agents().await.unwrap(), vec![ana.clone()]);
-    assert_eq!(
-        store.agent_by_email("Ana@EXAMPLE.com").await.unwrap(),
-        Some(ana.clone())
-    );
+    assert_eq!(store.agent_by_email("Ana@EXAMPLE.com").await.unwrap(), Some(ana.clone()));
     assert_eq!(store.agent(twin.id).await.unwrap(), None);
 }
 
@@ -606,19 +462,13 @@ pub(crate) async fn agents_read_back_and_change_status(store: &dyn Store) {
     store.create_agent(&bo).await.unwrap();
     store.create_agent(&ana).await.unwrap();
 
-    store
-        .set_agent_status(ana.id, AgentStatus::Online)
-        .await
-        .unwrap();
+    store.set_agent_status(ana.id, AgentStatus::Online).await.unwrap();
     ana.status = AgentStatus::Online;
 
     assert_eq!(store.agent(ana.id).await.unwrap(), Some(ana.clone()));
     assert_eq!(store.agents().await.unwrap(), vec![ana, bo]);
     assert_eq!(store.agent_by_email("cy@example.com").await.unwrap(), None);
-    let err = store
-        .set_agent_status(AgentId::new(), AgentStatus::Away)
-        .await
-        .unwrap_err();
+    let err = store.set_agent_status(AgentId::new(), AgentStatus::Away).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
 
@@ -638,14 +488,8 @@ pub(crate) async fn a_token_reads_back_by_its_hash(store: &dyn Store) {
     store.create_token(&customer_token).await.unwrap();
     store.create_token(&agent_token).await.unwrap();
 
-    assert_eq!(
-        store.token(&customer_token.hash).await.unwrap(),
-        Some(customer_token)
-    );
-    assert_eq!(
-        store.token(&agent_token.hash).await.unwrap(),
-        Some(agent_token)
-    );
+    assert_eq!(store.token(&customer_token.hash).await.unwrap(), Some(customer_token));
+    assert_eq!(store.token(&agent_token.hash).await.unwrap(), Some(agent_token));
     assert_eq!(store.token("00").await.unwrap(), None);
 }
 
@@ -676,30 +520,15 @@ pub(crate) async fn customers_are_found_by_email_in_any_case_or_by_external_id(s
     assert_eq!(store.customer(mia.id).await.unwrap(), Some(mia.clone()));
     assert_eq!(store.customer(anonymous.id).await.unwrap(), Some(anonymous));
     assert_eq!(
-        store
-            .find_customer(Some("MIA@example.COM"), None)
-            .await
-            .unwrap(),
+        store.find_customer(Some("MIA@example.COM"), None).await.unwrap(),
         Some(mia.clone())
     );
+    assert_eq!(store.find_customer(None, Some("crm-42")).await.unwrap(), Some(mia.clone()));
     assert_eq!(
-        store.find_customer(None, Some("crm-42")).await.unwrap(),
-        Some(mia.clone())
-    );
-    assert_eq!(
-        store
-            .find_customer(Some("nobody@example.com"), Some("crm-42"))
-            .await
-            .unwrap(),
+        store.find_customer(Some("nobody@example.com"), Some("crm-42")).await.unwrap(),
         Some(mia)
     );
-    assert_eq!(
-        store
-            .find_customer(Some("x@example.com"), None)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.find_customer(Some("x@example.com"), None).await.unwrap(), None);
     assert_eq!(store.find_customer(None, None).await.unwrap(), None);
 }
 
@@ -716,20 +545,12 @@ impl Backend {
     pub async fn sqlite_file() -> Option<Backend> {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("data")).await.unwrap();
-        Some(Backend {
-            store: Arc::new(store),
-            _dir: Some(dir),
-            database: None,
-        })
+        Some(Backend { store: Arc::new(store), _dir: Some(dir), database: None })
     }
 
     pub async fn sqlite_memory() -> Option<Backend> {
         let store = SqliteStore::in_memory().await.unwrap();
-        Some(Backend {
-            store: Arc::new(store),
-            _dir: None,
-            database: None,
-        })
+        Some(Backend { store: Arc::new(store), _dir: None, database: None })
     }
 
     /// A new database on the test server, or `None` (after saying so) when
@@ -747,23 +568,11 @@ impl Backend {
                 Err(_) => return skip(&server, "no answer within 5 s"),
             };
 
-        let name = format!(
-            "baton_test_{}",
-            ConversationId::new().to_string().replace('-', "")
-        );
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        let name = format!("baton_test_{}", ConversationId::new().to_string().replace('-', ""));
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
         admin.close().await.unwrap();
-        let store = PostgresStore::connect_with(server.clone().database(&name))
-            .await
-            .unwrap();
-        Some(Backend {
-            store: Arc::new(store),
-            _dir: None,
-            database: Some((server, name)),
-        })
+        let store = PostgresStore::connect_with(server.clone().database(&name)).await.unwrap();
+        Some(Backend { store: Arc::new(store), _dir: None, database: Some((server, name)) })
     }
 
     /// Drop the case's database, if it had one.

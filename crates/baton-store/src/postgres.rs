@@ -138,10 +138,7 @@ impl Store for PostgresStore {
         .await?;
         let found = seq_from_sql(found)?;
         if found != expected_last_seq {
-            return Err(StoreError::Conflict {
-                expected: expected_last_seq,
-                found,
-            });
+            return Err(StoreError::Conflict { expected: expected_last_seq, found });
         }
 
         for event in &values {
@@ -195,12 +192,11 @@ impl Store for PostgresStore {
         &self,
         id: ConversationId,
     ) -> Result<Option<ConversationSummary>, StoreError> {
-        let row: Option<SummaryRow> = sqlx::query_as(&format!(
-            "SELECT {SUMMARY_COLUMNS} FROM conversations WHERE id = $1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<SummaryRow> =
+            sqlx::query_as(&format!("SELECT {SUMMARY_COLUMNS} FROM conversations WHERE id = $1"))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(ConversationSummary::try_from).transpose()
     }
 
@@ -220,14 +216,10 @@ impl Store for PostgresStore {
             query.push(")");
         }
         if let Some(customer) = filter.customer_id {
-            query
-                .push(" AND customer_id = ")
-                .push_bind(customer.to_string());
+            query.push(" AND customer_id = ").push_bind(customer.to_string());
         }
         if let Some(agent) = filter.assigned_agent {
-            query
-                .push(" AND assigned_agent = ")
-                .push_bind(agent.to_string());
+            query.push(" AND assigned_agent = ").push_bind(agent.to_string());
         }
         // The id breaks ties so that equal rows keep a stable order.
         query.push(" ORDER BY priority DESC, stage_since ASC, id ASC");
@@ -235,9 +227,7 @@ impl Store for PostgresStore {
             query.push(" LIMIT ").push_bind(i64::from(limit));
         }
         let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(ConversationSummary::try_from)
-            .collect()
+        rows.into_iter().map(ConversationSummary::try_from).collect()
     }
 
     async fn message_by_client_id(
@@ -294,12 +284,11 @@ impl Store for PostgresStore {
     }
 
     async fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
-        let row: Option<CustomerRow> = sqlx::query_as(&format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<CustomerRow> =
+            sqlx::query_as(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(Customer::try_from).transpose()
     }
 
@@ -362,12 +351,11 @@ impl Store for PostgresStore {
     }
 
     async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
-        let row: Option<AgentRow> = sqlx::query_as(&format!(
-            "SELECT {AGENT_COLUMNS} FROM agents WHERE email_key = $1"
-        ))
-        .bind(email_key(email))
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<AgentRow> =
+            sqlx::query_as(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE email_key = $1"))
+                .bind(email_key(email))
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(Agent::try_from).transpose()
     }
 

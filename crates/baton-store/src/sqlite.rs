@@ -54,10 +54,8 @@ impl SqliteStore {
     /// Open (creating if need be) `baton.db` in `data_dir`, which is created
     /// too if missing, and bring its schema up to date.
     pub async fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
-            path: data_dir.to_owned(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join(DATABASE_FILE))
             .create_if_missing(true)
@@ -65,10 +63,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
-            .await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
         Self::migrated(pool).await
     }
 
@@ -133,10 +129,7 @@ impl Store for SqliteStore {
         let found = u64::try_from(found)
             .map_err(|_| StoreError::Corrupt(format!("conversation {}: negative seq", row.id)))?;
         if found != expected_last_seq {
-            return Err(StoreError::Conflict {
-                expected: expected_last_seq,
-                found,
-            });
+            return Err(StoreError::Conflict { expected: expected_last_seq, found });
         }
 
         // The summary row first: the events reference it.
@@ -220,12 +213,11 @@ impl Store for SqliteStore {
         &self,
         id: ConversationId,
     ) -> Result<Option<ConversationSummary>, StoreError> {
-        let row: Option<SummaryRow> = sqlx::query_as(&format!(
-            "SELECT {SUMMARY_COLUMNS} FROM conversations WHERE id = ?"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<SummaryRow> =
+            sqlx::query_as(&format!("SELECT {SUMMARY_COLUMNS} FROM conversations WHERE id = ?"))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(ConversationSummary::try_from).transpose()
     }
 
@@ -245,14 +237,10 @@ impl Store for SqliteStore {
             query.push(")");
         }
         if let Some(customer) = filter.customer_id {
-            query
-                .push(" AND customer_id = ")
-                .push_bind(customer.to_string());
+            query.push(" AND customer_id = ").push_bind(customer.to_string());
         }
         if let Some(agent) = filter.assigned_agent {
-            query
-                .push(" AND assigned_agent = ")
-                .push_bind(agent.to_string());
+            query.push(" AND assigned_agent = ").push_bind(agent.to_string());
         }
         // The id breaks ties so that equal rows keep a stable order.
         query.push(" ORDER BY priority DESC, stage_since ASC, id ASC");
@@ -260,9 +248,7 @@ impl Store for SqliteStore {
             query.push(" LIMIT ").push_bind(i64::from(limit));
         }
         let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(ConversationSummary::try_from)
-            .collect()
+        rows.into_iter().map(ConversationSummary::try_from).collect()
     }
 
     async fn message_by_client_id(
@@ -386,12 +372,11 @@ impl Store for SqliteStore {
     }
 
     async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
-        let row: Option<AgentRow> = sqlx::query_as(&format!(
-            "SELECT {AGENT_COLUMNS} FROM agents WHERE email_key = ?"
-        ))
-        .bind(email_key(email))
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<AgentRow> =
+            sqlx::query_as(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE email_key = ?"))
+                .bind(email_key(email))
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(Agent::try_from).transpose()
     }
 
@@ -457,10 +442,7 @@ mod tests {
             seq: 1,
             at,
             actor: Actor::System,
-            kind: EventKind::ConversationStarted {
-                channel: "web".into(),
-                customer_id: customer,
-            },
+            kind: EventKind::ConversationStarted { channel: "web".into(), customer_id: customer },
         };
         let summary = ConversationSummary {
             id,
@@ -488,19 +470,13 @@ mod tests {
         let (event, summary) = start(ConversationId::new(), CustomerId::new());
 
         let store = SqliteStore::open(&data).await.unwrap();
-        store
-            .append(0, std::slice::from_ref(&event), &summary)
-            .await
-            .unwrap();
+        store.append(0, std::slice::from_ref(&event), &summary).await.unwrap();
         store.close().await;
 
         let reopened = SqliteStore::open(&data).await.unwrap();
         assert!(data.join(DATABASE_FILE).is_file());
         assert_eq!(reopened.events(summary.id, 0).await.unwrap(), vec![event]);
-        assert_eq!(
-            reopened.conversation(summary.id).await.unwrap(),
-            Some(summary)
-        );
+        assert_eq!(reopened.conversation(summary.id).await.unwrap(), Some(summary));
     }
 
     #[tokio::test]
@@ -509,18 +485,12 @@ mod tests {
         let store = SqliteStore::open(dir.path()).await.unwrap();
         let mut conn = store.pool.acquire().await.unwrap();
 
-        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
+        let journal: String =
+            sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await.unwrap();
+        let synchronous: i64 =
+            sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await.unwrap();
+        let foreign_keys: i64 =
+            sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await.unwrap();
 
         assert_eq!(journal, "wal");
         assert_eq!(synchronous, 2, "2 is FULL");

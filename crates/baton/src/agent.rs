@@ -43,7 +43,10 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&agents)?);
             } else {
-                println!("{:<36}  {:<28}  {:<24}  {:<10}  {:<7}", "id", "email", "name", "role", "status");
+                println!(
+                    "{:<36}  {:<28}  {:<24}  {:<10}  {:<7}",
+                    "id", "email", "name", "role", "status"
+                );
                 for a in &agents {
                     println!(
                         "{:<36}  {:<28}  {:<24}  {:<10}  {:<7}",
@@ -114,8 +117,7 @@ pub async fn ensure_demo_agent(
 ) -> Result<Option<DemoAgent>> {
     let Some(demo) = workspace.settings.demo.clone() else { return Ok(None) };
     if store.agent_by_email(&demo.email.to_lowercase()).await?.is_none() {
-        let agent =
-            new_agent(&demo.email, &demo.name, &demo.password, AgentRole::Supervisor, 5)?;
+        let agent = new_agent(&demo.email, &demo.name, &demo.password, AgentRole::Supervisor, 5)?;
         match store.create_agent(&agent).await {
             // Another node created it at the same moment: fine.
             Ok(()) | Err(StoreError::DuplicateEmail(_)) => {}

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "baton", version, about = "Customer support with an AI first responder and a warm handoff to people")]
+#[command(
+    name = "baton",
+    version,
+    about = "Customer support with an AI first responder and a warm handoff to people"
+)]
 pub struct Cli {
     /// Log debug detail (RUST_LOG overrides).
     #[arg(long, short, global = true)]

@@ -16,8 +16,8 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
     let workspace = crate::workspace::load(&args.workspace)?;
     let input = std::fs::read_to_string(&args.file)
         .with_context(|| format!("while reading {}", args.file.display()))?;
-    let conversations = replay::parse(&input)
-        .with_context(|| format!("while reading {}", args.file.display()))?;
+    let conversations =
+        replay::parse(&input).with_context(|| format!("while reading {}", args.file.display()))?;
 
     let (analyzer, _) = load_or_train(&workspace, None).context("while training the model")?;
     let store = SqliteStore::in_memory().await.context("while creating the replay store")?;

@@ -9,7 +9,6 @@ use tracing::info;
 
 use baton_core::SystemClock;
 use baton_engine::model::{load_or_train, ModelSource};
-use baton_engine::workspace::Workspace;
 use baton_engine::{Engine, LocalBus};
 use baton_server::AppState;
 use baton_store::{SqliteStore, Store};
@@ -30,8 +29,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     // 3. The language model: the saved one for these files, or trained now.
     let model_dir = args.data.join("models");
     let started = std::time::Instant::now();
-    let (analyzer, source) = load_or_train(&workspace, Some(&model_dir))
-        .context("while preparing the intent model")?;
+    let (analyzer, source) =
+        load_or_train(&workspace, Some(&model_dir)).context("while preparing the intent model")?;
     match &source {
         ModelSource::Loaded(file) => info!(file = %file.display(), "intent model loaded"),
         ModelSource::Trained { .. } => info!(
@@ -67,9 +66,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         println!("  demo agent login: {} / {}", demo.email, demo.password);
     }
     info!(%addr, "listening");
-    baton_server::serve(listener, state, shutdown_signal())
-        .await
-        .context("while serving")?;
+    baton_server::serve(listener, state, shutdown_signal()).await.context("while serving")?;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

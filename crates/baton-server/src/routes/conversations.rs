@@ -320,9 +320,9 @@ async fn conversation_json(
     caller: &Caller,
     names: &HashMap<AgentId, String>,
 ) -> Result<Value, ApiError> {
-    let assigned = conversation.assigned_agent.map(|id| {
-        json!({"id": id, "name": names.get(&id).cloned().unwrap_or_default()})
-    });
+    let assigned = conversation
+        .assigned_agent
+        .map(|id| json!({"id": id, "name": names.get(&id).cloned().unwrap_or_default()}));
     let mut body = json!({
         "id": conversation.id,
         "stage": conversation.stage,
@@ -336,8 +336,11 @@ async fn conversation_json(
     });
     if let Caller::Agent(_) = caller {
         body["handoff"] = conversation.handoff.clone().unwrap_or(Value::Null);
-        if let Some(Event { kind: EventKind::Escalated { reason, evidence, priority, queue }, at, .. }) =
-            &conversation.escalation
+        if let Some(Event {
+            kind: EventKind::Escalated { reason, evidence, priority, queue },
+            at,
+            ..
+        }) = &conversation.escalation
         {
             body["escalation"] = json!({
                 "reason": reason,
