@@ -49,6 +49,9 @@ pub enum Action {
     NotUnderstood { out_of_scope: bool },
 }
 
+/// The longest message that can still be a plain farewell.
+const FAREWELL_MAX_WORDS: usize = 10;
+
 /// The least share of a question's content words that a passage must hold
 /// to answer an intent that is known to be a knowledge question. Lower than
 /// the unprompted bar, since the intent already says what is asked.
@@ -85,11 +88,16 @@ pub fn decide(
             let detail = json!({"intent": top.intent, "confidence": top.confidence});
             match &intent.answer {
                 Answer::Template(template) => {
+                    // A farewell closes the conversation only when it is all
+                    // the message says: "thanks! I also have a question about
+                    // my order" must not end it.
+                    let only_farewell = analysis.extra_intents.is_empty()
+                        && text.split_whitespace().count() <= FAREWELL_MAX_WORDS;
                     return Decision {
                         action: Action::Template {
                             intent: top.intent.clone(),
                             template: template.clone(),
-                            resolves: intent.resolves,
+                            resolves: intent.resolves && only_farewell,
                         },
                         reason: format!(
                             "intent `{}` at {:.2} is above the {:.2} needed to answer",
