@@ -68,6 +68,7 @@ fn message(
             text: text.into(),
             client_id: client_id.map(Into::into),
             quick_replies: vec![],
+            citations: vec![],
         },
     }
 }

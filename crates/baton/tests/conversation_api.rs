@@ -486,3 +486,87 @@ async fn next_frame(socket: &mut Socket) -> Value {
         other => panic!("unexpected frame {other:?}"),
     }
 }
+
+/// The first escalation event of a conversation, read with an agent token.
+async fn escalation_of(client: &Client, server: &Server, conversation: &Conversation) -> Value {
+    let agent = login_demo_agent(client, server).await;
+    let log = events(client, server, &conversation.id, &agent).await;
+    let escalations = of_type(&log, "escalated");
+    assert_eq!(escalations.len(), 1, "expected one escalation: {log:?}");
+    escalations[0].clone()
+}
+
+#[tokio::test]
+async fn an_angry_customer_is_escalated_with_the_words_and_score_that_showed_it() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let conversation = start_conversation(&client, &server, json!({})).await;
+
+    let text = "This is absolutely ridiculous. Worst service ever, I am furious!!!";
+    let (_, body) = say(&client, &server, &conversation, text).await;
+
+    assert_eq!(body["stage"], "queued", "{body}");
+    let escalation = escalation_of(&client, &server, &conversation).await;
+    let reason = escalation["reason"].as_str().unwrap();
+    assert!(["negative_sentiment", "frustration"].contains(&reason), "{escalation}");
+    let evidence = &escalation["evidence"];
+    assert!(evidence["sentiment"].as_f64().unwrap() < 0.0, "{evidence}");
+    assert!(!evidence["words"].as_array().unwrap().is_empty(), "{evidence}");
+}
+
+#[tokio::test]
+async fn two_misunderstood_turns_in_a_row_are_escalated() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let conversation = start_conversation(&client, &server, json!({})).await;
+
+    let (_, first) = say(&client, &server, &conversation, "blorp fizzle wump quax").await;
+    assert_eq!(first["stage"], "bot", "{first}");
+    let (_, second) = say(&client, &server, &conversation, "zibber zabber flonk").await;
+
+    assert_eq!(second["stage"], "queued", "{second}");
+    let escalation = escalation_of(&client, &server, &conversation).await;
+    assert_eq!(escalation["reason"], "repeated_misunderstanding");
+    assert_eq!(escalation["evidence"]["misunderstood_in_a_row"], 2);
+}
+
+#[tokio::test]
+async fn an_intent_the_workspace_keeps_for_people_is_escalated_at_once() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let conversation = start_conversation(&client, &server, json!({})).await;
+
+    let (_, body) =
+        say(&client, &server, &conversation, "I was charged twice for the same order").await;
+
+    assert_eq!(body["stage"], "queued", "{body}");
+    let escalation = escalation_of(&client, &server, &conversation).await;
+    assert_eq!(escalation["reason"], "human_only_intent");
+    assert_eq!(escalation["evidence"]["intent"], "billing_dispute");
+}
+
+#[tokio::test]
+async fn the_packet_lists_the_customers_earlier_conversations() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let customer = json!({"name": "Dana Fielding", "email": "dana@example.com"});
+    let first = start_conversation(&client, &server, customer.clone()).await;
+    say(&client, &server, &first, "How long does shipping take?").await;
+
+    let second = start_conversation(&client, &server, customer).await;
+    say(&client, &server, &second, "agent please").await;
+
+    let agent = login_demo_agent(&client, &server).await;
+    let (_, view) = client
+        .get(&server.url(&format!("/api/v1/conversations/{}", second.id)), Some(&agent))
+        .await;
+    let earlier = view["handoff"]["earlier_conversations"].as_array().unwrap();
+    assert_eq!(earlier.len(), 1);
+    assert_eq!(earlier[0]["id"], first.id.as_str());
+    assert_eq!(view["handoff"]["customer"]["email"], "dana@example.com");
+    assert_eq!(view["customer"]["name"], "Dana Fielding");
+}
