@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod error;
 mod extract;
+pub mod nats;
 pub mod routes;
 pub mod ws;
 

@@ -43,6 +43,18 @@ pub struct ServeArgs {
     /// The address to listen on; port 0 picks a free port and prints it.
     #[arg(long, env = "BATON_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// A PostgreSQL URL to store conversations there instead of in SQLite
+    /// under --data (which still holds the trained models). Several nodes
+    /// can share one database.
+    #[arg(long, env = "BATON_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// A NATS URL to share live events between nodes (each node's sockets
+    /// then see what any node wrote). Without it, events stay in process.
+    #[arg(long, env = "BATON_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// The NATS subject the nodes of one deployment share.
+    #[arg(long, env = "BATON_NATS_SUBJECT", default_value = "baton.events")]
+    pub nats_subject: String,
 }
 
 #[derive(Args)]

@@ -9,9 +9,10 @@ use tracing::info;
 
 use baton_core::SystemClock;
 use baton_engine::model::{load_or_train, ModelSource};
-use baton_engine::{Engine, LocalBus};
+use baton_engine::{Bus, Engine, LocalBus};
+use baton_server::nats::NatsBus;
 use baton_server::AppState;
-use baton_store::{SqliteStore, Store};
+use baton_store::{PostgresStore, SqliteStore, Store};
 
 use crate::agent::ensure_demo_agent;
 use crate::cli::ServeArgs;
@@ -20,11 +21,22 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     // 1. The workspace, whole and valid, or a list of what to fix.
     let workspace = crate::workspace::load(&args.workspace)?;
 
-    // 2. The store, created on first start.
-    let store = SqliteStore::open(&args.data)
-        .await
-        .with_context(|| format!("while opening the data folder {}", args.data.display()))?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    // 2. The store, created on first start; PostgreSQL when a URL is given.
+    let store: Arc<dyn Store> =
+        match &args.database_url {
+            Some(url) => Arc::new(
+                PostgresStore::connect(url).await.context("while connecting to PostgreSQL")?,
+            ),
+            None => Arc::new(SqliteStore::open(&args.data).await.with_context(|| {
+                format!("while opening the data folder {}", args.data.display())
+            })?),
+        };
+
+    // The bus: NATS between nodes when configured, else in process.
+    let bus: Arc<dyn Bus> = match &args.nats_url {
+        Some(url) => Arc::new(NatsBus::connect(url, &args.nats_subject).await?),
+        None => Arc::new(LocalBus::new()),
+    };
 
     // 3. The language model: the saved one for these files, or trained now.
     let model_dir = args.data.join("models");
@@ -50,7 +62,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         Arc::new(analyzer),
         store.clone(),
         Arc::new(SystemClock),
-        Arc::new(LocalBus::new()),
+        bus,
     ));
     let state = AppState::new(engine);
 
@@ -61,7 +73,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let addr = listener.local_addr().context("while reading the bound address")?;
     println!("Baton is listening on http://{addr}");
     println!("  workspace: {} ({})", workspace.dir.display(), workspace.settings.workspace.company);
-    println!("  data:      {}", args.data.display());
+    match &args.database_url {
+        Some(_) => println!("  data:      PostgreSQL (models in {})", args.data.display()),
+        None => println!("  data:      {}", args.data.display()),
+    }
+    if args.nats_url.is_some() {
+        println!("  events:    shared over NATS");
+    }
     if let Some(demo) = &demo {
         println!("  demo agent login: {} / {}", demo.email, demo.password);
     }

@@ -35,11 +35,17 @@ pub struct Server {
 impl Server {
     /// Start on a fresh data folder that lives as long as `data`.
     pub fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// Start with more `serve` flags (a database URL, a NATS URL...).
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .args(["serve", "--listen", "127.0.0.1:0", "--workspace"])
             .arg(demo_workspace())
             .arg("--data")
             .arg(data)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
