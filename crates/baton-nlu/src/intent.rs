@@ -50,6 +50,10 @@ pub struct TrainOptions {
     pub out_of_scope_label: String,
     /// Below this top probability a message is out of scope.
     pub out_of_scope_threshold: f32,
+    /// When the examples hold no out-of-scope class, add Baton's own small
+    /// set of everyday off-topic messages as one, so that "what's the
+    /// weather?" is not forced onto the nearest intent.
+    pub builtin_out_of_scope: bool,
     /// Share of the examples held out to fit the temperature (0 skips it).
     pub calibration_fraction: f32,
     /// Threads used for training (the per-intent machines are independent).
@@ -65,6 +69,7 @@ impl Default for TrainOptions {
             max_epochs: 40,
             out_of_scope_label: "oos".into(),
             out_of_scope_threshold: 0.3,
+            builtin_out_of_scope: true,
             calibration_fraction: 0.1,
             threads: 2,
             seed: 7,
@@ -196,6 +201,17 @@ impl IntentModel {
         if examples.is_empty() {
             return Err(NluError::NoExamples);
         }
+        let training_sha256 = sha256_examples(examples);
+        let n_examples = examples.len();
+        let has_own_oos = examples.iter().any(|e| e.intent == opts.out_of_scope_label);
+        let mut with_builtin;
+        let examples = if opts.builtin_out_of_scope && !has_own_oos {
+            with_builtin = examples.to_vec();
+            with_builtin.extend(builtin_out_of_scope(&opts.out_of_scope_label));
+            &with_builtin[..]
+        } else {
+            examples
+        };
         let mut classes: Vec<String> = examples
             .iter()
             .map(|e| e.intent.clone())
@@ -235,8 +251,8 @@ impl IntentModel {
         let (vocab, linear) = fit_linear(&all, &labels, classes.len(), opts);
 
         let meta = ModelMeta {
-            training_sha256: sha256_examples(examples),
-            n_examples: examples.len(),
+            training_sha256,
+            n_examples,
             intents: classes[..classes.len() - has_oos as usize].to_vec(),
             out_of_scope_label: has_oos.then(|| opts.out_of_scope_label.clone()),
             created_at: Utc::now(),
@@ -444,6 +460,14 @@ struct Header {
     meta: ModelMeta,
     classes: Vec<String>,
     n_features: usize,
+}
+
+/// Baton's own off-topic messages, labelled as out of scope.
+fn builtin_out_of_scope(label: &str) -> impl Iterator<Item = TrainingExample> + '_ {
+    include_str!("out_of_scope.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(move |l| TrainingExample::new(l.trim(), label))
 }
 
 /// Holds out every k-th example of each class (k from the fraction), as long
