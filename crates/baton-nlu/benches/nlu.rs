@@ -73,6 +73,12 @@ fn main() {
             results.insert(name.into(), serde_json::to_value(&r).expect("json"));
         }
     }
+    if only.contains(&"tune") {
+        tune(&data);
+    }
+    if only.contains(&"sweep") {
+        sweep(&data);
+    }
     if want("speed") {
         let speed = speed(&data);
         if !json {
@@ -114,6 +120,23 @@ fn speed(data: &std::path::Path) -> serde_json::Value {
     }
     let total = started.elapsed().as_secs_f64();
     times.sort_by(|a, b| a.total_cmp(b));
+    let per = |f: &dyn Fn(&str)| {
+        let t = Instant::now();
+        for e in &test {
+            f(&e.text);
+        }
+        test.len() as f64 / t.elapsed().as_secs_f64()
+    };
+    let model = analyzer.model();
+    let parts = serde_json::json!({
+        "intent": per(&|t| { std::hint::black_box(model.predict(t)); }),
+        "intent_probabilities_only": per(&|t| { std::hint::black_box(model.probabilities(t)); }),
+        "intent_linear_scores_only": per(&|t| { std::hint::black_box(model.scores(t)); }),
+        "sentiment": per(&|t| { std::hint::black_box(baton_nlu::sentiment::score(t)); }),
+        "cues": per(&|t| { std::hint::black_box(baton_nlu::cues::detect(t)); }),
+        "language": per(&|t| { std::hint::black_box(baton_nlu::language::detect(t)); }),
+        "affirmation": per(&|t| { std::hint::black_box(baton_nlu::analyzer::affirmation(t)); }),
+    });
     let q = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize] * 1e6;
     serde_json::json!({
         "messages": times.len(),
@@ -121,5 +144,80 @@ fn speed(data: &std::path::Path) -> serde_json::Value {
         "p50_us": q(0.5),
         "p99_us": q(0.99),
         "max_us": q(1.0),
+        "component_messages_per_second": parts,
     })
+}
+
+/// The out-of-scope trade-off on CLINC150 for several thresholds, on the
+/// top probability and on the raw top margin. Informational only: the
+/// defaults are not chosen from it.
+fn sweep(data: &std::path::Path) {
+    let c = data.join("clinc150/train_val.json");
+    let train = eval::load_examples(&c, Role::Train).expect("train");
+    let test = eval::load_examples(&c, Role::Test).expect("test");
+    let model = IntentModel::train(&train, &TrainOptions::default()).expect("model");
+    let n_in = model.meta().intents.len();
+    let rows: Vec<(bool, bool, f32, f32, bool)> = test
+        .iter()
+        .map(|e| {
+            let s = model.scores(&e.text);
+            let p = model.probabilities(&e.text);
+            let best = (0..n_in)
+                .max_by(|&a, &b| s[a].total_cmp(&s[b]))
+                .unwrap_or(0);
+            let oos_wins = s[n_in] > s[best];
+            let is_oos = e.intent == "oos";
+            let right = model.classes()[best] == e.intent;
+            (is_oos, right, p[best], s[best], oos_wins)
+        })
+        .collect();
+    let report = |name: &str, t: f32, called: &dyn Fn(&(bool, bool, f32, f32, bool)) -> bool| {
+        let (mut ins, mut ins_ok, mut out, mut out_ok) = (0, 0, 0, 0);
+        for r in &rows {
+            let oos = called(r);
+            if r.0 {
+                out += 1;
+                out_ok += oos as usize;
+            } else {
+                ins += 1;
+                ins_ok += (!oos && r.1) as usize;
+            }
+        }
+        println!(
+            "{name} {t:>6.2}: in-scope {:.2} %, oos recall {:.2} %",
+            100.0 * ins_ok as f32 / ins as f32,
+            100.0 * out_ok as f32 / out as f32
+        );
+    };
+    for t in [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7] {
+        report("prob", t, &|r| r.4 || r.2 < t);
+    }
+    for t in [-0.6, -0.4, -0.3, -0.2, -0.1, 0.0, 0.1, 0.2] {
+        report("margin", t, &|r| r.4 || r.3 < t);
+    }
+}
+
+/// Model choices compared on the held-out share of the Banking77 and
+/// CLINC150 training files only: the test files are never read here.
+fn tune(data: &std::path::Path) {
+    let sets = [
+        ("banking77", data.join("banking77/train.csv")),
+        ("clinc150", data.join("clinc150/train_val.json")),
+    ];
+    for (name, path) in sets {
+        let train = eval::load_examples(&path, Role::Train).expect("train");
+        for (hidden, epochs) in [(0, 0), (256, 4), (256, 6), (256, 8), (512, 6)] {
+            let mut opts = TrainOptions::default();
+            opts.mlp.hidden = hidden;
+            opts.mlp.epochs = epochs;
+            opts.calibration_fraction = 0.2;
+            let m = IntentModel::train(&train, &opts).expect("model");
+            let h = m.meta().heldout.clone().expect("held-out scores");
+            println!(
+                "{name}: hidden {hidden} epochs {epochs}: held-out accuracy {:.2} % ({:.1} s)",
+                h.accuracy * 100.0,
+                m.meta().train_seconds
+            );
+        }
+    }
 }

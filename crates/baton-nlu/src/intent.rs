@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::features::{FeatureConfig, SparseVec, Vocabulary};
+use crate::mlp::{Mlp, MlpConfig};
 use crate::NluError;
 
 /// One labelled message.
@@ -41,6 +42,8 @@ impl TrainingExample {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
     pub features: FeatureConfig,
+    /// The neural network averaged with the linear machines.
+    pub mlp: MlpConfig,
     /// Inverse regularisation strength of each per-intent machine.
     pub c: f32,
     /// Upper bound on passes over the data per intent.
@@ -65,6 +68,7 @@ impl Default for TrainOptions {
     fn default() -> Self {
         Self {
             features: FeatureConfig::default(),
+            mlp: MlpConfig::default(),
             c: 0.5,
             max_epochs: 40,
             out_of_scope_label: "oos".into(),
@@ -100,8 +104,10 @@ pub struct ModelMeta {
     pub out_of_scope_label: Option<String>,
     pub created_at: DateTime<Utc>,
     pub train_seconds: f32,
-    /// Softmax temperature fitted on held-out examples (1 when none).
+    /// Softmax temperatures of the linear machines and of the network,
+    /// fitted on held-out examples (1 when there were too few).
     pub temperature: f32,
+    pub mlp_temperature: f32,
     pub out_of_scope_threshold: f32,
     /// Scores on the held-out calibration split, measured before the final
     /// model was trained on every example.
@@ -132,6 +138,7 @@ pub struct IntentModel {
     /// class if there is one.
     classes: Vec<String>,
     linear: Linear,
+    mlp: Option<Mlp>,
     clause_split: Regex,
 }
 
@@ -165,7 +172,9 @@ impl Linear {
 }
 
 fn clause_splitter() -> Regex {
-    Regex::new(r"(?i)[.?!;]+|,?\s+(?:and also|and|also|plus|then|but)\s+").expect("valid regex")
+    // Sentence ends other than "?" are left alone: "I paid. It failed." is
+    // one request told in two sentences.
+    Regex::new(r"(?i)\?+|;|,?\s+(?:and also|and|also|plus|as well as)\s+").expect("valid regex")
 }
 
 fn sha256_examples(examples: &[TrainingExample]) -> String {
@@ -231,24 +240,49 @@ impl IntentModel {
             .map(|e| classes.iter().position(|c| *c == e.intent).unwrap_or(0) as u16)
             .collect();
 
-        // Calibrate on a held-out split, then train on everything.
+        // Calibrate on a held-out split while the final models train on
+        // everything: the two runs are independent, so they share the cores.
         let (heldout_idx, fit_idx) = stratified_split(&labels, opts.calibration_fraction);
-        let mut temperature = 1.0;
-        let mut heldout = None;
-        if !heldout_idx.is_empty() {
-            let fit: Vec<&TrainingExample> = fit_idx.iter().map(|&i| &examples[i]).collect();
-            let fit_labels: Vec<u16> = fit_idx.iter().map(|&i| labels[i]).collect();
-            let (vocab, linear) = fit_linear(&fit, &fit_labels, classes.len(), opts);
-            let scores: Vec<Vec<f32>> = heldout_idx
-                .iter()
-                .map(|&i| linear.scores(&vocab.transform(&examples[i].text)))
-                .collect();
-            let truth: Vec<u16> = heldout_idx.iter().map(|&i| labels[i]).collect();
-            temperature = fit_temperature(&scores, &truth);
-            heldout = Some(heldout_scores(&scores, &truth, classes.len(), has_oos));
-        }
+        let n_classes = classes.len();
         let all: Vec<&TrainingExample> = examples.iter().collect();
-        let (vocab, linear) = fit_linear(&all, &labels, classes.len(), opts);
+        let (calibration, (vocab, linear, mlp)) = std::thread::scope(|s| {
+            let calibration = (!heldout_idx.is_empty()).then(|| {
+                s.spawn(|| {
+                    let fit: Vec<&TrainingExample> =
+                        fit_idx.iter().map(|&i| &examples[i]).collect();
+                    let fit_labels: Vec<u16> = fit_idx.iter().map(|&i| labels[i]).collect();
+                    fit_models(&fit, &fit_labels, n_classes, opts, 1)
+                })
+            });
+            let threads = if calibration.is_some() {
+                1
+            } else {
+                opts.threads
+            };
+            let full = fit_models(&all, &labels, n_classes, opts, threads);
+            let calibration = calibration.map(|h| h.join().expect("calibration thread panicked"));
+            (calibration, full)
+        });
+        let (mut temperature, mut mlp_temperature) = (1.0, 1.0);
+        let mut heldout = None;
+        if let Some((cvocab, clinear, cmlp)) = calibration {
+            let truth: Vec<u16> = heldout_idx.iter().map(|&i| labels[i]).collect();
+            let xs: Vec<SparseVec> = heldout_idx
+                .iter()
+                .map(|&i| cvocab.transform(&examples[i].text))
+                .collect();
+            let svm: Vec<Vec<f32>> = xs.iter().map(|x| clinear.scores(x)).collect();
+            temperature = fit_temperature(&svm, &truth);
+            let mut combined: Vec<Vec<f32>> = svm.iter().map(|s| softmax(s, temperature)).collect();
+            if let Some(net) = &cmlp {
+                let logits: Vec<Vec<f32>> = xs.iter().map(|x| net.logits(x)).collect();
+                mlp_temperature = fit_temperature(&logits, &truth);
+                for (c, l) in combined.iter_mut().zip(&logits) {
+                    average_into(c, &softmax(l, mlp_temperature));
+                }
+            }
+            heldout = Some(heldout_scores(&combined, &truth, n_classes, has_oos));
+        }
 
         let meta = ModelMeta {
             training_sha256,
@@ -258,6 +292,7 @@ impl IntentModel {
             created_at: Utc::now(),
             train_seconds: started.elapsed().as_secs_f32(),
             temperature,
+            mlp_temperature,
             out_of_scope_threshold: opts.out_of_scope_threshold,
             heldout,
             eval: None,
@@ -268,6 +303,7 @@ impl IntentModel {
             vocab,
             classes,
             linear,
+            mlp,
             clause_split: clause_splitter(),
         })
     }
@@ -285,11 +321,31 @@ impl IntentModel {
         self.meta.out_of_scope_label.is_some()
     }
 
+    /// Every class the model scores: the in-scope intents, then the
+    /// out-of-scope label when the model has that class.
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    /// Raw decision scores of every class (margins, before calibration).
+    pub fn scores(&self, text: &str) -> Vec<f32> {
+        self.linear.scores(&self.vocab.transform(text))
+    }
+
     /// Calibrated probabilities of every class for one message, in the
     /// order of `classes` (in-scope intents, then out-of-scope if any).
     pub fn probabilities(&self, text: &str) -> Vec<f32> {
-        let x = self.vocab.transform(text);
-        softmax(&self.linear.scores(&x), self.meta.temperature)
+        self.probabilities_of(&self.vocab.transform(text))
+    }
+
+    /// The linear machines' and the network's calibrated probabilities,
+    /// averaged.
+    fn probabilities_of(&self, x: &SparseVec) -> Vec<f32> {
+        let mut p = softmax(&self.linear.scores(x), self.meta.temperature);
+        if let Some(net) = &self.mlp {
+            average_into(&mut p, &softmax(&net.logits(x), self.meta.mlp_temperature));
+        }
+        p
     }
 
     /// Predicts with the model's own out-of-scope threshold.
@@ -338,7 +394,7 @@ impl IntentModel {
                 ..IntentPrediction::default()
             };
         }
-        let p = softmax(&self.linear.scores(&x), self.meta.temperature);
+        let p = self.probabilities_of(&x);
         let n_in = self.meta.intents.len();
         let oos_p = if self.has_oos() { p[n_in] } else { 0.0 };
         let mut order: Vec<usize> = (0..n_in).collect();
@@ -367,6 +423,7 @@ impl IntentModel {
             meta: self.meta.clone(),
             classes: self.classes.clone(),
             n_features: self.vocab.len(),
+            hidden: self.mlp.as_ref().map_or(0, |m| m.hidden),
         };
         let json = serde_json::to_vec(&header).map_err(|e| NluError::BadModel {
             path: path.to_path_buf(),
@@ -381,15 +438,20 @@ impl IntentModel {
             for h in &self.vocab.hashes {
                 w.write_all(&h.to_le_bytes())?;
             }
-            for v in self
-                .vocab
-                .idf
+            let empty = Mlp::default();
+            let net = self.mlp.as_ref().unwrap_or(&empty);
+            let linear = self.linear.weights.iter().chain(&self.linear.bias);
+            let network = net
+                .w1_scale
                 .iter()
-                .chain(&self.linear.weights)
-                .chain(&self.linear.bias)
-            {
+                .chain(&net.b1)
+                .chain(&net.w2)
+                .chain(&net.b2);
+            for v in self.vocab.idf.iter().chain(linear).chain(network) {
                 w.write_all(&v.to_le_bytes())?;
             }
+            let bytes: Vec<u8> = net.w1.iter().map(|&b| b as u8).collect();
+            w.write_all(&bytes)?;
             w.flush()
         };
         write().map_err(|e| NluError::io(path, e))
@@ -424,11 +486,14 @@ impl IntentModel {
         let mut rest = Vec::new();
         r.read_to_end(&mut rest)
             .map_err(|e| NluError::io(path, e))?;
-        let need = n * 8 + (n + n * c + c) * 4;
+        let h = header.hidden;
+        let n_floats = n + n * c + c + if h > 0 { n + h + h * c + c } else { 0 };
+        let need = n * 8 + n_floats * 4 + n * h;
         if rest.len() != need {
             return Err(bad("weights do not match the header"));
         }
-        let (hash_bytes, float_bytes) = rest.split_at(n * 8);
+        let (hash_bytes, rest) = rest.split_at(n * 8);
+        let (float_bytes, w1_bytes) = rest.split_at(n_floats * 4);
         let hashes: Vec<u64> = hash_bytes
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -437,9 +502,24 @@ impl IntentModel {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
             .collect();
-        let idf = floats[..n].to_vec();
-        let weights = floats[n..n + n * c].to_vec();
-        let bias = floats[n + n * c..].to_vec();
+        let mut rest = &floats[..];
+        let mut take = |len: usize| {
+            let (head, tail) = rest.split_at(len);
+            rest = tail;
+            head.to_vec()
+        };
+        let idf = take(n);
+        let weights = take(n * c);
+        let bias = take(c);
+        let mlp = (h > 0).then(|| Mlp {
+            hidden: h,
+            classes: c,
+            w1: w1_bytes.iter().map(|&b| b as i8).collect(),
+            w1_scale: take(n),
+            b1: take(h),
+            w2: take(h * c),
+            b2: take(c),
+        });
         let vocab = Vocabulary::from_parts(header.meta.options.features.clone(), hashes, idf);
         Ok(IntentModel {
             meta: header.meta,
@@ -450,6 +530,7 @@ impl IntentModel {
                 weights,
                 bias,
             },
+            mlp,
             clause_split: clause_splitter(),
         })
     }
@@ -460,6 +541,8 @@ struct Header {
     meta: ModelMeta,
     classes: Vec<String>,
     n_features: usize,
+    /// Hidden units of the network, 0 when there is none.
+    hidden: usize,
 }
 
 /// Baton's own off-topic messages, labelled as out of scope.
@@ -491,25 +574,47 @@ fn stratified_split(labels: &[u16], fraction: f32) -> (Vec<usize>, Vec<usize>) {
     (held, fit)
 }
 
-/// Learns the vocabulary and one linear machine per class.
-fn fit_linear(
+/// Adds `q` to `p` and halves: the average of two distributions.
+fn average_into(p: &mut [f32], q: &[f32]) {
+    for (a, b) in p.iter_mut().zip(q) {
+        *a = 0.5 * (*a + b);
+    }
+}
+
+/// Learns the vocabulary, one linear machine per class and the network.
+fn fit_models(
     examples: &[&TrainingExample],
     labels: &[u16],
     n_classes: usize,
     opts: &TrainOptions,
-) -> (Vocabulary, Linear) {
+    threads: usize,
+) -> (Vocabulary, Linear, Option<Mlp>) {
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let vocab = Vocabulary::fit(opts.features.clone(), &texts);
     let xs: Vec<SparseVec> = texts.iter().map(|t| vocab.transform(t)).collect();
     let nf = vocab.len();
-    let threads = opts.threads.clamp(1, 16);
+    let linear = fit_linear(&xs, labels, nf, n_classes, opts, threads);
+    let mlp = (opts.mlp.hidden > 0 && opts.mlp.epochs > 0)
+        .then(|| Mlp::train(&xs, labels, nf, n_classes, &opts.mlp, opts.seed));
+    (vocab, linear, mlp)
+}
+
+/// One linear machine per class, the classes shared between threads.
+fn fit_linear(
+    xs: &[SparseVec],
+    labels: &[u16],
+    nf: usize,
+    n_classes: usize,
+    opts: &TrainOptions,
+    threads: usize,
+) -> Linear {
+    let threads = threads.clamp(1, 16);
     let class_ids: Vec<usize> = (0..n_classes).collect();
     let chunks: Vec<&[usize]> = class_ids.chunks(n_classes.div_ceil(threads)).collect();
     let mut per_class: Vec<(usize, Vec<f32>, f32)> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .iter()
             .map(|chunk| {
-                let xs = &xs;
                 s.spawn(move || {
                     chunk
                         .iter()
@@ -535,14 +640,11 @@ fn fit_linear(
             weights[f * n_classes + k] = v;
         }
     }
-    (
-        vocab,
-        Linear {
-            n_classes,
-            weights,
-            bias,
-        },
-    )
+    Linear {
+        n_classes,
+        weights,
+        bias,
+    }
 }
 
 /// One-against-the-rest squared-hinge SVM by dual coordinate descent, with
