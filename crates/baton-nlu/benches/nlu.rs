@@ -73,6 +73,17 @@ fn main() {
             results.insert(name.into(), serde_json::to_value(&r).expect("json"));
         }
     }
+    if only.contains(&"time") {
+        let c = data.join("clinc150/train_val.json");
+        let train = eval::load_examples(&c, Role::Train).expect("train");
+        for hidden in [0, 256] {
+            let mut o = TrainOptions::default();
+            o.mlp.hidden = hidden;
+            o.calibration_fraction = 0.0;
+            let m = IntentModel::train(&train, &o).expect("model");
+            println!("clinc150 hidden {hidden}: {:.1} s", m.meta().train_seconds);
+        }
+    }
     if only.contains(&"tune") {
         tune(&data);
     }
