@@ -21,8 +21,10 @@ pub struct MlpConfig {
 impl Default for MlpConfig {
     fn default() -> Self {
         Self {
-            hidden: 256,
-            epochs: 6,
+            // Chosen on a held-out fifth of the Banking77 training file:
+            // 128 units for 8 epochs matched 256 for 6 at half the cost.
+            hidden: 128,
+            epochs: 8,
             learning_rate: 1e-3,
             dropout: 0.5,
             batch: 32,
