@@ -56,11 +56,7 @@ pub struct Language {
 
 impl Default for Language {
     fn default() -> Self {
-        Self {
-            code: "und".into(),
-            confidence: 0.0,
-            supported: true,
-        }
+        Self { code: "und".into(), confidence: 0.0, supported: true }
     }
 }
 

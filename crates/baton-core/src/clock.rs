@@ -28,9 +28,7 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self {
-            now: Mutex::new(start),
-        }
+        Self { now: Mutex::new(start) }
     }
 
     pub fn set(&self, to: DateTime<Utc>) {
@@ -55,9 +53,7 @@ mod tests {
 
     #[test]
     fn a_manual_clock_moves_only_when_advanced() {
-        let start = DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
-            .unwrap()
-            .to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").unwrap().to_utc();
         let clock = ManualClock::new(start);
         assert_eq!(clock.now(), start);
         clock.advance(Duration::minutes(5));

@@ -131,6 +131,9 @@ pub enum EventKind {
         /// Buttons offered with a bot message (clarifications, yes/no).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         quick_replies: Vec<String>,
+        /// The knowledge articles a bot answer was taken from.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        citations: Vec<Citation>,
     },
     /// An agent's note; never shown to the customer.
     NoteAdded {
@@ -228,6 +231,17 @@ impl EventKind {
     }
 }
 
+/// Where a bot answer came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub article_id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
 /// A message as the customer and the agent see it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -240,6 +254,8 @@ pub struct Message {
     pub agent_id: Option<AgentId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quick_replies: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
 }
 
 /// The current state of a conversation, derived from its events.
@@ -250,6 +266,8 @@ pub struct Projection {
     pub channel: String,
     pub started_at: DateTime<Utc>,
     pub stage: Stage,
+    /// When the conversation entered its current stage.
+    pub stage_since: DateTime<Utc>,
     pub assigned_agent: Option<AgentId>,
     /// The agent who last owned it, kept after resolution for reopening.
     pub last_agent: Option<AgentId>,
@@ -268,6 +286,8 @@ pub struct Projection {
     pub segment_start: u64,
     pub csat_requested: bool,
     pub csat: Option<(u8, Option<String>)>,
+    /// The top intent of the latest analysed customer message.
+    pub last_intent: Option<String>,
 }
 
 /// Why a log could not be folded into a conversation.
@@ -279,6 +299,10 @@ pub enum ProjectionError {
     BadSequence { seq: u64, expected: u64 },
     #[error("event {seq}: {source}")]
     Transition { seq: u64, source: TransitionError },
+    #[error(
+        "event {seq}: the AI may not write to the customer while a person owns the conversation"
+    )]
+    BotSpokeDuringHuman { seq: u64 },
 }
 
 impl Projection {
@@ -286,11 +310,7 @@ impl Projection {
     /// transition on the way.
     pub fn from_events(events: &[Event]) -> Result<Self, ProjectionError> {
         let first = events.first().ok_or(ProjectionError::NoStart)?;
-        let EventKind::ConversationStarted {
-            channel,
-            customer_id,
-        } = &first.kind
-        else {
+        let EventKind::ConversationStarted { channel, customer_id } = &first.kind else {
             return Err(ProjectionError::NoStart);
         };
         let mut state = Projection {
@@ -299,6 +319,7 @@ impl Projection {
             channel: channel.clone(),
             started_at: first.at,
             stage: Stage::Bot,
+            stage_since: first.at,
             assigned_agent: None,
             last_agent: None,
             messages: Vec::new(),
@@ -310,6 +331,7 @@ impl Projection {
             segment_start: 0,
             csat_requested: false,
             csat: None,
+            last_intent: None,
         };
         for event in events {
             state.apply(event)?;
@@ -321,30 +343,24 @@ impl Projection {
     pub fn apply(&mut self, event: &Event) -> Result<(), ProjectionError> {
         let expected = self.last_seq + 1;
         if event.seq != expected {
-            return Err(ProjectionError::BadSequence {
-                seq: event.seq,
-                expected,
-            });
+            return Err(ProjectionError::BadSequence { seq: event.seq, expected });
+        }
+        let bot_speaks = matches!(event.kind, EventKind::MessagePosted { author: Author::Bot, .. });
+        if bot_speaks && self.stage == Stage::Human {
+            return Err(ProjectionError::BotSpokeDuringHuman { seq: event.seq });
         }
         if let Some(transition) = event.kind.transition() {
-            self.stage =
-                self.stage
-                    .apply(transition)
-                    .map_err(|source| ProjectionError::Transition {
-                        seq: event.seq,
-                        source,
-                    })?;
+            self.stage = self
+                .stage
+                .apply(transition)
+                .map_err(|source| ProjectionError::Transition { seq: event.seq, source })?;
+            self.stage_since = event.at;
         }
         self.last_seq = event.seq;
         self.last_event_at = event.at;
 
         match &event.kind {
-            EventKind::MessagePosted {
-                author,
-                text,
-                quick_replies,
-                ..
-            } => {
+            EventKind::MessagePosted { author, text, quick_replies, citations, .. } => {
                 self.messages.push(Message {
                     seq: event.seq,
                     author: *author,
@@ -355,7 +371,13 @@ impl Projection {
                         _ => None,
                     },
                     quick_replies: quick_replies.clone(),
+                    citations: citations.clone(),
                 });
+            }
+            EventKind::MessageAnalysed { analysis, .. } => {
+                if let Some(top) = analysis.top_intent().filter(|_| !analysis.out_of_scope) {
+                    self.last_intent = Some(top.intent.clone());
+                }
             }
             EventKind::Escalated { .. } => {
                 self.escalation = Some(event.clone());
@@ -431,6 +453,7 @@ mod tests {
             text: text.into(),
             client_id: None,
             quick_replies: vec![],
+            citations: vec![],
         }
     }
 
@@ -441,15 +464,9 @@ mod tests {
         let events = log(vec![
             (
                 Actor::System,
-                EventKind::ConversationStarted {
-                    channel: "web".into(),
-                    customer_id: customer,
-                },
+                EventKind::ConversationStarted { channel: "web".into(), customer_id: customer },
             ),
-            (
-                Actor::Customer(customer),
-                say(Author::Customer, "agent please"),
-            ),
+            (Actor::Customer(customer), say(Author::Customer, "agent please")),
             (
                 Actor::Bot,
                 EventKind::Escalated {
@@ -459,13 +476,7 @@ mod tests {
                     queue: "general".into(),
                 },
             ),
-            (
-                Actor::Agent(agent),
-                EventKind::Assigned {
-                    agent_id: agent,
-                    previous: None,
-                },
-            ),
+            (Actor::Agent(agent), EventKind::Assigned { agent_id: agent, previous: None }),
         ]);
         let state = Projection::from_events(&events).unwrap();
         assert_eq!(state.stage, Stage::Human);
@@ -480,10 +491,7 @@ mod tests {
         let events = log(vec![
             (
                 Actor::System,
-                EventKind::ConversationStarted {
-                    channel: "web".into(),
-                    customer_id: customer,
-                },
+                EventKind::ConversationStarted { channel: "web".into(), customer_id: customer },
             ),
             (Actor::System, EventKind::Reopened { agent_id: None }),
         ]);
@@ -492,11 +500,26 @@ mod tests {
             err,
             ProjectionError::Transition {
                 seq: 2,
-                source: TransitionError {
-                    from: Stage::Bot,
-                    transition: Transition::ReopenToBot
-                },
+                source: TransitionError { from: Stage::Bot, transition: Transition::ReopenToBot },
             }
+        );
+    }
+
+    #[test]
+    fn a_bot_message_after_the_takeover_is_rejected() {
+        let customer = CustomerId::new();
+        let agent = AgentId::new();
+        let events = log(vec![
+            (
+                Actor::System,
+                EventKind::ConversationStarted { channel: "web".into(), customer_id: customer },
+            ),
+            (Actor::Agent(agent), EventKind::Assigned { agent_id: agent, previous: None }),
+            (Actor::Bot, say(Author::Bot, "Can I help with anything else?")),
+        ]);
+        assert_eq!(
+            Projection::from_events(&events).unwrap_err(),
+            ProjectionError::BotSpokeDuringHuman { seq: 3 }
         );
     }
 
@@ -506,20 +529,14 @@ mod tests {
         let mut events = log(vec![
             (
                 Actor::System,
-                EventKind::ConversationStarted {
-                    channel: "web".into(),
-                    customer_id: customer,
-                },
+                EventKind::ConversationStarted { channel: "web".into(), customer_id: customer },
             ),
             (Actor::Customer(customer), say(Author::Customer, "hi")),
         ]);
         events[1].seq = 3;
         assert_eq!(
             Projection::from_events(&events).unwrap_err(),
-            ProjectionError::BadSequence {
-                seq: 3,
-                expected: 2
-            }
+            ProjectionError::BadSequence { seq: 3, expected: 2 }
         );
     }
 
@@ -529,15 +546,9 @@ mod tests {
         let events = log(vec![
             (
                 Actor::System,
-                EventKind::ConversationStarted {
-                    channel: "web".into(),
-                    customer_id: customer,
-                },
+                EventKind::ConversationStarted { channel: "web".into(), customer_id: customer },
             ),
-            (
-                Actor::Customer(customer),
-                say(Author::Customer, "thanks, that's all"),
-            ),
+            (Actor::Customer(customer), say(Author::Customer, "thanks, that's all")),
             (Actor::Bot, EventKind::Resolved),
             (Actor::Bot, EventKind::CsatRequested),
         ]);
@@ -552,10 +563,7 @@ mod tests {
         let customer = CustomerId::new();
         let events = log(vec![(
             Actor::System,
-            EventKind::ConversationStarted {
-                channel: "web".into(),
-                customer_id: customer,
-            },
+            EventKind::ConversationStarted { channel: "web".into(), customer_id: customer },
         )]);
         let json = serde_json::to_value(&events[0]).unwrap();
         assert_eq!(json["type"], "conversation_started");

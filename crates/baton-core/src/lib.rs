@@ -17,7 +17,8 @@ pub mod stage;
 pub use analysis::{Analysis, Cue, CueKind, Entity, EntityKind, IntentScore, Language, Sentiment};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::{
-    Actor, Author, EscalationReason, Event, EventKind, Message, Projection, ProjectionError,
+    Actor, Author, Citation, EscalationReason, Event, EventKind, Message, Projection,
+    ProjectionError,
 };
 pub use ids::{AgentId, ConversationId, CustomerId};
 pub use stage::{Stage, Transition, TransitionError};

@@ -88,12 +88,7 @@ impl Stage {
             (Bot, Resolve) | (Human, Resolve) => Resolved,
             (Resolved, ReopenToBot) => Bot,
             (Resolved, ReopenToHuman) => Human,
-            _ => {
-                return Err(TransitionError {
-                    from: self,
-                    transition,
-                })
-            }
+            _ => return Err(TransitionError { from: self, transition }),
         };
         Ok(next)
     }
@@ -170,16 +165,10 @@ mod tests {
         let mut refused = 0;
         for from in Stage::ALL {
             for transition in Transition::ALL {
-                if ALLOWED
-                    .iter()
-                    .any(|(f, t, _)| *f == from && *t == transition)
-                {
+                if ALLOWED.iter().any(|(f, t, _)| *f == from && *t == transition) {
                     continue;
                 }
-                assert_eq!(
-                    from.apply(transition),
-                    Err(TransitionError { from, transition })
-                );
+                assert_eq!(from.apply(transition), Err(TransitionError { from, transition }));
                 refused += 1;
             }
         }
@@ -189,10 +178,7 @@ mod tests {
     #[test]
     fn a_queued_conversation_cannot_be_resolved_before_someone_takes_it() {
         let err = Queued.apply(Resolve).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "a conversation in stage `queued` cannot be resolved"
-        );
+        assert_eq!(err.to_string(), "a conversation in stage `queued` cannot be resolved");
     }
 
     #[test]

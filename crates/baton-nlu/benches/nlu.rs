@@ -21,16 +21,10 @@ fn data_dir() -> PathBuf {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let json = args.iter().any(|a| a == "--json");
-    let only: Vec<&str> = args
-        .iter()
-        .filter(|a| !a.starts_with("--"))
-        .map(|s| s.as_str())
-        .collect();
+    let only: Vec<&str> =
+        args.iter().filter(|a| !a.starts_with("--")).map(|s| s.as_str()).collect();
     let want = |name: &str| only.is_empty() || only.contains(&name);
     let data = data_dir();
     if !data.exists() {
@@ -38,10 +32,7 @@ fn main() {
         return;
     }
     let mut results = serde_json::Map::new();
-    let opts = IntentEvalOptions {
-        train: TrainOptions::default(),
-        out_of_scope_threshold: None,
-    };
+    let opts = IntentEvalOptions { train: TrainOptions::default(), out_of_scope_threshold: None };
 
     if want("banking77") {
         let b = data.join("banking77");
@@ -60,10 +51,9 @@ fn main() {
         }
         results.insert("clinc150".into(), serde_json::to_value(&r).expect("json"));
     }
-    for (name, file) in [
-        ("tweets", "tweets_GroundTruth.txt"),
-        ("movies", "movieReviewSnippets_GroundTruth.txt"),
-    ] {
+    for (name, file) in
+        [("tweets", "tweets_GroundTruth.txt"), ("movies", "movieReviewSnippets_GroundTruth.txt")]
+    {
         if want(name) {
             let r =
                 eval::run_sentiment_eval(&data.join("sentiment").join(file)).expect("sentiment");
@@ -173,9 +163,7 @@ fn sweep(data: &std::path::Path) {
         .map(|e| {
             let s = model.scores(&e.text);
             let p = model.probabilities(&e.text);
-            let best = (0..n_in)
-                .max_by(|&a, &b| s[a].total_cmp(&s[b]))
-                .unwrap_or(0);
+            let best = (0..n_in).max_by(|&a, &b| s[a].total_cmp(&s[b])).unwrap_or(0);
             let oos_wins = s[n_in] > s[best];
             let is_oos = e.intent == "oos";
             let right = model.classes()[best] == e.intent;

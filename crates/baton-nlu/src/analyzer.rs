@@ -65,11 +65,7 @@ impl Analyzer {
             &config.locale,
             &config.timezone,
         )?;
-        Ok(Self {
-            model,
-            config,
-            entities,
-        })
+        Ok(Self { model, config, entities })
     }
 
     pub fn model(&self) -> &IntentModel {
@@ -85,16 +81,8 @@ impl Analyzer {
         let (code, confidence) = language::detect(text);
         let supported = code == "und"
             || confidence < LANGUAGE_TRUST
-            || self
-                .config
-                .languages
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(&code));
-        let language = Language {
-            code,
-            confidence,
-            supported,
-        };
+            || self.config.languages.iter().any(|l| l.eq_ignore_ascii_case(&code));
+        let language = Language { code, confidence, supported };
 
         // Do not pretend to understand a language the model never saw.
         let prediction = if supported {
@@ -149,9 +137,8 @@ const YES: &[&str] = &[
     "please",
     "proceed",
 ];
-const NO: &[&str] = &[
-    "no", "nope", "nah", "n", "don't", "dont", "not", "never", "negative", "stop", "wait",
-];
+const NO: &[&str] =
+    &["no", "nope", "nah", "n", "don't", "dont", "not", "never", "negative", "stop", "wait"];
 /// Words that may follow a plain yes or no without changing it.
 const FILLER: &[&str] = &[
     "please",
@@ -210,10 +197,7 @@ const FILLER: &[&str] = &[
 /// the words after it ("yes please go ahead", "no thanks", "don't").
 pub fn affirmation(text: &str) -> Option<bool> {
     let toks = tokens(text);
-    if toks
-        .iter()
-        .any(|t| t.kind == TokenKind::Emoji && t.raw.starts_with('👍'))
-        && toks.len() <= 2
+    if toks.iter().any(|t| t.kind == TokenKind::Emoji && t.raw.starts_with('👍')) && toks.len() <= 2
     {
         return Some(true);
     }
@@ -229,15 +213,7 @@ pub fn affirmation(text: &str) -> Option<bool> {
     if ["of course", "go ahead", "do it", "sounds good", "please do"].contains(&joined.as_str()) {
         return Some(true);
     }
-    if [
-        "never mind",
-        "no thanks",
-        "not now",
-        "do not",
-        "no thank you",
-    ]
-    .contains(&joined.as_str())
-    {
+    if ["never mind", "no thanks", "not now", "do not", "no thank you"].contains(&joined.as_str()) {
         return Some(false);
     }
     let first = words[0].as_str();
@@ -259,9 +235,7 @@ pub fn affirmation(text: &str) -> Option<bool> {
         return None;
     }
     // A "no" anywhere after a yes word makes it a no ("ok no thanks").
-    let mixed = words[1..]
-        .iter()
-        .any(|w| NO.contains(&w.as_str()) || w == "nope");
+    let mixed = words[1..].iter().any(|w| NO.contains(&w.as_str()) || w == "nope");
     Some(if verdict && mixed { false } else { verdict })
 }
 
@@ -343,14 +317,7 @@ mod tests {
         assert!(a.cue(CueKind::HumanRequest).is_some());
         assert!(a.cue(CueKind::Frustration).is_some());
         let kinds: Vec<EntityKind> = a.entities.iter().map(|e| e.kind).collect();
-        assert_eq!(
-            kinds,
-            vec![
-                EntityKind::Product,
-                EntityKind::OrderNumber,
-                EntityKind::Date
-            ]
-        );
+        assert_eq!(kinds, vec![EntityKind::Product, EntityKind::OrderNumber, EntityKind::Date]);
         assert_eq!(a.affirmation, None);
     }
 
@@ -365,36 +332,21 @@ mod tests {
     #[test]
     fn a_bad_order_pattern_is_refused_by_name() {
         let model = analyzer().model().clone();
-        let config = AnalyzerConfig {
-            order_patterns: vec!["A-(\\d".into()],
-            ..AnalyzerConfig::default()
-        };
+        let config =
+            AnalyzerConfig { order_patterns: vec!["A-(\\d".into()], ..AnalyzerConfig::default() };
         let err = Analyzer::new(model, config).unwrap_err();
         assert!(matches!(err, NluError::BadPattern { ref pattern, .. } if pattern == "A-(\\d"));
     }
 
     #[test]
     fn plain_yes_and_no_are_recognised() {
-        for t in [
-            "yes",
-            "Yep!",
-            "sure",
-            "ok go ahead",
-            "OK",
-            "yes please",
-            "👍",
-        ] {
+        for t in ["yes", "Yep!", "sure", "ok go ahead", "OK", "yes please", "👍"] {
             assert_eq!(affirmation(t), Some(true), "{t}");
         }
         for t in ["no", "Nope.", "don't", "no thanks", "no, don't"] {
             assert_eq!(affirmation(t), Some(false), "{t}");
         }
-        for t in [
-            "yes but the address is wrong",
-            "where is my order",
-            "",
-            "please",
-        ] {
+        for t in ["yes but the address is wrong", "where is my order", "", "please"] {
             assert_eq!(affirmation(t), None, "{t}");
         }
     }
@@ -402,14 +354,8 @@ mod tests {
     #[test]
     fn odd_input_never_panics() {
         let an = analyzer();
-        for t in [
-            "",
-            " ",
-            "\u{0}\u{200D}\u{FE0F}",
-            "🏳️‍🌈🏳️‍🌈",
-            "a\u{301}\u{301}\u{301}",
-            "ℌ𝔢𝔩𝔩𝔬",
-        ] {
+        for t in ["", " ", "\u{0}\u{200D}\u{FE0F}", "🏳️‍🌈🏳️‍🌈", "a\u{301}\u{301}\u{301}", "ℌ𝔢𝔩𝔩𝔬"]
+        {
             let _ = an.analyse(t, now());
         }
         let long = "My order is late and nobody answers. ".repeat(170);

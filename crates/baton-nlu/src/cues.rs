@@ -146,11 +146,7 @@ pub fn detect(text: &str) -> Vec<Cue> {
             continue;
         }
         let strength = (0.6 + 0.2 * (words.len() as f32 - 1.0)).min(1.0);
-        cues.push(Cue {
-            kind: *kind,
-            words,
-            strength,
-        });
+        cues.push(Cue { kind: *kind, words, strength });
     }
     cues
 }
@@ -167,9 +163,8 @@ fn add_shouting(text: &str, words: &mut Vec<String>) {
     if shouted.len() >= 3 {
         words.push(shouted.join(" "));
     }
-    if let Some(bangs) = toks
-        .iter()
-        .find(|t| t.kind == TokenKind::Punct && t.raw.matches('!').count() >= 3)
+    if let Some(bangs) =
+        toks.iter().find(|t| t.kind == TokenKind::Punct && t.raw.matches('!').count() >= 3)
     {
         words.push(bangs.raw.to_string());
     }
@@ -180,10 +175,7 @@ mod tests {
     use super::*;
 
     fn words_of(text: &str, kind: CueKind) -> Option<Vec<String>> {
-        detect(text)
-            .into_iter()
-            .find(|c| c.kind == kind)
-            .map(|c| c.words)
+        detect(text).into_iter().find(|c| c.kind == kind).map(|c| c.words)
     }
 
     #[test]
@@ -207,21 +199,14 @@ mod tests {
     #[test]
     fn a_request_for_a_person_names_its_words() {
         assert_eq!(
-            words_of(
-                "Please let me speak to a Manager now",
-                CueKind::HumanRequest
-            ),
+            words_of("Please let me speak to a Manager now", CueKind::HumanRequest),
             Some(vec!["speak to a Manager".to_string()])
         );
     }
 
     #[test]
     fn ordinary_messages_raise_no_request_for_a_person() {
-        for t in [
-            "where is my order",
-            "the delivery person left it outside",
-            "my agent code",
-        ] {
+        for t in ["where is my order", "the delivery person left it outside", "my agent code"] {
             assert_eq!(words_of(t, CueKind::HumanRequest), None, "false hit: {t}");
         }
     }
@@ -249,10 +234,7 @@ mod tests {
                 "I will cancel my account and I'm switching to another store",
                 CueKind::ChurnThreat
             ),
-            Some(vec![
-                "cancel my account".to_string(),
-                "switching to".to_string()
-            ])
+            Some(vec!["cancel my account".to_string(), "switching to".to_string()])
         );
         assert_eq!(
             words_of("I'll file a chargeback and call my lawyer", CueKind::Legal),
@@ -262,10 +244,7 @@ mod tests {
             words_of("the charger caught fire", CueKind::Safety),
             Some(vec!["caught fire".to_string()])
         );
-        assert_eq!(
-            words_of("I need it ASAP", CueKind::Urgency),
-            Some(vec!["ASAP".to_string()])
-        );
+        assert_eq!(words_of("I need it ASAP", CueKind::Urgency), Some(vec!["ASAP".to_string()]));
     }
 
     #[test]

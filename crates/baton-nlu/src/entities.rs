@@ -76,42 +76,29 @@ impl EntityExtractor {
         let orders = order_patterns
             .iter()
             .map(|p| {
-                Regex::new(p).map_err(|e| NluError::BadPattern {
-                    pattern: p.clone(),
-                    source: Box::new(e),
-                })
+                Regex::new(p)
+                    .map_err(|e| NluError::BadPattern { pattern: p.clone(), source: Box::new(e) })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let tz: Tz = timezone
-            .parse()
-            .map_err(|_| NluError::BadTimezone(timezone.to_string()))?;
-        let mut names: Vec<String> = products
-            .iter()
-            .filter(|p| !p.trim().is_empty())
-            .cloned()
-            .collect();
+        let tz: Tz = timezone.parse().map_err(|_| NluError::BadTimezone(timezone.to_string()))?;
+        let mut names: Vec<String> =
+            products.iter().filter(|p| !p.trim().is_empty()).cloned().collect();
         names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        let products = if names.is_empty() {
-            None
-        } else {
-            let alts: Vec<String> = names.iter().map(|n| regex::escape(n.trim())).collect();
-            let re = format!(r"(?i)\b(?:{})\b", alts.join("|"));
-            Some(Regex::new(&re).map_err(|e| NluError::BadPattern {
-                pattern: re.clone(),
-                source: Box::new(e),
-            })?)
-        };
+        let products =
+            if names.is_empty() {
+                None
+            } else {
+                let alts: Vec<String> = names.iter().map(|n| regex::escape(n.trim())).collect();
+                let re = format!(r"(?i)\b(?:{})\b", alts.join("|"));
+                Some(Regex::new(&re).map_err(|e| NluError::BadPattern {
+                    pattern: re.clone(),
+                    source: Box::new(e),
+                })?)
+            };
         // Only the United States and a few others write the month first.
-        let month_first = ["en-US", "en-PH", "en-CA", "es-US"]
-            .iter()
-            .any(|l| l.eq_ignore_ascii_case(locale));
-        Ok(Self {
-            orders,
-            products,
-            product_names: names,
-            day_first: !month_first,
-            tz,
-        })
+        let month_first =
+            ["en-US", "en-PH", "en-CA", "es-US"].iter().any(|l| l.eq_ignore_ascii_case(locale));
+        Ok(Self { orders, products, product_names: names, day_first: !month_first, tz })
     }
 
     /// Every entity in a message, in the order they appear.
@@ -127,14 +114,7 @@ impl EntityExtractor {
                     .chars()
                     .filter(|c| !c.is_whitespace())
                     .collect();
-                push(
-                    &mut out,
-                    EntityKind::OrderNumber,
-                    text,
-                    m.start(),
-                    m.end(),
-                    value,
-                );
+                push(&mut out, EntityKind::OrderNumber, text, m.start(), m.end(), value);
             }
         }
         for m in EMAIL.find_iter(text) {
@@ -159,26 +139,11 @@ impl EntityExtractor {
         }
         for c in MONEY.captures_iter(text) {
             let m = c.get(0).expect("whole match");
-            let num = c
-                .name("n1")
-                .or(c.name("n2"))
-                .map(|n| n.as_str())
-                .unwrap_or("");
-            let cur = c
-                .name("sym")
-                .or(c.name("cur"))
-                .map(|n| n.as_str())
-                .unwrap_or("");
+            let num = c.name("n1").or(c.name("n2")).map(|n| n.as_str()).unwrap_or("");
+            let cur = c.name("sym").or(c.name("cur")).map(|n| n.as_str()).unwrap_or("");
             if let (Some(amount), Some(code)) = (parse_amount(num), currency_code(cur)) {
                 let (start, end) = trim_span(text, m.start(), m.end());
-                push(
-                    &mut out,
-                    EntityKind::Money,
-                    text,
-                    start,
-                    end,
-                    format!("{amount:.2} {code}"),
-                );
+                push(&mut out, EntityKind::Money, text, start, end, format!("{amount:.2} {code}"));
             }
         }
         if let Some(re) = &self.products {
@@ -189,14 +154,7 @@ impl EntityExtractor {
                     .find(|n| n.trim().eq_ignore_ascii_case(m.as_str()))
                     .cloned()
                     .unwrap_or_else(|| m.as_str().to_string());
-                push(
-                    &mut out,
-                    EntityKind::Product,
-                    text,
-                    m.start(),
-                    m.end(),
-                    canonical,
-                );
+                push(&mut out, EntityKind::Product, text, m.start(), m.end(), canonical);
             }
         }
         for m in PHONE.find_iter(text) {
@@ -307,13 +265,7 @@ fn push(
     if start >= end || out.iter().any(|e| start < e.end && e.start < end) {
         return;
     }
-    out.push(Entity {
-        kind,
-        text: text[start..end].to_string(),
-        value,
-        start,
-        end,
-    });
+    out.push(Entity { kind, text: text[start..end].to_string(), value, start, end });
 }
 
 /// Drops whitespace and stray punctuation from both ends of a match.
@@ -322,28 +274,23 @@ fn trim_span(text: &str, mut start: usize, mut end: usize) -> (usize, usize) {
     let trimmed_start = s.len() - s.trim_start_matches(|c: char| c.is_whitespace()).len();
     start += trimmed_start;
     let s = &text[start..end];
-    end = start
-        + s.trim_end_matches(|c: char| c.is_whitespace() || c == '.' || c == ',')
-            .len();
+    end = start + s.trim_end_matches(|c: char| c.is_whitespace() || c == '.' || c == ',').len();
     (start, end)
 }
 
 /// Reads "1.299,00", "1,250.50", "1 250" and "45" alike: the last
 /// separator is the decimal one when two or fewer digits follow it.
 fn parse_amount(s: &str) -> Option<f64> {
-    let s: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}')
-        .collect();
+    let s: String =
+        s.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}').collect();
     let last_sep = s.rfind(['.', ',']);
     let (int_part, frac) = match last_sep {
         Some(i) if s.len() - i - 1 <= 2 => (&s[..i], &s[i + 1..]),
         _ => (s.as_str(), ""),
     };
     let digits: String = int_part.chars().filter(|c| c.is_ascii_digit()).collect();
-    let value: f64 = format!("{}.{}", if digits.is_empty() { "0" } else { &digits }, frac)
-        .parse()
-        .ok()?;
+    let value: f64 =
+        format!("{}.{}", if digits.is_empty() { "0" } else { &digits }, frac).parse().ok()?;
     Some(value)
 }
 
@@ -361,13 +308,9 @@ fn currency_code(s: &str) -> Option<&'static str> {
 
 fn month_number(m: &str) -> Option<u32> {
     let l = m.to_lowercase();
-    let names = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    names
-        .iter()
-        .position(|n| l.starts_with(n))
-        .map(|i| i as u32 + 1)
+    let names =
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    names.iter().position(|n| l.starts_with(n)).map(|i| i as u32 + 1)
 }
 
 fn weekday(w: &str) -> Option<Weekday> {
@@ -404,11 +347,7 @@ mod tests {
 
     fn ex() -> EntityExtractor {
         EntityExtractor::new(
-            &[
-                r"#?W\d{7}".into(),
-                r"A-\d{5}".into(),
-                r"\b\d{3}-\d{4}\b".into(),
-            ],
+            &[r"#?W\d{7}".into(), r"A-\d{5}".into(), r"\b\d{3}-\d{4}\b".into()],
             &["Wireless Earbuds".into(), "Smart Watch".into()],
             "en-GB",
             "Europe/Lisbon",
@@ -422,20 +361,13 @@ mod tests {
     }
 
     fn values(text: &str, kind: EntityKind) -> Vec<String> {
-        ex().extract(text, now())
-            .into_iter()
-            .filter(|e| e.kind == kind)
-            .map(|e| e.value)
-            .collect()
+        ex().extract(text, now()).into_iter().filter(|e| e.kind == kind).map(|e| e.value).collect()
     }
 
     #[test]
     fn order_numbers_follow_the_workspace_patterns() {
         assert_eq!(
-            values(
-                "orders #W1234567, A-20931 and 112-4455",
-                EntityKind::OrderNumber
-            ),
+            values("orders #W1234567, A-20931 and 112-4455", EntityKind::OrderNumber),
             vec!["W1234567", "A-20931", "112-4455"]
         );
     }
@@ -455,50 +387,23 @@ mod tests {
 
     #[test]
     fn phones_with_country_codes_and_parentheses_are_found() {
-        assert_eq!(
-            values("call +351 912 345 678", EntityKind::Phone),
-            vec!["+351912345678"]
-        );
-        assert_eq!(
-            values("call (555) 123 4567 please", EntityKind::Phone),
-            vec!["5551234567"]
-        );
-        assert_eq!(
-            values("or 0044 20 7946 0958", EntityKind::Phone),
-            vec!["+442079460958"]
-        );
+        assert_eq!(values("call +351 912 345 678", EntityKind::Phone), vec!["+351912345678"]);
+        assert_eq!(values("call (555) 123 4567 please", EntityKind::Phone), vec!["5551234567"]);
+        assert_eq!(values("or 0044 20 7946 0958", EntityKind::Phone), vec!["+442079460958"]);
     }
 
     #[test]
     fn money_reads_currencies_and_locale_separators() {
-        assert_eq!(
-            values("it cost 45 EUR", EntityKind::Money),
-            vec!["45.00 EUR"]
-        );
-        assert_eq!(
-            values("about 1 250 euros", EntityKind::Money),
-            vec!["1250.00 EUR"]
-        );
-        assert_eq!(
-            values("paid 1.299,00 €", EntityKind::Money),
-            vec!["1299.00 EUR"]
-        );
-        assert_eq!(
-            values("refund $19.99 now", EntityKind::Money),
-            vec!["19.99 USD"]
-        );
-        assert_eq!(
-            values("£1,250.50 total", EntityKind::Money),
-            vec!["1250.50 GBP"]
-        );
+        assert_eq!(values("it cost 45 EUR", EntityKind::Money), vec!["45.00 EUR"]);
+        assert_eq!(values("about 1 250 euros", EntityKind::Money), vec!["1250.00 EUR"]);
+        assert_eq!(values("paid 1.299,00 €", EntityKind::Money), vec!["1299.00 EUR"]);
+        assert_eq!(values("refund $19.99 now", EntityKind::Money), vec!["19.99 USD"]);
+        assert_eq!(values("£1,250.50 total", EntityKind::Money), vec!["1250.50 GBP"]);
     }
 
     #[test]
     fn relative_dates_resolve_in_the_workspace_time_zone() {
-        assert_eq!(
-            values("it came yesterday", EntityKind::Date),
-            vec!["2025-03-11"]
-        );
+        assert_eq!(values("it came yesterday", EntityKind::Date), vec!["2025-03-11"]);
         assert_eq!(values("by tomorrow", EntityKind::Date), vec!["2025-03-13"]);
         assert_eq!(values("3 days ago", EntityKind::Date), vec!["2025-03-09"]);
         assert_eq!(values("next friday", EntityKind::Date), vec!["2025-03-14"]);
@@ -509,11 +414,8 @@ mod tests {
     fn numeric_dates_follow_the_locale() {
         assert_eq!(values("on 3/4/2025", EntityKind::Date), vec!["2025-04-03"]);
         let us = EntityExtractor::new(&[], &[], "en-US", "America/New_York").unwrap();
-        let d: Vec<String> = us
-            .extract("on 3/4/2025", now())
-            .into_iter()
-            .map(|e| e.value)
-            .collect();
+        let d: Vec<String> =
+            us.extract("on 3/4/2025", now()).into_iter().map(|e| e.value).collect();
         assert_eq!(d, vec!["2025-03-04"]);
         assert_eq!(
             values("March 3rd, 2025 and 2025-01-31", EntityKind::Date),
@@ -524,11 +426,7 @@ mod tests {
     #[test]
     fn time_zone_moves_today() {
         let tokyo = EntityExtractor::new(&[], &[], "en-GB", "Asia/Tokyo").unwrap();
-        let d: Vec<String> = tokyo
-            .extract("today", now())
-            .into_iter()
-            .map(|e| e.value)
-            .collect();
+        let d: Vec<String> = tokyo.extract("today", now()).into_iter().map(|e| e.value).collect();
         assert_eq!(d, vec!["2025-03-13"]);
     }
 

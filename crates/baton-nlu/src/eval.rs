@@ -66,10 +66,7 @@ pub struct IntentEvalReport {
 /// Reads labelled examples from a CSV or split JSON file.
 pub fn load_examples(path: &Path, role: Role) -> Result<Vec<TrainingExample>, NluError> {
     let data = std::fs::read_to_string(path).map_err(|e| NluError::io(path, e))?;
-    let bad = |reason: String| NluError::BadData {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let bad = |reason: String| NluError::BadData { path: path.to_path_buf(), reason };
     if data.trim_start().starts_with('{') {
         let json: serde_json::Value =
             serde_json::from_str(&data).map_err(|e| bad(format!("invalid JSON: {e}")))?;
@@ -81,18 +78,14 @@ pub fn load_examples(path: &Path, role: Role) -> Result<Vec<TrainingExample>, Nl
         let mut out = Vec::new();
         for key in keys {
             let Some(list) = json.get(*key) else { continue };
-            let list = list
-                .as_array()
-                .ok_or_else(|| bad(format!("`{key}` is not a list")))?;
+            let list = list.as_array().ok_or_else(|| bad(format!("`{key}` is not a list")))?;
             for pair in list {
                 match pair.as_array().map(|p| p.as_slice()) {
                     Some([serde_json::Value::String(t), serde_json::Value::String(l)]) => {
                         out.push(TrainingExample::new(t.clone(), l.clone()))
                     }
                     _ => {
-                        return Err(bad(format!(
-                            "`{key}` holds an item that is not [text, label]"
-                        )))
+                        return Err(bad(format!("`{key}` holds an item that is not [text, label]")))
                     }
                 }
             }
@@ -212,11 +205,7 @@ pub fn evaluate_model(
     let truth_ids: Vec<u16> = test.iter().map(|e| id(&e.intent)).collect();
     let pred_ids: Vec<u16> = predicted.iter().map(|p| id(p)).collect();
 
-    let correct = test
-        .iter()
-        .zip(&predicted)
-        .filter(|(e, p)| e.intent == **p)
-        .count();
+    let correct = test.iter().zip(&predicted).filter(|(e, p)| e.intent == **p).count();
     let (mut ins, mut ins_ok, mut out, mut out_ok) = (0usize, 0usize, 0usize, 0usize);
     let mut confusions: HashMap<(String, String), usize> = HashMap::new();
     for (e, p) in test.iter().zip(&predicted) {
@@ -233,11 +222,7 @@ pub fn evaluate_model(
     }
     let mut confusions: Vec<Confusion> = confusions
         .into_iter()
-        .map(|((truth, predicted), count)| Confusion {
-            truth,
-            predicted,
-            count,
-        })
+        .map(|((truth, predicted), count)| Confusion { truth, predicted, count })
         .collect();
     confusions.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.truth.cmp(&b.truth)));
     confusions.truncate(10);
@@ -298,11 +283,7 @@ impl fmt::Display for IntentEvalReport {
         writeln!(f, "intent evaluation")?;
         writeln!(f, "  train file              {}", self.train_file.display())?;
         writeln!(f, "  test file               {}", self.test_file.display())?;
-        writeln!(
-            f,
-            "  examples (train/test)   {} / {}",
-            self.train_examples, self.test_examples
-        )?;
+        writeln!(f, "  examples (train/test)   {} / {}", self.train_examples, self.test_examples)?;
         writeln!(f, "  intents                 {}", self.intents)?;
         writeln!(f, "  accuracy                {}", pct(self.accuracy))?;
         writeln!(f, "  macro-F1                {}", pct(self.macro_f1))?;
@@ -311,18 +292,10 @@ impl fmt::Display for IntentEvalReport {
         }
         if let Some(v) = self.out_of_scope_recall {
             writeln!(f, "  out-of-scope recall     {}", pct(v))?;
-            writeln!(
-                f,
-                "  out-of-scope threshold  {:.2}",
-                self.out_of_scope_threshold
-            )?;
+            writeln!(f, "  out-of-scope threshold  {:.2}", self.out_of_scope_threshold)?;
         }
         writeln!(f, "  training                {:.2} s", self.train_seconds)?;
-        writeln!(
-            f,
-            "  predictions per second  {:.0}",
-            self.predictions_per_second
-        )?;
+        writeln!(f, "  predictions per second  {:.0}", self.predictions_per_second)?;
         if !self.confusions.is_empty() {
             writeln!(f, "  costliest confusions (truth -> predicted, count)")?;
             for c in &self.confusions {
@@ -361,12 +334,10 @@ pub fn load_sentiment(path: &Path) -> Result<Vec<(f32, String)>, NluError> {
         let mut parts = line.splitn(3, '\t');
         let (_, rating, text) = (parts.next(), parts.next(), parts.next());
         let rating: f32 =
-            rating
-                .and_then(|r| r.trim().parse().ok())
-                .ok_or_else(|| NluError::BadData {
-                    path: path.to_path_buf(),
-                    reason: format!("line {} is not id<TAB>rating<TAB>text", i + 1),
-                })?;
+            rating.and_then(|r| r.trim().parse().ok()).ok_or_else(|| NluError::BadData {
+                path: path.to_path_buf(),
+                reason: format!("line {} is not id<TAB>rating<TAB>text", i + 1),
+            })?;
         out.push((rating, text.unwrap_or("").to_string()));
     }
     Ok(out)
@@ -376,10 +347,7 @@ pub fn load_sentiment(path: &Path) -> Result<Vec<(f32, String)>, NluError> {
 pub fn run_sentiment_eval(path: &Path) -> Result<SentimentEvalReport, NluError> {
     let items = load_sentiment(path)?;
     let started = Instant::now();
-    let scores: Vec<f32> = items
-        .iter()
-        .map(|(_, t)| sentiment::score(t).score)
-        .collect();
+    let scores: Vec<f32> = items.iter().map(|(_, t)| sentiment::score(t).score).collect();
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     let ratings: Vec<f32> = items.iter().map(|(r, _)| *r).collect();
     let (mut n, mut ok) = (0usize, 0usize);
@@ -432,11 +400,7 @@ impl fmt::Display for SentimentEvalReport {
             pct(self.sign_accuracy),
             self.non_neutral
         )?;
-        writeln!(
-            f,
-            "  messages per second     {:.0}",
-            self.messages_per_second
-        )
+        writeln!(f, "  messages per second     {:.0}", self.messages_per_second)
     }
 }
 

@@ -28,13 +28,7 @@ pub struct FeatureConfig {
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        Self {
-            word_max: 2,
-            char_min: 2,
-            char_max: 5,
-            char_weight: 1.0,
-            min_df: 2,
-        }
+        Self { word_max: 2, char_min: 2, char_max: 5, char_weight: 1.0, min_df: 2 }
     }
 }
 
@@ -47,11 +41,7 @@ pub struct SparseVec {
 
 impl SparseVec {
     pub fn dot(&self, dense: &[f32]) -> f32 {
-        self.idx
-            .iter()
-            .zip(&self.val)
-            .map(|(&i, &v)| dense[i as usize] * v)
-            .sum()
+        self.idx.iter().zip(&self.val).map(|(&i, &v)| dense[i as usize] * v).sum()
     }
 
     pub fn norm_sq(&self) -> f32 {
@@ -128,8 +118,7 @@ pub fn extract(cfg: &FeatureConfig, text: &str) -> RawFeatures {
         let h = hash_str(WORD_SEED, &w);
         raw.words.push(h);
         if cfg.word_max >= 2 {
-            raw.words
-                .push(mix(h ^ prev_hash.rotate_left(17) ^ 0x5bd1_e995));
+            raw.words.push(mix(h ^ prev_hash.rotate_left(17) ^ 0x5bd1_e995));
         }
         prev_hash = h;
         buf.clear();
@@ -172,16 +161,11 @@ impl Vocabulary {
             }
         }
         let n = texts.len() as f32;
-        let mut kept: Vec<(u64, u32)> = df
-            .into_iter()
-            .filter(|&(_, d)| d >= config.min_df)
-            .collect();
+        let mut kept: Vec<(u64, u32)> =
+            df.into_iter().filter(|&(_, d)| d >= config.min_df).collect();
         kept.sort_unstable();
         let hashes: Vec<u64> = kept.iter().map(|&(h, _)| h).collect();
-        let idf = kept
-            .iter()
-            .map(|&(_, d)| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
-            .collect();
+        let idf = kept.iter().map(|&(_, d)| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0).collect();
         Self::from_parts(config, hashes, idf)
     }
 
@@ -191,12 +175,7 @@ impl Vocabulary {
         for (i, &h) in hashes.iter().enumerate() {
             index.insert(h, i as u32);
         }
-        Vocabulary {
-            config,
-            hashes,
-            idf,
-            index,
-        }
+        Vocabulary { config, hashes, idf, index }
     }
 
     pub fn len(&self) -> usize {
@@ -230,8 +209,7 @@ impl Vocabulary {
             }
             if let Some(&col) = self.index.get(&h) {
                 out.idx.push(col);
-                out.val
-                    .push((1.0 + (tf as f32).ln()) * self.idf[col as usize]);
+                out.val.push((1.0 + (tf as f32).ln()) * self.idf[col as usize]);
             }
         }
         let norm = out.val[first..].iter().map(|v| v * v).sum::<f32>().sqrt();
@@ -265,10 +243,7 @@ mod tests {
 
     #[test]
     fn features_are_normalised_per_block() {
-        let cfg = FeatureConfig {
-            min_df: 1,
-            ..FeatureConfig::default()
-        };
+        let cfg = FeatureConfig { min_df: 1, ..FeatureConfig::default() };
         let vocab = Vocabulary::fit(cfg, &["where is my card", "my card is lost"]);
         let v = vocab.transform("where is my card");
         assert!((v.norm_sq() - 2.0).abs() < 1e-4);

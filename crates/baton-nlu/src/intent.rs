@@ -31,10 +31,7 @@ pub struct TrainingExample {
 
 impl TrainingExample {
     pub fn new(text: impl Into<String>, intent: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            intent: intent.into(),
-        }
+        Self { text: text.into(), intent: intent.into() }
     }
 }
 
@@ -195,10 +192,7 @@ fn sha256_examples(examples: &[TrainingExample]) -> String {
 
 fn softmax(scores: &[f32], temperature: f32) -> Vec<f32> {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut p: Vec<f32> = scores
-        .iter()
-        .map(|s| ((s - max) / temperature).exp())
-        .collect();
+    let mut p: Vec<f32> = scores.iter().map(|s| ((s - max) / temperature).exp()).collect();
     let sum: f32 = p.iter().sum();
     for v in &mut p {
         *v /= sum;
@@ -259,11 +253,7 @@ impl IntentModel {
                     fit_models(&fit, &fit_labels, n_classes, opts, 1)
                 })
             });
-            let threads = if calibration.is_some() {
-                1
-            } else {
-                opts.threads
-            };
+            let threads = if calibration.is_some() { 1 } else { opts.threads };
             let full = fit_models(&all, &labels, n_classes, opts, threads);
             let calibration = calibration.map(|h| h.join().expect("calibration thread panicked"));
             (calibration, full)
@@ -272,10 +262,8 @@ impl IntentModel {
         let mut heldout = None;
         if let Some((cvocab, clinear, cmlp)) = calibration {
             let truth: Vec<u16> = heldout_idx.iter().map(|&i| labels[i]).collect();
-            let xs: Vec<SparseVec> = heldout_idx
-                .iter()
-                .map(|&i| cvocab.transform(&examples[i].text))
-                .collect();
+            let xs: Vec<SparseVec> =
+                heldout_idx.iter().map(|&i| cvocab.transform(&examples[i].text)).collect();
             let svm: Vec<Vec<f32>> = xs.iter().map(|x| clinear.scores(x)).collect();
             temperature = fit_temperature(&svm, &truth);
             let mut combined: Vec<Vec<f32>> = svm.iter().map(|s| softmax(s, temperature)).collect();
@@ -303,14 +291,7 @@ impl IntentModel {
             eval: None,
             options: opts.clone(),
         };
-        Ok(IntentModel {
-            meta,
-            vocab,
-            classes,
-            linear,
-            mlp,
-            clause_split: clause_splitter(),
-        })
+        Ok(IntentModel { meta, vocab, classes, linear, mlp, clause_split: clause_splitter() })
     }
 
     pub fn meta(&self) -> &ModelMeta {
@@ -367,11 +348,8 @@ impl IntentModel {
         }
         let top = pred.intents[0].intent.clone();
         let mut seen = vec![top];
-        let clauses: Vec<&str> = self
-            .clause_split
-            .split(text)
-            .filter(|c| c.split_whitespace().count() >= 3)
-            .collect();
+        let clauses: Vec<&str> =
+            self.clause_split.split(text).filter(|c| c.split_whitespace().count() >= 3).collect();
         if clauses.len() >= 2 {
             for clause in clauses {
                 let p = self.predict_one(clause, threshold);
@@ -407,10 +385,7 @@ impl IntentModel {
         let intents: Vec<IntentScore> = order
             .iter()
             .take(TOP_K)
-            .map(|&i| IntentScore {
-                intent: self.classes[i].clone(),
-                confidence: p[i],
-            })
+            .map(|&i| IntentScore { intent: self.classes[i].clone(), confidence: p[i] })
             .collect();
         let top = intents[0].confidence;
         IntentPrediction {
@@ -430,10 +405,8 @@ impl IntentModel {
             n_features: self.vocab.len(),
             hidden: self.mlp.as_ref().map_or(0, |m| m.hidden),
         };
-        let json = serde_json::to_vec(&header).map_err(|e| NluError::BadModel {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let json = serde_json::to_vec(&header)
+            .map_err(|e| NluError::BadModel { path: path.to_path_buf(), reason: e.to_string() })?;
         let file = std::fs::File::create(path).map_err(|e| NluError::io(path, e))?;
         let mut w = BufWriter::new(file);
         let mut write = || -> std::io::Result<()> {
@@ -446,12 +419,7 @@ impl IntentModel {
             let empty = Mlp::default();
             let net = self.mlp.as_ref().unwrap_or(&empty);
             let linear = self.linear.weights.iter().chain(&self.linear.bias);
-            let network = net
-                .w1_scale
-                .iter()
-                .chain(&net.b1)
-                .chain(&net.w2)
-                .chain(&net.b2);
+            let network = net.w1_scale.iter().chain(&net.b1).chain(&net.w2).chain(&net.b2);
             for v in self.vocab.idf.iter().chain(linear).chain(network) {
                 w.write_all(&v.to_le_bytes())?;
             }
@@ -471,8 +439,7 @@ impl IntentModel {
         let file = std::fs::File::open(path).map_err(|e| NluError::io(path, e))?;
         let mut r = BufReader::new(file);
         let mut magic = [0u8; 8];
-        r.read_exact(&mut magic)
-            .map_err(|_| bad("file too short"))?;
+        r.read_exact(&mut magic).map_err(|_| bad("file too short"))?;
         if &magic != MAGIC {
             return Err(bad("wrong magic tag"));
         }
@@ -483,14 +450,12 @@ impl IntentModel {
             return Err(bad("header too large"));
         }
         let mut json = vec![0u8; len];
-        r.read_exact(&mut json)
-            .map_err(|_| bad("truncated header"))?;
+        r.read_exact(&mut json).map_err(|_| bad("truncated header"))?;
         let header: Header = serde_json::from_slice(&json).map_err(|e| bad(&e.to_string()))?;
         let n = header.n_features;
         let c = header.classes.len();
         let mut rest = Vec::new();
-        r.read_to_end(&mut rest)
-            .map_err(|e| NluError::io(path, e))?;
+        r.read_to_end(&mut rest).map_err(|e| NluError::io(path, e))?;
         let h = header.hidden;
         let n_floats = n + n * c + c + if h > 0 { n + h + h * c + c } else { 0 };
         let need = n * 8 + n_floats * 4 + n * h;
@@ -530,11 +495,7 @@ impl IntentModel {
             meta: header.meta,
             vocab,
             classes: header.classes,
-            linear: Linear {
-                n_classes: c,
-                weights,
-                bias,
-            },
+            linear: Linear { n_classes: c, weights, bias },
             mlp,
             clause_split: clause_splitter(),
         })
@@ -631,10 +592,7 @@ fn fit_linear(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("training thread panicked"))
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().expect("training thread panicked")).collect()
     });
     per_class.sort_by_key(|p| p.0);
     let mut weights = vec![0.0f32; nf * n_classes];
@@ -645,11 +603,7 @@ fn fit_linear(
             weights[f * n_classes + k] = v;
         }
     }
-    Linear {
-        n_classes,
-        weights,
-        bias,
-    }
+    Linear { n_classes, weights, bias }
 }
 
 /// One-against-the-rest squared-hinge SVM by dual coordinate descent, with
@@ -664,10 +618,7 @@ fn train_binary(
     let n = xs.len();
     let diag = 0.5 / opts.c;
     let qd: Vec<f32> = xs.iter().map(|x| x.norm_sq() + 1.0 + diag).collect();
-    let y: Vec<f32> = labels
-        .iter()
-        .map(|&l| if l == class { 1.0 } else { -1.0 })
-        .collect();
+    let y: Vec<f32> = labels.iter().map(|&l| if l == class { 1.0 } else { -1.0 }).collect();
     let mut alpha = vec![0.0f32; n];
     let mut w = vec![0.0f32; nf];
     let mut b = 0.0f32;
@@ -722,11 +673,7 @@ fn train_binary(
             continue;
         }
         pg_max_old = if pg_max <= 0.0 { f32::INFINITY } else { pg_max };
-        pg_min_old = if pg_min >= 0.0 {
-            f32::NEG_INFINITY
-        } else {
-            pg_min
-        };
+        pg_min_old = if pg_min >= 0.0 { f32::NEG_INFINITY } else { pg_min };
     }
     let _ = pg_min_old;
     (w, b)
@@ -737,11 +684,7 @@ fn train_binary(
 fn fit_temperature(scores: &[Vec<f32>], truth: &[u16]) -> f32 {
     let nll = |log_t: f32| -> f32 {
         let t = log_t.exp();
-        scores
-            .iter()
-            .zip(truth)
-            .map(|(s, &y)| -(softmax(s, t)[y as usize].max(1e-12)).ln())
-            .sum()
+        scores.iter().zip(truth).map(|(s, &y)| -(softmax(s, t)[y as usize].max(1e-12)).ln()).sum()
     };
     let (mut lo, mut hi) = ((0.005f32).ln(), (5.0f32).ln());
     let phi = 0.618_034f32;
@@ -848,29 +791,20 @@ mod tests {
 
     fn opts() -> TrainOptions {
         TrainOptions {
-            features: FeatureConfig {
-                min_df: 1,
-                ..FeatureConfig::default()
-            },
+            features: FeatureConfig { min_df: 1, ..FeatureConfig::default() },
             ..TrainOptions::default()
         }
     }
 
     #[test]
     fn training_without_examples_is_an_error() {
-        assert!(matches!(
-            IntentModel::train(&[], &opts()),
-            Err(NluError::NoExamples)
-        ));
+        assert!(matches!(IntentModel::train(&[], &opts()), Err(NluError::NoExamples)));
     }
 
     #[test]
     fn training_on_one_intent_is_an_error() {
         let ex = vec![TrainingExample::new("hi", "greet")];
-        assert!(matches!(
-            IntentModel::train(&ex, &opts()),
-            Err(NluError::TooFewIntents(1))
-        ));
+        assert!(matches!(IntentModel::train(&ex, &opts()), Err(NluError::TooFewIntents(1))));
     }
 
     #[test]
@@ -891,12 +825,7 @@ mod tests {
     fn two_clauses_yield_two_intents() {
         let m = IntentModel::train(&toy(), &opts()).unwrap();
         let p = m.predict_with_threshold("where is my order and can I change the address?", 0.0);
-        let mut all: Vec<&str> = p
-            .intents
-            .iter()
-            .take(1)
-            .map(|i| i.intent.as_str())
-            .collect();
+        let mut all: Vec<&str> = p.intents.iter().take(1).map(|i| i.intent.as_str()).collect();
         all.extend(p.extra_intents.iter().map(|i| i.intent.as_str()));
         all.sort();
         assert_eq!(all, vec!["change_address", "track_order"]);
@@ -914,14 +843,8 @@ mod tests {
     #[test]
     fn a_saved_model_loads_and_predicts_the_same() {
         // Include the network, which small sets skip, so the file holds it.
-        let m = IntentModel::train(
-            &toy(),
-            &TrainOptions {
-                mlp_min_examples: 0,
-                ..opts()
-            },
-        )
-        .unwrap();
+        let m =
+            IntentModel::train(&toy(), &TrainOptions { mlp_min_examples: 0, ..opts() }).unwrap();
         assert!(m.mlp.is_some());
         let dir = std::env::temp_dir().join(format!("baton-nlu-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -203,26 +203,17 @@ pub fn detect(text: &str) -> (String, f32) {
         return ("und".into(), 0.0);
     }
     const CODES: [&str; 9] = ["ru", "el", "ar", "he", "ja", "zh", "ko", "hi", "th"];
-    let (best_slot, &best) = script_counts[..9]
-        .iter()
-        .enumerate()
-        .max_by_key(|(_, &n)| n)
-        .expect("nine scripts");
+    let (best_slot, &best) =
+        script_counts[..9].iter().enumerate().max_by_key(|(_, &n)| n).expect("nine scripts");
     if best * 2 > letters {
         // Kanji-heavy Japanese still has kana; prefer ja when any is present.
-        let code = if best_slot == 5 && script_counts[4] > 0 {
-            "ja"
-        } else {
-            CODES[best_slot]
-        };
+        let code = if best_slot == 5 && script_counts[4] > 0 { "ja" } else { CODES[best_slot] };
         return (code.into(), (best as f32 / letters as f32).min(1.0));
     }
 
     // Latin script: count function words per language.
     let mut scores = [0.0f32; 7];
-    let words = tokens(text)
-        .into_iter()
-        .filter(|t| t.kind == TokenKind::Word);
+    let words = tokens(text).into_iter().filter(|t| t.kind == TokenKind::Word);
     for t in words.take(400) {
         let bits = INDEX.get(fold(t.raw).as_str()).copied().unwrap_or(0);
         for (k, score) in scores.iter_mut().enumerate() {
@@ -232,20 +223,15 @@ pub fn detect(text: &str) -> (String, f32) {
         }
     }
     let lower = text.to_lowercase();
-    for (k, marks) in ["", "ñ¿¡", "çàèùâêîôûœ", "ßäöü", "ãõçâê", "àèìòù", "ĳ"]
-        .iter()
-        .enumerate()
+    for (k, marks) in ["", "ñ¿¡", "çàèùâêîôûœ", "ßäöü", "ãõçâê", "àèìòù", "ĳ"].iter().enumerate()
     {
         if marks.chars().any(|m| lower.contains(m)) {
             scores[k] += 0.5;
         }
     }
     let total: f32 = scores.iter().sum();
-    let (best_k, best) = scores
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .expect("seven languages");
+    let (best_k, best) =
+        scores.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("seven languages");
     if *best == 0.0 {
         return ("und".into(), 0.0);
     }
@@ -265,15 +251,9 @@ mod tests {
 
     #[test]
     fn spanish_french_and_german_are_detected() {
-        assert_eq!(
-            detect("¿Dónde está mi pedido? Lo pedí hace una semana").0,
-            "es"
-        );
+        assert_eq!(detect("¿Dónde está mi pedido? Lo pedí hace una semana").0, "es");
         assert_eq!(detect("Bonjour, je n'ai pas reçu ma commande").0, "fr");
-        assert_eq!(
-            detect("Hallo, wo ist meine Bestellung? Ich warte noch").0,
-            "de"
-        );
+        assert_eq!(detect("Hallo, wo ist meine Bestellung? Ich warte noch").0, "de");
     }
 
     #[test]

@@ -62,9 +62,6 @@ pub enum NluError {
 
 impl NluError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        NluError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        NluError::Io { path: path.to_path_buf(), source }
     }
 }

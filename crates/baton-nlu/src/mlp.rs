@@ -73,10 +73,7 @@ struct Adam {
 
 impl Adam {
     fn new(n: usize) -> Self {
-        Self {
-            m: vec![0.0; n],
-            v: vec![0.0; n],
-        }
+        Self { m: vec![0.0; n], v: vec![0.0; n] }
     }
 }
 
@@ -152,12 +149,8 @@ impl Mlp {
             w2: (0..h * c).map(|_| rng.normal() * s2).collect(),
             b2: vec![0.0; c],
         };
-        let (mut a1, mut ab1, mut a2, mut ab2) = (
-            Adam::new(n_features * h),
-            Adam::new(h),
-            Adam::new(h * c),
-            Adam::new(c),
-        );
+        let (mut a1, mut ab1, mut a2, mut ab2) =
+            (Adam::new(n_features * h), Adam::new(h), Adam::new(h * c), Adam::new(c));
         let mut g1 = vec![0.0f32; n_features * h];
         let mut touched = vec![false; n_features];
         let mut rows: Vec<usize> = Vec::new();
@@ -186,13 +179,7 @@ impl Mlp {
                     // Dropout: keep each active unit with probability `keep`.
                     let hd: Vec<f32> = z
                         .iter()
-                        .map(|&a| {
-                            if a > 0.0 && rng.unit() < keep {
-                                a / keep
-                            } else {
-                                0.0
-                            }
-                        })
+                        .map(|&a| if a > 0.0 && rng.unit() < keep { a / keep } else { 0.0 })
                         .collect();
                     let mut p = net.output(&hd);
                     let max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -273,10 +260,7 @@ impl Mlp {
             let max = row.iter().fold(0.0f32, |m, w| m.max(w.abs()));
             let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
             self.w1_scale.push(scale);
-            self.w1.extend(
-                row.iter()
-                    .map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8),
-            );
+            self.w1.extend(row.iter().map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8));
         }
     }
 }

@@ -49,10 +49,7 @@ pub fn tokens(text: &str) -> Vec<Token<'_>> {
         let kind = if c.is_alphanumeric() {
             while let Some(&(i, n)) = iter.peek() {
                 let inner_quote = (n == '\'' || n == '’')
-                    && text[i + n.len_utf8()..]
-                        .chars()
-                        .next()
-                        .is_some_and(|a| a.is_alphabetic());
+                    && text[i + n.len_utf8()..].chars().next().is_some_and(|a| a.is_alphabetic());
                 if n.is_alphanumeric() || inner_quote {
                     end = i + n.len_utf8();
                     iter.next();
@@ -87,11 +84,7 @@ pub fn tokens(text: &str) -> Vec<Token<'_>> {
             }
             TokenKind::Punct
         };
-        out.push(Token {
-            raw: &text[start..end],
-            start,
-            kind,
-        });
+        out.push(Token { raw: &text[start..end], start, kind });
     }
     out
 }
@@ -112,11 +105,7 @@ pub fn fold(word: &str) -> String {
 
 /// The lower-cased words of a message, without punctuation or emoji.
 pub fn words(text: &str) -> Vec<String> {
-    tokens(text)
-        .into_iter()
-        .filter(|t| t.kind == TokenKind::Word)
-        .map(|t| fold(t.raw))
-        .collect()
+    tokens(text).into_iter().filter(|t| t.kind == TokenKind::Word).map(|t| fold(t.raw)).collect()
 }
 
 /// Whether a word is written in capitals ("NEVER"), ignoring one-letter

@@ -87,10 +87,7 @@ fn a_language_the_model_was_not_trained_on_is_detected_and_not_guessed() {
     for (text, code) in [
         ("¿Dónde está mi pedido? Lo compré hace una semana", "es"),
         ("Bonjour, je n'ai toujours pas reçu ma commande", "fr"),
-        (
-            "Hallo, wo ist meine Bestellung? Ich warte schon lange",
-            "de",
-        ),
+        ("Hallo, wo ist meine Bestellung? Ich warte schon lange", "de"),
         ("Где мой заказ?", "ru"),
     ] {
         let a = analyzer().analyse(text, now());
@@ -103,12 +100,7 @@ fn a_language_the_model_was_not_trained_on_is_detected_and_not_guessed() {
 #[test]
 fn two_requests_in_one_message_yield_both_intents() {
     let a = analyzer().analyse("where is my order and can I change the address?", now());
-    let mut found: Vec<&str> = a
-        .intents
-        .iter()
-        .take(1)
-        .map(|i| i.intent.as_str())
-        .collect();
+    let mut found: Vec<&str> = a.intents.iter().take(1).map(|i| i.intent.as_str()).collect();
     found.extend(a.extra_intents.iter().map(|i| i.intent.as_str()));
     found.sort();
     assert_eq!(found, vec!["change_address", "track_order"]);
@@ -131,19 +123,8 @@ fn a_question_far_from_the_store_is_out_of_scope() {
 
 #[test]
 fn a_request_for_a_person_is_caught_whatever_the_wording() {
-    for t in [
-        "I want a human",
-        "AGENT",
-        "can I speak to a manager",
-        "real person please",
-    ] {
-        assert!(
-            analyzer()
-                .analyse(t, now())
-                .cue(CueKind::HumanRequest)
-                .is_some(),
-            "{t}"
-        );
+    for t in ["I want a human", "AGENT", "can I speak to a manager", "real person please"] {
+        assert!(analyzer().analyse(t, now()).cue(CueKind::HumanRequest).is_some(), "{t}");
     }
 }
 

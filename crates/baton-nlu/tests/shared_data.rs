@@ -14,10 +14,7 @@ fn data() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        println!(
-            "note: {} is absent; skipping the shared-data tests",
-            dir.display()
-        );
+        println!("note: {} is absent; skipping the shared-data tests", dir.display());
         None
     }
 }
@@ -29,10 +26,7 @@ fn banking77() -> Option<&'static (IntentModel, Vec<TrainingExample>)> {
     Some(MODEL.get_or_init(|| {
         let train = eval::load_examples(&dir.join("train.csv"), Role::Train).unwrap();
         let test = eval::load_examples(&dir.join("test.csv"), Role::Test).unwrap();
-        (
-            IntentModel::train(&train, &TrainOptions::default()).unwrap(),
-            test,
-        )
+        (IntentModel::train(&train, &TrainOptions::default()).unwrap(), test)
     }))
 }
 
@@ -74,10 +68,7 @@ fn clinc150_keeps_in_scope_accuracy_and_out_of_scope_recall_together() {
     let file = dir.join("clinc150/train_val.json");
     let r = eval::run_intent_eval(&file, &file, &IntentEvalOptions::default()).unwrap();
     println!("{r}");
-    assert_eq!(
-        (r.train_examples, r.test_examples, r.intents),
-        (15100, 3100, 150)
-    );
+    assert_eq!((r.train_examples, r.test_examples, r.intents), (15100, 3100, 150));
     let in_scope = r.in_scope_accuracy.unwrap();
     let recall = r.out_of_scope_recall.unwrap();
     assert!(in_scope >= 0.92, "in-scope accuracy {in_scope}");
@@ -95,9 +86,5 @@ fn sentiment_correlates_with_human_ratings() {
     assert_eq!((tweets.messages, movies.messages), (4200, 10605));
     assert!(tweets.pearson >= 0.83, "tweets r {}", tweets.pearson);
     assert!(movies.pearson >= 0.50, "movies r {}", movies.pearson);
-    assert!(
-        tweets.sign_accuracy >= 0.82,
-        "tweets sign {}",
-        tweets.sign_accuracy
-    );
+    assert!(tweets.sign_accuracy >= 0.82, "tweets sign {}", tweets.sign_accuracy);
 }

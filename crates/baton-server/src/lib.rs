@@ -1,1 +1,64 @@
-//! The HTTP and WebSocket API.
+//! Baton's HTTP and WebSocket API.
+//!
+//! - [`routes`]: one router per resource, merged by [`app`].
+//! - [`ws`]: the event stream for customers' widgets and agents' consoles.
+//! - [`auth`]: bearer tokens and password hashing.
+//! - [`error`]: the one error type and its mapping to statuses.
+//!
+//! [`app`] builds the whole router from an [`AppState`] without binding a
+//! socket, so tests can drive it directly; [`serve`] runs it on a listener
+//! until the shutdown signal, then lets requests in flight finish.
+
+pub mod auth;
+pub mod error;
+mod extract;
+pub mod routes;
+pub mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use baton_engine::Engine;
+use baton_store::Store;
+
+/// The largest request body accepted. A long pasted complaint fits with
+/// room to spare; anything bigger is refused with 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What every handler can reach; passed explicitly, never global.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub store: Arc<dyn Store>,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        let store = engine.store().clone();
+        Self { engine, store }
+    }
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::router())
+        .merge(ws::router())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serve until `shutdown` completes, then finish the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}

@@ -168,9 +168,7 @@ pub fn score(text: &str) -> Sentiment {
     let scare_quoted = SCARE_QUOTES.is_match(text);
 
     // Where the contrast is: words after the last "but" weigh more.
-    let but_at = words
-        .iter()
-        .rposition(|(_, w)| w == "but" || w == "however");
+    let but_at = words.iter().rposition(|(_, w)| w == "but" || w == "however");
 
     let mut contributions: Vec<(String, f32)> = Vec::new();
     for (k, (ti, w)) in words.iter().enumerate() {
@@ -252,10 +250,8 @@ pub fn score(text: &str) -> Sentiment {
     }
     if sum != 0.0 && emphasis > 0.0 {
         sum += emphasis * sum.signum();
-        contributions.push((
-            "!".repeat(bangs as usize).to_string() + &"?".repeat(questions.min(4)),
-            0.0,
-        ));
+        contributions
+            .push(("!".repeat(bangs as usize).to_string() + &"?".repeat(questions.min(4)), 0.0));
     }
     if all_shouted && sum != 0.0 {
         sum *= 1.2;

@@ -1,0 +1,356 @@
+//! Recorded conversations run through the real engine, in process, against
+//! a throw-away store: what the AI would do with them under a workspace.
+//!
+//! Three inputs are read, chosen by content: Baton's own JSONL (one
+//! conversation a line: `{"id", "customer"?, "turns": [..]}`), transcripts
+//! whose lines hold a `messages_display` text with `user:` / `assistant:` /
+//! `tool:` turns (only the customer's turns are replayed), and a CSV with a
+//! `text` column, each row a one-turn conversation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use baton_core::{EventKind, ManualClock, Stage};
+use baton_nlu::Analyzer;
+use baton_store::Store;
+
+use crate::bus::LocalBus;
+use crate::engine::{CustomerDetails, Engine, EngineError};
+use crate::workspace::Workspace;
+
+/// One conversation to replay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplayConversation {
+    pub id: String,
+    #[serde(default)]
+    pub customer: Option<ReplayCustomer>,
+    /// The customer's messages, in order.
+    pub turns: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplayCustomer {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// Why an input could not be read; names the line.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("line {line}: {message}")]
+    Parse { line: usize, message: String },
+    #[error("the input holds no conversation")]
+    Empty,
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Read conversations from the text of a replay file.
+pub fn parse(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
+    let first = input.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let conversations =
+        if first.trim_start().starts_with('{') { parse_jsonl(input)? } else { parse_csv(input)? };
+    if conversations.is_empty() {
+        return Err(ReplayError::Empty);
+    }
+    Ok(conversations)
+}
+
+fn parse_jsonl(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
+    let mut out = Vec::new();
+    for (i, line) in input.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| ReplayError::Parse { line: line_no, message: format!("not JSON: {e}") })?;
+        if let Some(display) = value.get("messages_display").and_then(|v| v.as_str()) {
+            let turns = transcript_customer_turns(display);
+            let id = value
+                .get("id")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("line-{line_no}"));
+            out.push(ReplayConversation { id, customer: None, turns });
+            continue;
+        }
+        let conversation: ReplayConversation =
+            serde_json::from_value(value).map_err(|e| ReplayError::Parse {
+                line: line_no,
+                message: format!("expected {{\"id\", \"customer\"?, \"turns\": [..]}}: {e}"),
+            })?;
+        out.push(conversation);
+    }
+    Ok(out)
+}
+
+/// The customer's turns of a `role: text` transcript. A turn runs until the
+/// next line that starts with a role; end-of-dialogue markers are dropped.
+pub fn transcript_customer_turns(display: &str) -> Vec<String> {
+    let mut turns: Vec<(String, String)> = Vec::new();
+    for line in display.split('\n') {
+        let role = ["user", "assistant", "tool"]
+            .into_iter()
+            .find(|r| line.strip_prefix(r).is_some_and(|rest| rest.starts_with(": ")));
+        match role {
+            Some(role) => turns.push((role.to_string(), line[role.len() + 2..].to_string())),
+            None => {
+                if let Some((_, text)) = turns.last_mut() {
+                    text.push('\n');
+                    text.push_str(line);
+                }
+            }
+        }
+    }
+    turns
+        .into_iter()
+        .filter(|(role, _)| role == "user")
+        .map(|(_, text)| text.replace("###STOP###", "").trim().to_string())
+        .filter(|text| !text.is_empty())
+        .collect()
+}
+
+fn parse_csv(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| ReplayError::Parse { line: 1, message: format!("bad CSV header: {e}") })?
+        .clone();
+    let text_col = headers.iter().position(|h| h.trim() == "text").ok_or_else(|| {
+        ReplayError::Parse { line: 1, message: "the CSV has no `text` column".into() }
+    })?;
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record
+            .map_err(|e| ReplayError::Parse { line, message: format!("bad CSV row: {e}") })?;
+        let text = record.get(text_col).unwrap_or("").trim();
+        if text.is_empty() {
+            continue;
+        }
+        out.push(ReplayConversation {
+            id: format!("row-{line}"),
+            customer: None,
+            turns: vec![text.to_string()],
+        });
+    }
+    Ok(out)
+}
+
+/// What happened to one replayed conversation.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplayResult {
+    pub id: String,
+    pub final_stage: Stage,
+    pub escalation_reason: Option<String>,
+    /// Top intent per customer turn (`-` when none or out of scope).
+    pub intents: Vec<String>,
+    /// The AI's decisions, one per turn it owned.
+    pub actions: Vec<String>,
+    pub tools: Vec<String>,
+    pub bot_replies: Vec<String>,
+    pub turns: usize,
+}
+
+impl ReplayResult {
+    pub fn contained(&self) -> bool {
+        self.escalation_reason.is_none()
+    }
+}
+
+/// The totals over a replay.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplayTotals {
+    pub conversations: usize,
+    pub contained: usize,
+    pub escalated: usize,
+    pub escalated_by_reason: BTreeMap<String, usize>,
+    pub mean_turns: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplayReport {
+    pub conversations: Vec<ReplayResult>,
+    pub totals: ReplayTotals,
+}
+
+/// The fixed time replays start at, so that two runs print the same.
+fn replay_start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-01-06T10:00:00Z").expect("a valid constant").to_utc()
+}
+
+/// Run conversations through an engine built on `store` (which should be
+/// empty and throw-away) with the given workspace and analyzer.
+pub async fn run(
+    workspace: Arc<Workspace>,
+    analyzer: Arc<Analyzer>,
+    store: Arc<dyn Store>,
+    conversations: &[ReplayConversation],
+) -> Result<ReplayReport, ReplayError> {
+    let clock = Arc::new(ManualClock::new(replay_start()));
+    let engine = Engine::new(workspace, analyzer, store, clock.clone(), Arc::new(LocalBus::new()));
+
+    let mut results = Vec::with_capacity(conversations.len());
+    for conversation in conversations {
+        let customer = conversation.customer.clone().unwrap_or_default();
+        let started = engine
+            .start_conversation(
+                "replay",
+                CustomerDetails {
+                    name: customer.name,
+                    email: customer.email,
+                    external_id: customer.external_id,
+                },
+            )
+            .await?;
+        let mut turns = 0;
+        for text in &conversation.turns {
+            clock.advance(Duration::seconds(30));
+            match engine.customer_message(started.id, text, None).await {
+                Ok(_) => turns += 1,
+                // A turn the engine refuses (an empty line, say) is skipped,
+                // as a real customer's would be refused and not counted.
+                Err(EngineError::Invalid(_)) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let events = engine.events(started.id, 0).await?;
+        results.push(summarise(&conversation.id, &events, turns));
+    }
+
+    let totals = totals(&results);
+    Ok(ReplayReport { conversations: results, totals })
+}
+
+fn summarise(id: &str, events: &[baton_core::Event], turns: usize) -> ReplayResult {
+    let mut result = ReplayResult {
+        id: id.to_string(),
+        final_stage: Stage::Bot,
+        escalation_reason: None,
+        intents: Vec::new(),
+        actions: Vec::new(),
+        tools: Vec::new(),
+        bot_replies: Vec::new(),
+        turns,
+    };
+    if let Ok(state) = baton_core::Projection::from_events(events) {
+        result.final_stage = state.stage;
+    }
+    for event in events {
+        match &event.kind {
+            EventKind::MessageAnalysed { analysis, .. } => {
+                let top = analysis.top_intent().filter(|_| !analysis.out_of_scope);
+                result.intents.push(top.map_or("-".into(), |t| t.intent.clone()));
+            }
+            EventKind::Decided { action, .. } => result.actions.push(action.clone()),
+            EventKind::Escalated { reason, .. } if result.escalation_reason.is_none() => {
+                result.escalation_reason = Some(reason.as_str().to_string());
+            }
+            EventKind::ToolCalled { tool, .. } => result.tools.push(tool.clone()),
+            EventKind::MessagePosted { author: baton_core::Author::Bot, text, .. } => {
+                result.bot_replies.push(text.clone());
+            }
+            _ => {}
+        }
+    }
+    result
+}
+
+fn totals(results: &[ReplayResult]) -> ReplayTotals {
+    let mut by_reason = BTreeMap::new();
+    for reason in results.iter().filter_map(|r| r.escalation_reason.as_ref()) {
+        *by_reason.entry(reason.clone()).or_insert(0) += 1;
+    }
+    let contained = results.iter().filter(|r| r.contained()).count();
+    let turns: usize = results.iter().map(|r| r.turns).sum();
+    ReplayTotals {
+        conversations: results.len(),
+        contained,
+        escalated: results.len() - contained,
+        escalated_by_reason: by_reason,
+        mean_turns: if results.is_empty() { 0.0 } else { turns as f64 / results.len() as f64 },
+    }
+}
+
+impl fmt::Display for ReplayReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.conversations {
+            writeln!(
+                f,
+                "{}  stage={}  escalation={}  turns={}",
+                r.id,
+                r.final_stage,
+                r.escalation_reason.as_deref().unwrap_or("-"),
+                r.turns
+            )?;
+            writeln!(f, "  intents: {}", r.intents.join(", "))?;
+            writeln!(f, "  actions: {}", r.actions.join(", "))?;
+            if !r.tools.is_empty() {
+                writeln!(f, "  tools:   {}", r.tools.join(", "))?;
+            }
+            for reply in &r.bot_replies {
+                let one_line = reply.replace('\n', " ");
+                writeln!(f, "  bot: {}", crate::handoff::short(&one_line, 160))?;
+            }
+        }
+        let t = &self.totals;
+        writeln!(f)?;
+        writeln!(f, "conversations  {}", t.conversations)?;
+        let share = |n: usize| {
+            if t.conversations == 0 {
+                0.0
+            } else {
+                100.0 * n as f64 / t.conversations as f64
+            }
+        };
+        writeln!(f, "contained      {} ({:.1} %)", t.contained, share(t.contained))?;
+        writeln!(f, "escalated      {} ({:.1} %)", t.escalated, share(t.escalated))?;
+        for (reason, n) in &t.escalated_by_reason {
+            writeln!(f, "  {reason:<26} {n}")?;
+        }
+        writeln!(f, "mean turns     {:.2}", t.mean_turns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transcript_yields_only_the_customer_turns_without_stop_markers() {
+        let display = "user: Hi, where is my order?\nassistant: None\ntool: {\"a\": 1}\n\
+                       assistant: Let me check.\nuser: It is #W1234567\nand it is late.###STOP###";
+        assert_eq!(
+            transcript_customer_turns(display),
+            vec!["Hi, where is my order?".to_string(), "It is #W1234567\nand it is late.".into()]
+        );
+    }
+
+    #[test]
+    fn a_csv_with_a_text_column_gives_one_turn_conversations() {
+        let csv = "text,category\nHow do I locate my card?,card_arrival\n\"Hi, it's late\",x\n";
+        let conversations = parse(csv).unwrap();
+        assert_eq!(conversations.len(), 2);
+        assert_eq!(conversations[1].turns, vec!["Hi, it's late".to_string()]);
+        assert_eq!(conversations[1].id, "row-3");
+    }
+
+    #[test]
+    fn a_malformed_jsonl_line_is_reported_with_its_number() {
+        let input = "{\"id\":\"a\",\"turns\":[\"hi\"]}\n{\"id\": 3}\n";
+        let err = parse(input).unwrap_err().to_string();
+        assert!(err.starts_with("line 2: expected"), "{err}");
+    }
+
+    #[test]
+    fn a_csv_without_a_text_column_is_refused() {
+        let err = parse("question,label\nhi,x\n").unwrap_err().to_string();
+        assert_eq!(err, "line 1: the CSV has no `text` column");
+    }
+}

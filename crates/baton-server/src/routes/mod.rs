@@ -1,0 +1,31 @@
+//! The REST API, one router per resource.
+
+mod agents;
+mod conversations;
+
+pub(crate) use conversations::customer_may_see;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::AppState;
+
+/// The OpenAPI description of this API, kept beside the code it describes.
+const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(conversations::router())
+        .merge(agents::router())
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}

@@ -1,0 +1,128 @@
+//! `baton agent add|list`, and the demo agent created on first start.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use baton_core::{AgentId, Clock, SystemClock};
+use baton_engine::workspace::{DemoAgent, Workspace};
+use baton_server::auth::hash_password;
+use baton_store::{Agent, AgentRole, AgentStatus, SqliteStore, Store, StoreError};
+
+use crate::cli::{AgentArgs, AgentCommand};
+
+/// The shortest password accepted for an agent account.
+const MIN_PASSWORD_CHARS: usize = 8;
+
+pub async fn run(args: AgentArgs) -> Result<ExitCode> {
+    match args.command {
+        AgentCommand::Add { data, email, name, password_env, role, capacity } => {
+            let role = AgentRole::parse(&role)
+                .with_context(|| format!("`--role` must be agent or supervisor, got `{role}`"))?;
+            let password = match password_env {
+                Some(var) => std::env::var(&var)
+                    .with_context(|| format!("the environment variable `{var}` is not set"))?,
+                None => read_password_from_stdin()?,
+            };
+            let store = SqliteStore::open(&data).await.context("while opening the data folder")?;
+            let agent = new_agent(&email, &name, &password, role, capacity)?;
+            match store.create_agent(&agent).await {
+                Ok(()) => {}
+                Err(StoreError::DuplicateEmail(email)) => {
+                    bail!("an agent with e-mail `{email}` already exists")
+                }
+                Err(other) => return Err(other).context("while adding the agent"),
+            }
+            println!("added {} <{}> as {} ({})", agent.name, agent.email, role.as_str(), agent.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        AgentCommand::List { data, json } => {
+            let store = SqliteStore::open(&data).await.context("while opening the data folder")?;
+            let agents = store.agents().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&agents)?);
+            } else {
+                println!(
+                    "{:<36}  {:<28}  {:<24}  {:<10}  {:<7}",
+                    "id", "email", "name", "role", "status"
+                );
+                for a in &agents {
+                    println!(
+                        "{:<36}  {:<28}  {:<24}  {:<10}  {:<7}",
+                        a.id.to_string(),
+                        a.email,
+                        a.name,
+                        a.role.as_str(),
+                        a.status.as_str()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The first line of standard input, without its line break.
+fn read_password_from_stdin() -> Result<String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut input)
+        .context("while reading the password from standard input")?;
+    Ok(input.lines().next().unwrap_or("").to_string())
+}
+
+fn new_agent(
+    email: &str,
+    name: &str,
+    password: &str,
+    role: AgentRole,
+    capacity: u32,
+) -> Result<Agent> {
+    let email = email.trim().to_lowercase();
+    if !email.contains('@') || email.contains(char::is_whitespace) {
+        bail!("`--email` is not an e-mail address: `{email}`");
+    }
+    let name = name.trim();
+    if name.is_empty() {
+        bail!("`--name` must not be empty");
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        bail!("the password must be at least {MIN_PASSWORD_CHARS} characters");
+    }
+    if capacity == 0 {
+        bail!("`--capacity` must be at least 1");
+    }
+    let password_hash =
+        hash_password(password).map_err(|e| anyhow::anyhow!("while hashing the password: {e}"))?;
+    Ok(Agent {
+        id: AgentId::new(),
+        email,
+        name: name.to_string(),
+        password_hash,
+        role,
+        status: AgentStatus::Offline,
+        capacity,
+        skills: vec!["en".into()],
+        created_at: SystemClock.now(),
+    })
+}
+
+/// Create the workspace's demo agent if it has one and it does not exist.
+/// Returns the demo login to print.
+pub async fn ensure_demo_agent(
+    store: &dyn Store,
+    workspace: &Workspace,
+) -> Result<Option<DemoAgent>> {
+    let Some(demo) = workspace.settings.demo.clone() else { return Ok(None) };
+    if store.agent_by_email(&demo.email.to_lowercase()).await?.is_none() {
+        let agent = new_agent(&demo.email, &demo.name, &demo.password, AgentRole::Supervisor, 5)?;
+        match store.create_agent(&agent).await {
+            // Another node created it at the same moment: fine.
+            Ok(()) | Err(StoreError::DuplicateEmail(_)) => {}
+            Err(other) => return Err(other).context("while creating the demo agent"),
+        }
+    }
+    Ok(Some(demo))
+}

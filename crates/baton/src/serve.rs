@@ -1,0 +1,95 @@
+//! `baton serve`: the start-up steps, in order.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tracing::info;
+
+use baton_core::SystemClock;
+use baton_engine::model::{load_or_train, ModelSource};
+use baton_engine::{Engine, LocalBus};
+use baton_server::AppState;
+use baton_store::{SqliteStore, Store};
+
+use crate::agent::ensure_demo_agent;
+use crate::cli::ServeArgs;
+
+pub async fn run(args: ServeArgs) -> Result<ExitCode> {
+    // 1. The workspace, whole and valid, or a list of what to fix.
+    let workspace = crate::workspace::load(&args.workspace)?;
+
+    // 2. The store, created on first start.
+    let store = SqliteStore::open(&args.data)
+        .await
+        .with_context(|| format!("while opening the data folder {}", args.data.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+
+    // 3. The language model: the saved one for these files, or trained now.
+    let model_dir = args.data.join("models");
+    let started = std::time::Instant::now();
+    let (analyzer, source) =
+        load_or_train(&workspace, Some(&model_dir)).context("while preparing the intent model")?;
+    match &source {
+        ModelSource::Loaded(file) => info!(file = %file.display(), "intent model loaded"),
+        ModelSource::Trained { .. } => info!(
+            seconds = started.elapsed().as_secs_f64(),
+            examples = workspace.training_examples().len(),
+            "intent model trained"
+        ),
+    }
+
+    // 4. The demo agent, on the first start of a workspace that has one.
+    let demo = ensure_demo_agent(store.as_ref(), &workspace).await?;
+
+    // 5. The engine and the HTTP app.
+    let workspace = Arc::new(workspace);
+    let engine = Arc::new(Engine::new(
+        workspace.clone(),
+        Arc::new(analyzer),
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(LocalBus::new()),
+    ));
+    let state = AppState::new(engine);
+
+    // 6. Bind, say where everything is, serve until asked to stop.
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("while binding {}", args.listen))?;
+    let addr = listener.local_addr().context("while reading the bound address")?;
+    println!("Baton is listening on http://{addr}");
+    println!("  workspace: {} ({})", workspace.dir.display(), workspace.settings.workspace.company);
+    println!("  data:      {}", args.data.display());
+    if let Some(demo) = &demo {
+        println!("  demo agent login: {} / {}", demo.email, demo.password);
+    }
+    info!(%addr, "listening");
+    baton_server::serve(listener, state, shutdown_signal()).await.context("while serving")?;
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    info!("shutting down");
+}
