@@ -55,7 +55,8 @@ def tfidf_lr(train_x, train_y, test_x, test_y, oos=None):
         return out
     in_scope = np.array([c != oos for c in classes])
     best = np.where(in_scope, proba, -1).argmax(1)
-    called_oos = (classes[proba.argmax(1)] == oos) | (proba[np.arange(len(best)), best] < OOS_THRESHOLD)
+    top_in_scope = proba[np.arange(len(best)), best]
+    called_oos = (classes[proba.argmax(1)] == oos) | (top_in_scope < OOS_THRESHOLD)
     final = np.where(called_oos, oos, classes[best])
     is_oos = truth == oos
     out["accuracy"] = float((final == truth).mean())
@@ -95,7 +96,9 @@ def main():
     with open(baton_path, encoding="utf-8") as f:
         baton = json.loads(f.read().strip().splitlines()[-1])
 
-    b77 = tfidf_lr(*load_csv(f"{data}/banking77/train.csv"), *load_csv(f"{data}/banking77/test.csv"))
+    b77 = tfidf_lr(
+        *load_csv(f"{data}/banking77/train.csv"), *load_csv(f"{data}/banking77/test.csv")
+    )
     clinc_file = f"{data}/clinc150/train_val.json"
     clinc = tfidf_lr(
         *load_clinc(clinc_file, ["train", "oos_train"]),
@@ -105,21 +108,34 @@ def main():
     tweets = vader(f"{data}/sentiment/tweets_GroundTruth.txt")
     movies = vader(f"{data}/sentiment/movieReviewSnippets_GroundTruth.txt")
 
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; python {platform.python_version()}")
+    print(f"machine: {platform.machine()}; python {platform.python_version()}")
     rows = []
     bb, bc = baton["banking77"], baton["clinc150"]
     rows.append(("Banking77 accuracy", bb["accuracy"], b77["accuracy"], "pct"))
     rows.append(("Banking77 train s", bb["train_seconds"], b77["train_seconds"], "s"))
-    rows.append(("Banking77 pred/s", bb["predictions_per_second"], b77["predictions_per_second"], "rate"))
+    rows.append(
+        ("Banking77 pred/s", bb["predictions_per_second"], b77["predictions_per_second"], "rate")
+    )
     rows.append(("CLINC150 accuracy", bc["accuracy"], clinc["accuracy"], "pct"))
-    rows.append(("CLINC150 in-scope acc", bc["in_scope_accuracy"], clinc["in_scope_accuracy"], "pct"))
-    rows.append(("CLINC150 OOS recall", bc["out_of_scope_recall"], clinc["out_of_scope_recall"], "pct"))
+    rows.append(
+        ("CLINC150 in-scope acc", bc["in_scope_accuracy"], clinc["in_scope_accuracy"], "pct")
+    )
+    rows.append(
+        ("CLINC150 OOS recall", bc["out_of_scope_recall"], clinc["out_of_scope_recall"], "pct")
+    )
     rows.append(("CLINC150 train s", bc["train_seconds"], clinc["train_seconds"], "s"))
-    rows.append(("CLINC150 pred/s", bc["predictions_per_second"], clinc["predictions_per_second"], "rate"))
-    for name, ours, theirs in (("tweets", baton["tweets"], tweets), ("movies", baton["movies"], movies)):
+    rows.append(
+        ("CLINC150 pred/s", bc["predictions_per_second"], clinc["predictions_per_second"], "rate")
+    )
+    pairs = (("tweets", baton["tweets"], tweets), ("movies", baton["movies"], movies))
+    for name, ours, theirs in pairs:
         rows.append((f"{name} Pearson r", ours["pearson"], theirs["pearson"], "r"))
-        rows.append((f"{name} sign accuracy", ours["sign_accuracy"], theirs["sign_accuracy"], "pct"))
-        rows.append((f"{name} msgs/s", ours["messages_per_second"], theirs["messages_per_second"], "rate"))
+        rows.append(
+            (f"{name} sign accuracy", ours["sign_accuracy"], theirs["sign_accuracy"], "pct")
+        )
+        rows.append(
+            (f"{name} msgs/s", ours["messages_per_second"], theirs["messages_per_second"], "rate")
+        )
 
     fmt = {
         "pct": lambda v: f"{v * 100:.2f} %",
@@ -135,8 +151,10 @@ def main():
         f"\nBaton full lexical analysis, one core: {s['messages_per_second']:,.0f} msgs/s, "
         f"p50 {s['p50_us']:.0f} us, p99 {s['p99_us']:.0f} us, max {s['max_us']:.0f} us"
     )
-    print("baselines: intents = scikit-learn TF-IDF word 1-2 + char_wb 2-5, LogisticRegression(C=10);"
-          " sentiment = vaderSentiment compound score")
+    print(
+        "baselines: intents = scikit-learn TF-IDF word 1-2 + char_wb 2-5,"
+        " LogisticRegression(C=10); sentiment = vaderSentiment compound score"
+    )
 
 
 if __name__ == "__main__":

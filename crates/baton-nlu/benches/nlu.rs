@@ -149,6 +149,10 @@ fn speed(data: &std::path::Path) -> serde_json::Value {
     })
 }
 
+/// Per test message: out of scope?, top intent right?, top probability,
+/// top margin, does the out-of-scope class win?
+type Row = (bool, bool, f32, f32, bool);
+
 /// The out-of-scope trade-off on CLINC150 for several thresholds, on the
 /// top probability and on the raw top margin. Informational only: the
 /// defaults are not chosen from it.
@@ -158,7 +162,7 @@ fn sweep(data: &std::path::Path) {
     let test = eval::load_examples(&c, Role::Test).expect("test");
     let model = IntentModel::train(&train, &TrainOptions::default()).expect("model");
     let n_in = model.meta().intents.len();
-    let rows: Vec<(bool, bool, f32, f32, bool)> = test
+    let rows: Vec<Row> = test
         .iter()
         .map(|e| {
             let s = model.scores(&e.text);
@@ -170,7 +174,7 @@ fn sweep(data: &std::path::Path) {
             (is_oos, right, p[best], s[best], oos_wins)
         })
         .collect();
-    let report = |name: &str, t: f32, called: &dyn Fn(&(bool, bool, f32, f32, bool)) -> bool| {
+    let report = |name: &str, t: f32, called: &dyn Fn(&Row) -> bool| {
         let (mut ins, mut ins_ok, mut out, mut out_ok) = (0, 0, 0, 0);
         for r in &rows {
             let oos = called(r);
