@@ -1,4 +1,248 @@
 //! Measuring the models on labelled files, for `baton eval`.
+//!
+//! Intent files are either CSV with `text` and `category` columns (the
+//! Banking77 layout) or JSON holding `[text, label]` lists under split keys
+//! (the CLINC150 layout: training reads `train` plus `oos_train`; testing
+//! reads `test` plus `oos_test` when present, else `val` plus `oos_val`).
+//! Sentiment files hold `id<TAB>rating<TAB>text` lines, rating -4..4.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::intent::{IntentModel, TrainOptions, TrainingExample};
+use crate::{sentiment, NluError};
+
+/// Which part of a split file to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Train,
+    Test,
+}
+
+/// How to run an intent evaluation.
+#[derive(Clone, Debug, Default)]
+pub struct IntentEvalOptions {
+    pub train: TrainOptions,
+    /// Overrides the trained model's out-of-scope threshold.
+    pub out_of_scope_threshold: Option<f32>,
+}
+
+/// Two intents the model mixed up, and how often.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Confusion {
+    pub truth: String,
+    pub predicted: String,
+    pub count: usize,
+}
+
+/// The outcome of training on one file and testing on another.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IntentEvalReport {
+    pub train_file: PathBuf,
+    pub test_file: PathBuf,
+    pub train_examples: usize,
+    pub test_examples: usize,
+    pub intents: usize,
+    /// Share of test messages given the right label (out-of-scope counts as
+    /// a label when the test set has any).
+    pub accuracy: f32,
+    pub macro_f1: f32,
+    /// Share of in-scope test messages given the right intent and not
+    /// called out of scope; present when the test set has out-of-scope items.
+    pub in_scope_accuracy: Option<f32>,
+    /// Share of out-of-scope test messages called out of scope.
+    pub out_of_scope_recall: Option<f32>,
+    pub out_of_scope_threshold: f32,
+    pub train_seconds: f32,
+    pub predictions_per_second: f32,
+    /// The most frequent mistakes, worst first.
+    pub confusions: Vec<Confusion>,
+}
+
+/// Reads labelled examples from a CSV or split JSON file.
+pub fn load_examples(path: &Path, role: Role) -> Result<Vec<TrainingExample>, NluError> {
+    let data = std::fs::read_to_string(path).map_err(|e| NluError::io(path, e))?;
+    let bad = |reason: String| NluError::BadData { path: path.to_path_buf(), reason };
+    if data.trim_start().starts_with('{') {
+        let json: serde_json::Value =
+            serde_json::from_str(&data).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+        let keys: &[&str] = match role {
+            Role::Train => &["train", "oos_train"],
+            Role::Test if json.get("test").is_some() => &["test", "oos_test"],
+            Role::Test => &["val", "oos_val"],
+        };
+        let mut out = Vec::new();
+        for key in keys {
+            let Some(list) = json.get(*key) else { continue };
+            let list = list.as_array().ok_or_else(|| bad(format!("`{key}` is not a list")))?;
+            for pair in list {
+                match pair.as_array().map(|p| p.as_slice()) {
+                    Some([serde_json::Value::String(t), serde_json::Value::String(l)]) => {
+                        out.push(TrainingExample::new(t.clone(), l.clone()))
+                    }
+                    _ => {
+                        return Err(bad(format!("`{key}` holds an item that is not [text, label]")))
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(bad(format!("none of the keys {keys:?} holds examples")));
+        }
+        return Ok(out);
+    }
+    let rows = parse_csv(&data);
+    let header = rows.first().ok_or_else(|| bad("empty file".into()))?;
+    let col = |names: &[&str]| header.iter().position(|h| names.contains(&h.trim()));
+    let text_col =
+        col(&["text", "utterance", "query"]).ok_or_else(|| bad("no `text` column".into()))?;
+    let label_col =
+        col(&["category", "label", "intent"]).ok_or_else(|| bad("no `category` column".into()))?;
+    let mut out = Vec::new();
+    for (i, row) in rows.iter().enumerate().skip(1) {
+        if row.len() == 1 && row[0].is_empty() {
+            continue;
+        }
+        match (row.get(text_col), row.get(label_col)) {
+            (Some(t), Some(l)) => out.push(TrainingExample::new(t.clone(), l.clone())),
+            _ => return Err(bad(format!("row {} has too few columns", i + 1))),
+        }
+    }
+    Ok(out)
+}
+
+/// A small RFC 4180 reader: quoted fields may hold commas, doubled quotes
+/// and line breaks.
+fn parse_csv(data: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = data.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
+/// Trains on one file, tests on another, and reports.
+pub fn run_intent_eval(
+    train: &Path,
+    test: &Path,
+    opts: &IntentEvalOptions,
+) -> Result<IntentEvalReport, NluError> {
+    let train_ex = load_examples(train, Role::Train)?;
+    let test_ex = load_examples(test, Role::Test)?;
+    let started = Instant::now();
+    let model = IntentModel::train(&train_ex, &opts.train)?;
+    let train_seconds = started.elapsed().as_secs_f32();
+    let mut report = evaluate_model(&model, &test_ex, opts.out_of_scope_threshold);
+    report.train_file = train.to_path_buf();
+    report.test_file = test.to_path_buf();
+    report.train_examples = train_ex.len();
+    report.train_seconds = train_seconds;
+    Ok(report)
+}
+
+/// Tests a trained model on labelled examples. When the examples hold no
+/// out-of-scope item the top intent is scored as is; otherwise a message
+/// called out of scope counts as predicting the out-of-scope label.
+pub fn evaluate_model(
+    model: &IntentModel,
+    test: &[TrainingExample],
+    threshold: Option<f32>,
+) -> IntentEvalReport {
+    let oos_label = model
+        .meta()
+        .out_of_scope_label
+        .clone()
+        .unwrap_or_else(|| model.meta().options.out_of_scope_label.clone());
+    let has_oos = test.iter().any(|e| e.intent == oos_label);
+    let threshold = threshold.unwrap_or(model.meta().out_of_scope_threshold);
+
+    let started = Instant::now();
+    let predicted: Vec<String> = test
+        .iter()
+        .map(|e| {
+            let p = model.predict_with_threshold(&e.text, threshold);
+            match p.intents.first() {
+                _ if has_oos && p.out_of_scope => oos_label.clone(),
+                Some(top) => top.intent.clone(),
+                None => oos_label.clone(),
+            }
+        })
+        .collect();
+    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+
+    let mut labels: Vec<String> = test.iter().map(|e| e.intent.clone()).collect();
+    labels.extend(predicted.iter().cloned());
+    labels.sort();
+    labels.dedup();
+    let id = |l: &str| labels.binary_search_by(|x| x.as_str().cmp(l)).unwrap_or(0) as u16;
+    let truth_ids: Vec<u16> = test.iter().map(|e| id(&e.intent)).collect();
+    let pred_ids: Vec<u16> = predicted.iter().map(|p| id(p)).collect();
+
+    let correct = test.iter().zip(&predicted).filter(|(e, p)| e.intent == **p).count();
+    let (mut ins, mut ins_ok, mut out, mut out_ok) = (0usize, 0usize, 0usize, 0usize);
+    let mut confusions: HashMap<(String, String), usize> = HashMap::new();
+    for (e, p) in test.iter().zip(&predicted) {
+        if e.intent == oos_label {
+            out += 1;
+            out_ok += (*p == oos_label) as usize;
+        } else {
+            ins += 1;
+            ins_ok += (*p == e.intent) as usize;
+        }
+        if e.intent != *p {
+            *confusions.entry((e.intent.clone(), p.clone())).or_insert(0) += 1;
+        }
+    }
+    let mut confusions: Vec<Confusion> = confusions
+        .into_iter()
+        .map(|((truth, predicted), count)| Confusion { truth, predicted, count })
+        .collect();
+    confusions.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.truth.cmp(&b.truth)));
+    confusions.truncate(10);
+
+    IntentEvalReport {
+        train_file: PathBuf::new(),
+        test_file: PathBuf::new(),
+        train_examples: model.meta().n_examples,
+        test_examples: test.len(),
+        intents: model.meta().intents.len(),
+        accuracy: correct as f32 / test.len().max(1) as f32,
+        macro_f1: macro_f1(&pred_ids, &truth_ids, labels.len()),
+        in_scope_accuracy: has_oos.then(|| ins_ok as f32 / ins.max(1) as f32),
+        out_of_scope_recall: has_oos.then(|| out_ok as f32 / out.max(1) as f32),
+        out_of_scope_threshold: threshold,
+        train_seconds: model.meta().train_seconds,
+        predictions_per_second: (test.len() as f64 / seconds) as f32,
+        confusions,
+    }
+}
 
 /// Macro-averaged F1 over the classes that occur in the truth or the
 /// predictions.
@@ -27,5 +271,161 @@ pub fn macro_f1(pred: &[u16], truth: &[u16], n_classes: usize) -> f32 {
         0.0
     } else {
         sum / n as f32
+    }
+}
+
+fn pct(v: f32) -> String {
+    format!("{:.2} %", v * 100.0)
+}
+
+impl fmt::Display for IntentEvalReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "intent evaluation")?;
+        writeln!(f, "  train file              {}", self.train_file.display())?;
+        writeln!(f, "  test file               {}", self.test_file.display())?;
+        writeln!(f, "  examples (train/test)   {} / {}", self.train_examples, self.test_examples)?;
+        writeln!(f, "  intents                 {}", self.intents)?;
+        writeln!(f, "  accuracy                {}", pct(self.accuracy))?;
+        writeln!(f, "  macro-F1                {}", pct(self.macro_f1))?;
+        if let Some(v) = self.in_scope_accuracy {
+            writeln!(f, "  in-scope accuracy       {}", pct(v))?;
+        }
+        if let Some(v) = self.out_of_scope_recall {
+            writeln!(f, "  out-of-scope recall     {}", pct(v))?;
+            writeln!(f, "  out-of-scope threshold  {:.2}", self.out_of_scope_threshold)?;
+        }
+        writeln!(f, "  training                {:.2} s", self.train_seconds)?;
+        writeln!(f, "  predictions per second  {:.0}", self.predictions_per_second)?;
+        if !self.confusions.is_empty() {
+            writeln!(f, "  costliest confusions (truth -> predicted, count)")?;
+            for c in &self.confusions {
+                writeln!(f, "    {:<32} -> {:<32} {}", c.truth, c.predicted, c.count)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of scoring a sentiment ground-truth file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SentimentEvalReport {
+    pub file: PathBuf,
+    pub messages: usize,
+    /// Pearson correlation between our score and the mean human rating.
+    pub pearson: f32,
+    /// Share of items rated clearly positive or negative (|rating| at least
+    /// [`NEUTRAL_BAND`]) whose score has the same sign.
+    pub sign_accuracy: f32,
+    pub non_neutral: usize,
+    pub messages_per_second: f32,
+}
+
+/// Ratings closer to zero than this count as neutral for sign accuracy.
+pub const NEUTRAL_BAND: f32 = 0.5;
+
+/// Reads `id<TAB>rating<TAB>text` lines.
+pub fn load_sentiment(path: &Path) -> Result<Vec<(f32, String)>, NluError> {
+    let data = std::fs::read_to_string(path).map_err(|e| NluError::io(path, e))?;
+    let mut out = Vec::new();
+    for (i, line) in data.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut parts = line.splitn(3, '\t');
+        let (_, rating, text) = (parts.next(), parts.next(), parts.next());
+        let rating: f32 =
+            rating.and_then(|r| r.trim().parse().ok()).ok_or_else(|| NluError::BadData {
+                path: path.to_path_buf(),
+                reason: format!("line {} is not id<TAB>rating<TAB>text", i + 1),
+            })?;
+        out.push((rating, text.unwrap_or("").to_string()));
+    }
+    Ok(out)
+}
+
+/// Scores every message of a ground-truth file and compares.
+pub fn run_sentiment_eval(path: &Path) -> Result<SentimentEvalReport, NluError> {
+    let items = load_sentiment(path)?;
+    let started = Instant::now();
+    let scores: Vec<f32> = items.iter().map(|(_, t)| sentiment::score(t).score).collect();
+    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+    let ratings: Vec<f32> = items.iter().map(|(r, _)| *r).collect();
+    let (mut n, mut ok) = (0usize, 0usize);
+    for (r, s) in ratings.iter().zip(&scores) {
+        if r.abs() >= NEUTRAL_BAND {
+            n += 1;
+            ok += (r.signum() == s.signum() && *s != 0.0) as usize;
+        }
+    }
+    Ok(SentimentEvalReport {
+        file: path.to_path_buf(),
+        messages: items.len(),
+        pearson: pearson(&scores, &ratings),
+        sign_accuracy: ok as f32 / n.max(1) as f32,
+        non_neutral: n,
+        messages_per_second: (items.len() as f64 / seconds) as f32,
+    })
+}
+
+/// Pearson correlation of two equally long series (0 when either is flat).
+pub fn pearson(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len()) as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let ma = a.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let mb = b.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        let (dx, dy) = (x as f64 - ma, y as f64 - mb);
+        cov += dx * dy;
+        va += dx * dx;
+        vb += dy * dy;
+    }
+    if va == 0.0 || vb == 0.0 {
+        return 0.0;
+    }
+    (cov / (va.sqrt() * vb.sqrt())) as f32
+}
+
+impl fmt::Display for SentimentEvalReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "sentiment evaluation")?;
+        writeln!(f, "  file                    {}", self.file.display())?;
+        writeln!(f, "  messages                {}", self.messages)?;
+        writeln!(f, "  Pearson r               {:.3}", self.pearson)?;
+        writeln!(
+            f,
+            "  sign accuracy           {} of {} non-neutral",
+            pct(self.sign_accuracy),
+            self.non_neutral
+        )?;
+        writeln!(f, "  messages per second     {:.0}", self.messages_per_second)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_may_hold_quotes_commas_and_newlines() {
+        let rows = parse_csv("text,category\n\"a, \"\"b\"\"\nc\",x\nplain,y\n");
+        assert_eq!(rows[1], vec!["a, \"b\"\nc", "x"]);
+        assert_eq!(rows[2], vec!["plain", "y"]);
+    }
+
+    #[test]
+    fn pearson_of_a_series_with_itself_is_one() {
+        assert!((pearson(&[1.0, 2.0, 4.0], &[1.0, 2.0, 4.0]) - 1.0).abs() < 1e-6);
+        assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-6);
+        assert_eq!(pearson(&[1.0, 1.0], &[1.0, 2.0]), 0.0);
+    }
+
+    #[test]
+    fn macro_f1_averages_per_class() {
+        // Class 0: tp 1, fn 1 -> 2/3; class 1: tp 1, fp 1 -> 2/3.
+        let f = macro_f1(&[0, 1, 1], &[0, 0, 1], 2);
+        assert!((f - 2.0 / 3.0).abs() < 1e-6);
     }
 }

@@ -106,23 +106,21 @@ pub struct RawFeatures {
 
 /// Extracts the hashed n-grams of a message.
 pub fn extract(cfg: &FeatureConfig, text: &str) -> RawFeatures {
-    let toks: Vec<String> = tokens(text)
-        .into_iter()
-        .filter(|t| t.kind != TokenKind::Punct)
-        .map(|t| fold(t.raw))
-        .collect();
     let mut raw = RawFeatures::default();
-    let mut prev = "<s>";
-    for w in &toks {
-        raw.words.push(hash_str(WORD_SEED, w));
-        if cfg.word_max >= 2 {
-            let bigram = WORD_SEED.rotate_left(7) ^ hash_str(WORD_SEED, prev);
-            raw.words.push(hash_str(bigram, w));
-        }
-        prev = w;
-    }
+    let mut prev_hash = hash_str(WORD_SEED, "<s>");
+    // One buffer for the padded, lower-cased word being cut into n-grams.
     let mut buf: Vec<char> = Vec::with_capacity(32);
-    for w in &toks {
+    for t in tokens(text) {
+        if t.kind == TokenKind::Punct {
+            continue;
+        }
+        let w = fold(t.raw);
+        let h = hash_str(WORD_SEED, &w);
+        raw.words.push(h);
+        if cfg.word_max >= 2 {
+            raw.words.push(mix(h ^ prev_hash.rotate_left(17) ^ 0x5bd1_e995));
+        }
+        prev_hash = h;
         buf.clear();
         buf.push(' ');
         buf.extend(w.chars());

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::features::{FeatureConfig, SparseVec, Vocabulary};
+use crate::mlp::{Mlp, MlpConfig};
 use crate::NluError;
 
 /// One labelled message.
@@ -38,6 +39,12 @@ impl TrainingExample {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
     pub features: FeatureConfig,
+    /// The neural network averaged with the linear machines.
+    pub mlp: MlpConfig,
+    /// The network is trained only from this many examples on: with a few
+    /// per intent it learns little the linear machines do not, and its
+    /// probabilities are less trustworthy.
+    pub mlp_min_examples: usize,
     /// Inverse regularisation strength of each per-intent machine.
     pub c: f32,
     /// Upper bound on passes over the data per intent.
@@ -47,6 +54,10 @@ pub struct TrainOptions {
     pub out_of_scope_label: String,
     /// Below this top probability a message is out of scope.
     pub out_of_scope_threshold: f32,
+    /// When the examples hold no out-of-scope class, add Baton's own small
+    /// set of everyday off-topic messages as one, so that "what's the
+    /// weather?" is not forced onto the nearest intent.
+    pub builtin_out_of_scope: bool,
     /// Share of the examples held out to fit the temperature (0 skips it).
     pub calibration_fraction: f32,
     /// Threads used for training (the per-intent machines are independent).
@@ -58,10 +69,13 @@ impl Default for TrainOptions {
     fn default() -> Self {
         Self {
             features: FeatureConfig::default(),
+            mlp: MlpConfig::default(),
+            mlp_min_examples: 1000,
             c: 0.5,
             max_epochs: 40,
             out_of_scope_label: "oos".into(),
             out_of_scope_threshold: 0.3,
+            builtin_out_of_scope: true,
             calibration_fraction: 0.1,
             threads: 2,
             seed: 7,
@@ -92,8 +106,10 @@ pub struct ModelMeta {
     pub out_of_scope_label: Option<String>,
     pub created_at: DateTime<Utc>,
     pub train_seconds: f32,
-    /// Softmax temperature fitted on held-out examples (1 when none).
+    /// Softmax temperatures of the linear machines and of the network,
+    /// fitted on held-out examples (1 when there were too few).
     pub temperature: f32,
+    pub mlp_temperature: f32,
     pub out_of_scope_threshold: f32,
     /// Scores on the held-out calibration split, measured before the final
     /// model was trained on every example.
@@ -124,6 +140,7 @@ pub struct IntentModel {
     /// class if there is one.
     classes: Vec<String>,
     linear: Linear,
+    mlp: Option<Mlp>,
     clause_split: Regex,
 }
 
@@ -157,7 +174,9 @@ impl Linear {
 }
 
 fn clause_splitter() -> Regex {
-    Regex::new(r"(?i)[.?!;]+|,?\s+(?:and also|and|also|plus|then|but)\s+").expect("valid regex")
+    // Sentence ends other than "?" are left alone: "I paid. It failed." is
+    // one request told in two sentences.
+    Regex::new(r"(?i)\?+|;|,?\s+(?:and also|and|also|plus|as well as)\s+").expect("valid regex")
 }
 
 fn sha256_examples(examples: &[TrainingExample]) -> String {
@@ -190,6 +209,17 @@ impl IntentModel {
         if examples.is_empty() {
             return Err(NluError::NoExamples);
         }
+        let training_sha256 = sha256_examples(examples);
+        let n_examples = examples.len();
+        let has_own_oos = examples.iter().any(|e| e.intent == opts.out_of_scope_label);
+        let mut with_builtin;
+        let examples = if opts.builtin_out_of_scope && !has_own_oos {
+            with_builtin = examples.to_vec();
+            with_builtin.extend(builtin_out_of_scope(&opts.out_of_scope_label));
+            &with_builtin[..]
+        } else {
+            examples
+        };
         let mut classes: Vec<String> = examples
             .iter()
             .map(|e| e.intent.clone())
@@ -209,39 +239,59 @@ impl IntentModel {
             .map(|e| classes.iter().position(|c| *c == e.intent).unwrap_or(0) as u16)
             .collect();
 
-        // Calibrate on a held-out split, then train on everything.
+        // Calibrate on a held-out split while the final models train on
+        // everything: the two runs are independent, so they share the cores.
         let (heldout_idx, fit_idx) = stratified_split(&labels, opts.calibration_fraction);
-        let mut temperature = 1.0;
-        let mut heldout = None;
-        if !heldout_idx.is_empty() {
-            let fit: Vec<&TrainingExample> = fit_idx.iter().map(|&i| &examples[i]).collect();
-            let fit_labels: Vec<u16> = fit_idx.iter().map(|&i| labels[i]).collect();
-            let (vocab, linear) = fit_linear(&fit, &fit_labels, classes.len(), opts);
-            let scores: Vec<Vec<f32>> = heldout_idx
-                .iter()
-                .map(|&i| linear.scores(&vocab.transform(&examples[i].text)))
-                .collect();
-            let truth: Vec<u16> = heldout_idx.iter().map(|&i| labels[i]).collect();
-            temperature = fit_temperature(&scores, &truth);
-            heldout = Some(heldout_scores(&scores, &truth, classes.len(), has_oos));
-        }
+        let n_classes = classes.len();
         let all: Vec<&TrainingExample> = examples.iter().collect();
-        let (vocab, linear) = fit_linear(&all, &labels, classes.len(), opts);
+        let (calibration, (vocab, linear, mlp)) = std::thread::scope(|s| {
+            let calibration = (!heldout_idx.is_empty()).then(|| {
+                s.spawn(|| {
+                    let fit: Vec<&TrainingExample> =
+                        fit_idx.iter().map(|&i| &examples[i]).collect();
+                    let fit_labels: Vec<u16> = fit_idx.iter().map(|&i| labels[i]).collect();
+                    fit_models(&fit, &fit_labels, n_classes, opts, 1)
+                })
+            });
+            let threads = if calibration.is_some() { 1 } else { opts.threads };
+            let full = fit_models(&all, &labels, n_classes, opts, threads);
+            let calibration = calibration.map(|h| h.join().expect("calibration thread panicked"));
+            (calibration, full)
+        });
+        let (mut temperature, mut mlp_temperature) = (1.0, 1.0);
+        let mut heldout = None;
+        if let Some((cvocab, clinear, cmlp)) = calibration {
+            let truth: Vec<u16> = heldout_idx.iter().map(|&i| labels[i]).collect();
+            let xs: Vec<SparseVec> =
+                heldout_idx.iter().map(|&i| cvocab.transform(&examples[i].text)).collect();
+            let svm: Vec<Vec<f32>> = xs.iter().map(|x| clinear.scores(x)).collect();
+            temperature = fit_temperature(&svm, &truth);
+            let mut combined: Vec<Vec<f32>> = svm.iter().map(|s| softmax(s, temperature)).collect();
+            if let Some(net) = &cmlp {
+                let logits: Vec<Vec<f32>> = xs.iter().map(|x| net.logits(x)).collect();
+                mlp_temperature = fit_temperature(&logits, &truth);
+                for (c, l) in combined.iter_mut().zip(&logits) {
+                    average_into(c, &softmax(l, mlp_temperature));
+                }
+            }
+            heldout = Some(heldout_scores(&combined, &truth, n_classes, has_oos));
+        }
 
         let meta = ModelMeta {
-            training_sha256: sha256_examples(examples),
-            n_examples: examples.len(),
+            training_sha256,
+            n_examples,
             intents: classes[..classes.len() - has_oos as usize].to_vec(),
             out_of_scope_label: has_oos.then(|| opts.out_of_scope_label.clone()),
             created_at: Utc::now(),
             train_seconds: started.elapsed().as_secs_f32(),
             temperature,
+            mlp_temperature,
             out_of_scope_threshold: opts.out_of_scope_threshold,
             heldout,
             eval: None,
             options: opts.clone(),
         };
-        Ok(IntentModel { meta, vocab, classes, linear, clause_split: clause_splitter() })
+        Ok(IntentModel { meta, vocab, classes, linear, mlp, clause_split: clause_splitter() })
     }
 
     pub fn meta(&self) -> &ModelMeta {
@@ -257,11 +307,31 @@ impl IntentModel {
         self.meta.out_of_scope_label.is_some()
     }
 
+    /// Every class the model scores: the in-scope intents, then the
+    /// out-of-scope label when the model has that class.
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    /// Raw decision scores of every class (margins, before calibration).
+    pub fn scores(&self, text: &str) -> Vec<f32> {
+        self.linear.scores(&self.vocab.transform(text))
+    }
+
     /// Calibrated probabilities of every class for one message, in the
     /// order of `classes` (in-scope intents, then out-of-scope if any).
     pub fn probabilities(&self, text: &str) -> Vec<f32> {
-        let x = self.vocab.transform(text);
-        softmax(&self.linear.scores(&x), self.meta.temperature)
+        self.probabilities_of(&self.vocab.transform(text))
+    }
+
+    /// The linear machines' and the network's calibrated probabilities,
+    /// averaged.
+    fn probabilities_of(&self, x: &SparseVec) -> Vec<f32> {
+        let mut p = softmax(&self.linear.scores(x), self.meta.temperature);
+        if let Some(net) = &self.mlp {
+            average_into(&mut p, &softmax(&net.logits(x), self.meta.mlp_temperature));
+        }
+        p
     }
 
     /// Predicts with the model's own out-of-scope threshold.
@@ -307,7 +377,7 @@ impl IntentModel {
                 ..IntentPrediction::default()
             };
         }
-        let p = softmax(&self.linear.scores(&x), self.meta.temperature);
+        let p = self.probabilities_of(&x);
         let n_in = self.meta.intents.len();
         let oos_p = if self.has_oos() { p[n_in] } else { 0.0 };
         let mut order: Vec<usize> = (0..n_in).collect();
@@ -333,6 +403,7 @@ impl IntentModel {
             meta: self.meta.clone(),
             classes: self.classes.clone(),
             n_features: self.vocab.len(),
+            hidden: self.mlp.as_ref().map_or(0, |m| m.hidden),
         };
         let json = serde_json::to_vec(&header)
             .map_err(|e| NluError::BadModel { path: path.to_path_buf(), reason: e.to_string() })?;
@@ -345,9 +416,15 @@ impl IntentModel {
             for h in &self.vocab.hashes {
                 w.write_all(&h.to_le_bytes())?;
             }
-            for v in self.vocab.idf.iter().chain(&self.linear.weights).chain(&self.linear.bias) {
+            let empty = Mlp::default();
+            let net = self.mlp.as_ref().unwrap_or(&empty);
+            let linear = self.linear.weights.iter().chain(&self.linear.bias);
+            let network = net.w1_scale.iter().chain(&net.b1).chain(&net.w2).chain(&net.b2);
+            for v in self.vocab.idf.iter().chain(linear).chain(network) {
                 w.write_all(&v.to_le_bytes())?;
             }
+            let bytes: Vec<u8> = net.w1.iter().map(|&b| b as u8).collect();
+            w.write_all(&bytes)?;
             w.flush()
         };
         write().map_err(|e| NluError::io(path, e))
@@ -379,11 +456,14 @@ impl IntentModel {
         let c = header.classes.len();
         let mut rest = Vec::new();
         r.read_to_end(&mut rest).map_err(|e| NluError::io(path, e))?;
-        let need = n * 8 + (n + n * c + c) * 4;
+        let h = header.hidden;
+        let n_floats = n + n * c + c + if h > 0 { n + h + h * c + c } else { 0 };
+        let need = n * 8 + n_floats * 4 + n * h;
         if rest.len() != need {
             return Err(bad("weights do not match the header"));
         }
-        let (hash_bytes, float_bytes) = rest.split_at(n * 8);
+        let (hash_bytes, rest) = rest.split_at(n * 8);
+        let (float_bytes, w1_bytes) = rest.split_at(n_floats * 4);
         let hashes: Vec<u64> = hash_bytes
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -392,15 +472,31 @@ impl IntentModel {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
             .collect();
-        let idf = floats[..n].to_vec();
-        let weights = floats[n..n + n * c].to_vec();
-        let bias = floats[n + n * c..].to_vec();
+        let mut rest = &floats[..];
+        let mut take = |len: usize| {
+            let (head, tail) = rest.split_at(len);
+            rest = tail;
+            head.to_vec()
+        };
+        let idf = take(n);
+        let weights = take(n * c);
+        let bias = take(c);
+        let mlp = (h > 0).then(|| Mlp {
+            hidden: h,
+            classes: c,
+            w1: w1_bytes.iter().map(|&b| b as i8).collect(),
+            w1_scale: take(n),
+            b1: take(h),
+            w2: take(h * c),
+            b2: take(c),
+        });
         let vocab = Vocabulary::from_parts(header.meta.options.features.clone(), hashes, idf);
         Ok(IntentModel {
             meta: header.meta,
             vocab,
             classes: header.classes,
             linear: Linear { n_classes: c, weights, bias },
+            mlp,
             clause_split: clause_splitter(),
         })
     }
@@ -411,6 +507,16 @@ struct Header {
     meta: ModelMeta,
     classes: Vec<String>,
     n_features: usize,
+    /// Hidden units of the network, 0 when there is none.
+    hidden: usize,
+}
+
+/// Baton's own off-topic messages, labelled as out of scope.
+fn builtin_out_of_scope(label: &str) -> impl Iterator<Item = TrainingExample> + '_ {
+    include_str!("out_of_scope.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(move |l| TrainingExample::new(l.trim(), label))
 }
 
 /// Holds out every k-th example of each class (k from the fraction), as long
@@ -434,25 +540,47 @@ fn stratified_split(labels: &[u16], fraction: f32) -> (Vec<usize>, Vec<usize>) {
     (held, fit)
 }
 
-/// Learns the vocabulary and one linear machine per class.
-fn fit_linear(
+/// Adds `q` to `p` and halves: the average of two distributions.
+fn average_into(p: &mut [f32], q: &[f32]) {
+    for (a, b) in p.iter_mut().zip(q) {
+        *a = 0.5 * (*a + b);
+    }
+}
+
+/// Learns the vocabulary, one linear machine per class and the network.
+fn fit_models(
     examples: &[&TrainingExample],
     labels: &[u16],
     n_classes: usize,
     opts: &TrainOptions,
-) -> (Vocabulary, Linear) {
+    threads: usize,
+) -> (Vocabulary, Linear, Option<Mlp>) {
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let vocab = Vocabulary::fit(opts.features.clone(), &texts);
     let xs: Vec<SparseVec> = texts.iter().map(|t| vocab.transform(t)).collect();
     let nf = vocab.len();
-    let threads = opts.threads.clamp(1, 16);
+    let linear = fit_linear(&xs, labels, nf, n_classes, opts, threads);
+    let mlp = (opts.mlp.hidden > 0 && opts.mlp.epochs > 0 && xs.len() >= opts.mlp_min_examples)
+        .then(|| Mlp::train(&xs, labels, nf, n_classes, &opts.mlp, opts.seed));
+    (vocab, linear, mlp)
+}
+
+/// One linear machine per class, the classes shared between threads.
+fn fit_linear(
+    xs: &[SparseVec],
+    labels: &[u16],
+    nf: usize,
+    n_classes: usize,
+    opts: &TrainOptions,
+    threads: usize,
+) -> Linear {
+    let threads = threads.clamp(1, 16);
     let class_ids: Vec<usize> = (0..n_classes).collect();
     let chunks: Vec<&[usize]> = class_ids.chunks(n_classes.div_ceil(threads)).collect();
     let mut per_class: Vec<(usize, Vec<f32>, f32)> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .iter()
             .map(|chunk| {
-                let xs = &xs;
                 s.spawn(move || {
                     chunk
                         .iter()
@@ -475,7 +603,7 @@ fn fit_linear(
             weights[f * n_classes + k] = v;
         }
     }
-    (vocab, Linear { n_classes, weights, bias })
+    Linear { n_classes, weights, bias }
 }
 
 /// One-against-the-rest squared-hinge SVM by dual coordinate descent, with
@@ -714,7 +842,10 @@ mod tests {
 
     #[test]
     fn a_saved_model_loads_and_predicts_the_same() {
-        let m = IntentModel::train(&toy(), &opts()).unwrap();
+        // Include the network, which small sets skip, so the file holds it.
+        let m =
+            IntentModel::train(&toy(), &TrainOptions { mlp_min_examples: 0, ..opts() }).unwrap();
+        assert!(m.mlp.is_some());
         let dir = std::env::temp_dir().join(format!("baton-nlu-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("m.bin");

@@ -2,7 +2,10 @@
 //! most common function words. Good enough to notice that a message is not
 //! in a language the intent model knows; not a general language identifier.
 
-use crate::text::words;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use crate::text::{fold, tokens, TokenKind};
 
 /// Function words by language: frequent, short, and rarely shared.
 const STOPWORDS: &[(&str, &[&str])] = &[
@@ -162,6 +165,17 @@ const STOPWORDS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Each function word with one bit per language of [`STOPWORDS`] it is in.
+static INDEX: LazyLock<HashMap<&'static str, u8>> = LazyLock::new(|| {
+    let mut index = HashMap::new();
+    for (k, (_, list)) in STOPWORDS.iter().enumerate() {
+        for w in *list {
+            *index.entry(*w).or_insert(0u8) |= 1 << k;
+        }
+    }
+    index
+});
+
 /// The detected language and how sure the detector is, in [0, 1].
 pub fn detect(text: &str) -> (String, f32) {
     // Non-Latin scripts settle it at once.
@@ -198,12 +212,13 @@ pub fn detect(text: &str) -> (String, f32) {
     }
 
     // Latin script: count function words per language.
-    let ws = words(text);
     let mut scores = [0.0f32; 7];
-    for w in ws.iter().take(400) {
-        for (k, (_, list)) in STOPWORDS.iter().enumerate() {
-            if list.contains(&w.as_str()) {
-                scores[k] += 1.0;
+    let words = tokens(text).into_iter().filter(|t| t.kind == TokenKind::Word);
+    for t in words.take(400) {
+        let bits = INDEX.get(fold(t.raw).as_str()).copied().unwrap_or(0);
+        for (k, score) in scores.iter_mut().enumerate() {
+            if bits & (1 << k) != 0 {
+                *score += 1.0;
             }
         }
     }

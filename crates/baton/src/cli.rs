@@ -30,6 +30,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Check a workspace folder and report every problem with file and line.
     Workspace(WorkspaceArgs),
+    /// Measure the language models on labelled files.
+    Eval(crate::eval::EvalArgs),
 }
 
 #[derive(Args)]

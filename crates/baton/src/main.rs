@@ -3,6 +3,7 @@
 
 mod agent;
 mod cli;
+mod eval;
 mod replay;
 mod serve;
 mod workspace;
@@ -28,6 +29,7 @@ fn main() -> std::process::ExitCode {
             Command::Agent(args) => agent::run(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::Workspace(args) => workspace::run(args),
+            Command::Eval(args) => eval::run(args),
         }
     });
 

@@ -172,6 +172,11 @@ pub fn score(text: &str) -> Sentiment {
 
     let mut contributions: Vec<(String, f32)> = Vec::new();
     for (k, (ti, w)) in words.iter().enumerate() {
+        // "kind of" and "sort of" soften; they are not kindness.
+        let next_is_of = words.get(k + 1).is_some_and(|(_, n)| n == "of");
+        if next_is_of && (w == "kind" || w == "sort") {
+            continue;
+        }
         let Some(mut v) = lookup(w) else { continue };
         let raw = toks[*ti].raw;
         if is_shouted(raw) && !all_shouted {
@@ -184,7 +189,12 @@ pub fn score(text: &str) -> Sentiment {
             let Some((_, prev)) = k.checked_sub(back).map(|j| &words[j]) else {
                 break;
             };
-            if let Some(b) = booster(prev) {
+            let softener = prev == "of"
+                && k > back
+                && matches!(words[k - back - 1].1.as_str(), "kind" | "sort");
+            if softener {
+                v -= 0.3 * v.signum();
+            } else if let Some(b) = booster(prev) {
                 v += b * v.signum() * (1.0 - 0.05 * (back - 1) as f32);
             }
             if is_negation(prev) {
@@ -318,6 +328,21 @@ mod tests {
     fn evidence_names_the_words_as_typed() {
         let r = score("The support was AWFUL");
         assert_eq!(r.evidence, vec!["AWFUL"]);
+    }
+
+    #[test]
+    fn every_lexicon_line_parses_and_no_word_is_listed_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for line in include_str!("lexicon.txt").lines() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (word, v) = line.rsplit_once(' ').expect("word and valence");
+            let v: f32 = v.parse().expect("a number");
+            assert!((-4.0..=4.0).contains(&v), "{line}");
+            assert!(seen.insert(word), "listed twice: {word}");
+        }
+        assert_eq!(seen.len(), LEXICON.len());
     }
 
     #[test]

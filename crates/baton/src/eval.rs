@@ -1,0 +1,70 @@
+//! `baton eval`: measure the language models on labelled files, as a table
+//! or as JSON. The measuring itself lives in `baton_nlu::eval`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+use baton_nlu::eval::{self, IntentEvalOptions};
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    pub command: EvalCommand,
+}
+
+#[derive(Subcommand)]
+pub enum EvalCommand {
+    /// Train an intent model on one file and test it on another. Files are
+    /// CSV with `text,category` columns, or JSON with `[text, label]` lists
+    /// under `train`/`oos_train` and `test`/`oos_test` (else `val`/`oos_val`).
+    Intents {
+        #[arg(long)]
+        train: PathBuf,
+        #[arg(long)]
+        test: PathBuf,
+        /// Call a message out of scope below this top probability
+        /// (default: the model's own, 0.3).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score a sentiment ground-truth file (`id<TAB>rating<TAB>text`, -4..4).
+    Sentiment {
+        #[arg(long)]
+        data: PathBuf,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(args: EvalArgs) -> Result<ExitCode> {
+    match args.command {
+        EvalCommand::Intents { train, test, threshold, json } => {
+            let opts =
+                IntentEvalOptions { out_of_scope_threshold: threshold, ..Default::default() };
+            let report = eval::run_intent_eval(&train, &test, &opts)
+                .with_context(|| format!("while evaluating intents on {}", test.display()))?;
+            print(&report, json)
+        }
+        EvalCommand::Sentiment { data, json } => {
+            let report = eval::run_sentiment_eval(&data)
+                .with_context(|| format!("while evaluating sentiment on {}", data.display()))?;
+            print(&report, json)
+        }
+    }
+}
+
+fn print<R: serde::Serialize + std::fmt::Display>(report: &R, json: bool) -> Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
