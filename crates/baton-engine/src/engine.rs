@@ -962,7 +962,12 @@ impl Turn {
             actor,
             kind,
         };
-        self.state.apply(&event)?;
+        self.state.apply(&event).map_err(|err| match err {
+            // A transition the stage machine forbids is the caller asking
+            // for something the conversation's stage does not allow.
+            ProjectionError::Transition { source, .. } => EngineError::Conflict(source.to_string()),
+            other => EngineError::Log(other),
+        })?;
         let seq = event.seq;
         self.new.push(event);
         Ok(seq)

@@ -570,3 +570,18 @@ async fn the_packet_lists_the_customers_earlier_conversations() {
     assert_eq!(view["handoff"]["customer"]["email"], "dana@example.com");
     assert_eq!(view["customer"]["name"], "Dana Fielding");
 }
+
+#[tokio::test]
+async fn resolving_a_conversation_nobody_has_taken_is_a_conflict_that_says_why() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let conversation = escalated(&client, &server).await;
+    let agent = login_demo_agent(&client, &server).await;
+    let path = format!("/api/v1/conversations/{}/resolve", conversation.id);
+
+    let (status, body) = client.post(&server.url(&path), Some(&agent), json!({})).await;
+
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["message"], "a conversation in stage `queued` cannot be resolved");
+}
