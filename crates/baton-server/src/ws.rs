@@ -113,8 +113,22 @@ async fn feed(
     }
     send(&outbox, json!({"type": "ready", "last_seq": last_seq}).to_string()).await?;
 
+    let mut notices = state.notices.subscribe();
     loop {
-        match live.recv().await {
+        let received = tokio::select! {
+            received = live.recv() => received,
+            notice = notices.recv() => {
+                // A missed typing notice is stale anyway; only live ones matter.
+                match notice {
+                    Ok(notice) if notice.audible_to(&caller) => {
+                        send(&outbox, notice.frame()).await?
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+        };
+        match received {
             Ok(event) => {
                 if own.is_some_and(|id| id != event.conversation_id) || !visible(&event) {
                     continue;
