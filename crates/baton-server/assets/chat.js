@@ -216,10 +216,14 @@
     }[author];
     if (who) item.append(el('span', { class: 'visually-hidden', text: `${who}:` }));
     item.append(el('div', { class: 'bubble', dir: 'auto', text: message.text }));
-    if (message.citations && message.citations.length) {
+    // Answers often name their source already; list only what they do not.
+    const cites = (message.citations || [])
+      .map((c) => c.title || c.article_id || '')
+      .filter((title) => title && !message.text.includes(title));
+    if (cites.length) {
       item.append(
         el('p', { class: 'cites' }, 'Sources: ',
-          message.citations.map((c) => el('span', { dir: 'auto', text: c.title || c.article_id || '' }))),
+          cites.map((title) => el('span', { dir: 'auto', text: title }))),
       );
     }
     if (message.quick_replies && message.quick_replies.length) {
@@ -287,7 +291,7 @@
       case 'queued': return 'Waiting for a person';
       case 'human': return state.agentName ? `${state.agentName} is here to help` : 'With our team';
       case 'resolved': return 'Resolved';
-      default: return 'AI assistant · a person is one message away';
+      default: return 'AI assistant · replies instantly';
     }
   }
 

@@ -445,7 +445,7 @@
         ? el('div', {}, packet.key_sentences.map((s) => el('blockquote', { class: 'quote', dir: 'auto', text: s })))
         : null);
     const right = el('div', {}, el('strong', { text: 'Sentiment' }), sentimentChart(packet.sentiment || []));
-    const children = [el('h3', { text: 'Handoff packet' }), left, right];
+    const children = [left, right];
     if (packet.suggested_reply) {
       children.push(el('div', { class: 'suggested' },
         el('p', {}, el('span', { class: 'label', text: 'Suggested first reply' }),
@@ -455,7 +455,10 @@
           onclick: () => insertReply(packet.suggested_reply),
         }, 'Use')));
     }
-    ui.packet.replaceChildren(...children);
+    ui.packet.replaceChildren(
+      el('summary', {}, el('h3', { text: 'Handoff packet' })),
+      el('div', { class: 'packet-body' }, children),
+    );
     ui.packet.hidden = false;
   }
 
@@ -463,7 +466,8 @@
     if (!evidence || typeof evidence !== 'object') return null;
     const parts = Object.entries(evidence).map(([key, value]) => {
       const shown = Array.isArray(value) ? value.join(', ')
-        : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+        : typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(2)
+          : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
       return `${humanise(key)}: ${shown}`;
     });
     return parts.length ? el('div', { class: 'evidence', dir: 'auto', text: parts.join(' · ') }) : null;
@@ -482,6 +486,8 @@
       'aria-label': points.length ? `Sentiment per customer message: ${scores}` : 'No sentiment yet',
     });
     chart.append(svg('line', { class: 'zero', x1: 0, x2: width, y1: y(0), y2: y(0) }));
+    chart.append(svg('text', { class: 'axis-label', x: 0, y: 10, text: 'positive' }));
+    chart.append(svg('text', { class: 'axis-label', x: 0, y: height - 2, text: 'negative' }));
     if (points.length > 1) {
       chart.append(svg('polyline', { class: 'line', points: points.map((p, i) => `${x(i)},${y(p.score)}`).join(' ') }));
     }

@@ -95,9 +95,35 @@
         tile('Longest wait', waiting.length ? duration(longest) : '—', 'since escalation', 'live-wait'),
         tile('Agents online', String(online), `of ${agents.agents.length} on the team`, 'live-agents'),
       );
+      renderWaiting(waiting);
     } catch (err) {
       $('live').replaceChildren(el('p', { class: 'error', text: err.message }));
     }
+  }
+
+  /** Who is waiting right now: by reason, and the longest waits first. */
+  function renderWaiting(waiting) {
+    const byReason = {};
+    for (const entry of waiting) {
+      const reason = entry.reason || 'unknown';
+      byReason[reason] = (byReason[reason] || 0) + 1;
+    }
+    const longest = [...waiting].sort((a, b) => b.waiting_seconds - a.waiting_seconds).slice(0, 8);
+    const table = el('table', { class: 'figures', id: 'waiting-table' },
+      el('thead', {}, el('tr', {},
+        el('th', { text: 'Reason' }), el('th', { text: 'Queue' }),
+        el('th', { text: 'Priority' }), el('th', { text: 'Waiting' }))),
+      el('tbody', {}, longest.map((entry) => el('tr', {},
+        el('td', { text: humanise(entry.reason || 'unknown') }),
+        el('td', { text: entry.queue || '' }),
+        el('td', { class: 'num', text: String(entry.priority) }),
+        el('td', { class: 'num', text: duration(entry.waiting_seconds) })))));
+    $('live-detail').replaceChildren(
+      waiting.length
+        ? distributionCard('Waiting now, by reason', byReason)
+        : card('Waiting now, by reason', el('p', { class: 'hint', text: 'Nobody is waiting.' })),
+      card('Longest waits', waiting.length ? table : el('p', { class: 'hint', text: 'Nobody is waiting.' })),
+    );
   }
 
   function period() {
