@@ -119,6 +119,11 @@ test('a customer asks for a person, an agent takes over with the suggested reply
   await desk.locator('#typing').filter({ hasText: 'Customer is typing…' }).waitFor();
   await chat.getByLabel('Your message').fill('');
 
+  // The agent types; the customer sees who.
+  await desk.locator('#reply').fill('One moment');
+  await chat.locator('#typing').filter({ hasText: `${agentName} is typing` }).waitFor();
+  await desk.locator('#reply').fill('');
+
   // The suggested reply goes into the composer and out to the customer.
   await desk.locator('#use-suggested').click();
   assert.equal(await desk.locator('#reply').inputValue(), packet.suggested_reply);
@@ -230,8 +235,40 @@ test('the chat reconnects after its socket drops and shows what it missed, once'
   await chat.locator('#chat-status.live').waitFor();
   assert.equal(await chat.evaluate(() => window.__batonWidget.conversationId), id);
   assert.equal(await chat.locator('.msg.agent').count(), 3);
+  // A typed "5" answers the rating question exactly as the button would.
+  assert.equal((await api(baton, 'POST', `/api/v1/conversations/${id}/resolve`, { token })).status, 200);
+  await chat.getByRole('button', { name: '5 out of 5' }).waitFor();
+  await say(chat, '5');
+  await chat.locator('.quick.rating button[disabled]').first().waitFor();
+  const rated = await api(baton, 'GET', `/api/v1/conversations/${id}`, { token });
+  assert.deepEqual(rated.body.csat, { score: 5, comment: null });
+
   const seqs = await chat.locator('.msg[data-seq]').evaluateAll((nodes) => nodes.map((n) => Number(n.dataset.seq)));
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
   assert.equal(new Set(seqs).size, seqs.length);
   await customer.context.close();
+});
+
+test('two agents see the same queue change live when one of them takes a conversation', async () => {
+  const first = await watchedPage(browser);
+  const second = await watchedPage(browser);
+  await agentLogin(first.page, baton);
+  await agentLogin(second.page, baton);
+  const before = Number(await first.page.locator('#queue-count').textContent());
+
+  const customer = await openChat();
+  await say(customer.page, 'Please put me through to a human');
+  await customer.page.locator('#banner.queued').waitFor();
+  const id = await customer.page.evaluate(() => window.__batonWidget.conversationId);
+  const grown = new RegExp(`^${before + 1}$`);
+  for (const { page } of [first, second]) {
+    await page.locator('#queue-count').filter({ hasText: grown }).waitFor();
+    await page.locator(`#queue button[data-id="${id}"]`).waitFor();
+  }
+
+  await first.page.locator(`#queue button[data-id="${id}"]`).click();
+  await first.page.getByRole('button', { name: 'Take', exact: true }).click();
+  await second.page.locator(`#queue button[data-id="${id}"]`).waitFor({ state: 'detached' });
+  assert.equal(await second.page.locator('#queue-count').textContent(), String(before));
+  for (const ctx of [first, second, customer]) await ctx.context.close();
 });
