@@ -59,6 +59,44 @@ test('the pages are served with their content types and a strict security policy
   assert.match(consolePage.headers.get('content-security-policy'), /frame-ancestors 'none'$/);
 });
 
+test('typing notices and queue positions answer only to the conversation\'s own tokens', async () => {
+  const mine = await api(baton, 'POST', '/api/v1/conversations', { body: { channel: 'web' } });
+  const other = await api(baton, 'POST', '/api/v1/conversations', { body: { channel: 'web' } });
+  const typing = `/api/v1/conversations/${mine.body.id}/typing`;
+  assert.equal((await api(baton, 'POST', typing, { token: mine.body.customer_token })).status, 204);
+  assert.equal((await api(baton, 'POST', typing, { token: other.body.customer_token })).status, 403);
+  assert.equal((await api(baton, 'POST', typing)).status, 401);
+  const unknown = await api(baton, 'POST', '/api/v1/conversations/not-an-id/typing', {
+    token: mine.body.customer_token,
+  });
+  assert.equal(unknown.status, 404);
+
+  const position = `/api/v1/conversations/${mine.body.id}/position`;
+  const inBot = await api(baton, 'GET', position, { token: mine.body.customer_token });
+  assert.deepEqual(inBot.body, { stage: 'bot', position: null });
+  await api(baton, 'POST', `/api/v1/conversations/${mine.body.id}/messages`, {
+    token: mine.body.customer_token,
+    body: { text: 'I want a human' },
+  });
+  const queued = await api(baton, 'GET', position, { token: mine.body.customer_token });
+  assert.equal(queued.body.stage, 'queued');
+  assert.equal(queued.body.position, queued.body.queue_length);
+  assert.equal((await api(baton, 'GET', position, { token: other.body.customer_token })).status, 403);
+
+  // Leave the queue as it was for the tests that count it.
+  const login = await api(baton, 'POST', '/api/v1/auth/login', {
+    body: { email: baton.email, password: baton.password },
+  });
+  const taken = await api(baton, 'POST', `/api/v1/conversations/${mine.body.id}/assign`, {
+    token: login.body.token,
+  });
+  assert.equal(taken.status, 200);
+  const done = await api(baton, 'POST', `/api/v1/conversations/${mine.body.id}/resolve`, {
+    token: login.body.token,
+  });
+  assert.equal(done.status, 200);
+});
+
 test('a customer asks for a person, an agent takes over with the suggested reply, resolves, and the customer rates it', async () => {
   const customer = await openChat();
   const chat = customer.page;

@@ -352,7 +352,10 @@
     ui.take.hidden = c.stage === 'human' && mineNow;
     ui.take.textContent = c.stage === 'human' ? 'Take over' : 'Take';
     ui.handback.disabled = c.stage !== 'human';
-    ui.resolve.disabled = c.stage === 'resolved';
+    // A waiting conversation is taken before it is resolved: the stage
+    // machine goes queued → human → resolved.
+    ui.resolve.disabled = c.stage === 'resolved' || c.stage === 'queued';
+    ui.resolve.title = c.stage === 'queued' ? 'Take the conversation first' : '';
     ui.transfer.disabled = c.stage === 'resolved';
     ui.send.disabled = false;
     const entry = state.mine.get(c.id);
