@@ -144,3 +144,69 @@ async fn position(
         "queue_length": queue.len(),
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_store::{Agent, AgentRole, AgentStatus};
+
+    fn agent(name: &str) -> Agent {
+        Agent {
+            id: AgentId::new(),
+            email: format!("{name}@example.com"),
+            name: name.into(),
+            password_hash: String::new(),
+            role: AgentRole::Agent,
+            status: AgentStatus::Online,
+            capacity: 3,
+            skills: vec![],
+            created_at: Utc::now(),
+        }
+    }
+
+    fn notice(
+        conversation_id: ConversationId,
+        from: &'static str,
+        by: Option<&Agent>,
+    ) -> TypingNotice {
+        TypingNotice {
+            conversation_id,
+            from,
+            name: by.map(|a| a.name.clone()),
+            agent_id: by.map(|a| a.id),
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_customer_hears_only_the_agents_of_their_own_conversation() {
+        let (own, other) = (ConversationId::new(), ConversationId::new());
+        let dana = agent("dana");
+        let customer = Caller::Customer(own);
+        assert!(notice(own, "agent", Some(&dana)).audible_to(&customer));
+        assert!(!notice(other, "agent", Some(&dana)).audible_to(&customer));
+        assert!(!notice(own, "customer", None).audible_to(&customer));
+    }
+
+    #[test]
+    fn an_agent_hears_customers_and_colleagues_but_not_themselves() {
+        let id = ConversationId::new();
+        let (dana, lee) = (agent("dana"), agent("lee"));
+        let listener = Caller::Agent(Box::new(dana.clone()));
+        assert!(notice(id, "customer", None).audible_to(&listener));
+        assert!(notice(id, "agent", Some(&lee)).audible_to(&listener));
+        assert!(!notice(id, "agent", Some(&dana)).audible_to(&listener));
+    }
+
+    #[test]
+    fn a_typing_frame_names_the_agent_but_not_their_id() {
+        let dana = agent("Dana Reyes");
+        let frame: Value =
+            serde_json::from_str(&notice(ConversationId::new(), "agent", Some(&dana)).frame())
+                .unwrap();
+        assert_eq!(frame["type"], "typing");
+        assert_eq!(frame["notice"]["from"], "agent");
+        assert_eq!(frame["notice"]["name"], "Dana Reyes");
+        assert!(frame["notice"].get("agent_id").is_none());
+    }
+}
