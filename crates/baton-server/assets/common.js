@@ -139,6 +139,15 @@ const Baton = (() => {
       if (this.socket) this.socket.close();
     }
 
+    /** Reconnect at once with fresh parameters (the page's subject changed). */
+    restart() {
+      const socket = this.socket;
+      this.socket = null;
+      if (socket) socket.close();
+      this.attempts = 0;
+      this.connect();
+    }
+
     /** Go offline until `release()`, as a long network outage would. */
     hold() {
       this.held = true;

@@ -181,7 +181,13 @@
 
   async function catchUp() {
     const id = state.current.id;
-    const result = await call('GET', `/api/v1/conversations/${id}/events?after=${state.lastSeq}`);
+    let result;
+    try {
+      result = await call('GET', `/api/v1/conversations/${id}/events?after=${state.lastSeq}`);
+    } catch (err) {
+      showError(`Some events could not be loaded: ${err.message}. Reopen the conversation.`);
+      return;
+    }
     if (!state.current || state.current.id !== id) return;
     for (const event of result.events) if (event.seq > state.lastSeq) applyEvent(event);
   }
@@ -326,8 +332,9 @@
     renderQueue();
     renderMine();
     loadCopilot();
-    // Resume the socket from this conversation's position.
-    if (state.socket) state.socket.drop();
+    // Resubscribe from this conversation's position, so nothing between
+    // reading its log and the socket's backlog is missed.
+    if (state.socket) state.socket.restart();
   }
 
   function applyEventQuietly(event) {
