@@ -288,7 +288,7 @@ test('the chat reconnects after its socket drops and shows what it missed, once'
 });
 
 test('two agents see the same queue change live when one of them takes a conversation', async () => {
-  const first = await watchedPage(browser);
+  const first = await watchedPage(browser, { viewport: { width: 1440, height: 900 } });
   const second = await watchedPage(browser);
   await agentLogin(first.page, baton);
   await agentLogin(second.page, baton);
@@ -305,6 +305,8 @@ test('two agents see the same queue change live when one of them takes a convers
   }
 
   await first.page.locator(`#queue button[data-id="${id}"]`).click();
+  await first.page.locator('#packet h3').waitFor();
+  await screenshot(first.page, 'console-queue');
   await first.page.getByRole('button', { name: 'Take', exact: true }).click();
   await second.page.locator(`#queue button[data-id="${id}"]`).waitFor({ state: 'detached' });
   assert.equal(await second.page.locator('#queue-count').textContent(), String(before));

@@ -412,7 +412,7 @@
         return trace(event, `${event.ok ? 'Ran' : 'Failed'}: ${event.tool}`);
       case 'decided':
         if (event.action === 'answer') return null;
-        return trace(event, `AI ${humanise(event.action).toLowerCase()}: ${event.reason}`);
+        return trace(event, `AI decision (${humanise(event.action).toLowerCase()}): ${event.reason}`);
       default:
         return null;
     }
