@@ -25,6 +25,8 @@
     queue: [],
     queueFetchedAt: 0,
     /** Conversations this tab opened, with their latest stage. */
+    // TODO: a server list of the agent's own conversations would survive a
+    // reload; the API has only the queue today, so the tab remembers them.
     mine: new Map(),
     current: null,
     /** The open conversation's highest event seq on screen. */
@@ -559,6 +561,9 @@
     renderCopilot(assist || {});
   }
 
+  // TODO: the assist answer's shape is not settled yet, so every list in it
+  // is shown generically; next-best actions will need their own run button
+  // with the guardrail's confirmation once the endpoint exists.
   /** Each list the assist answer holds becomes a section; items with text
    *  can be inserted into the composer, and each says why it is shown. */
   function renderCopilot(assist) {

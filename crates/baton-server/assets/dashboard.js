@@ -164,6 +164,9 @@
     );
   }
 
+  // TODO: the report API is still being written; until its shape is fixed
+  // the tiles follow whatever numeric figures it returns, and the charts
+  // read the few field names below.
   /** One tile per figure the summary holds; nested objects show their
    *  headline numbers, so new figures appear without a page change. */
   function figureTiles(summary) {
