@@ -7,6 +7,7 @@
 //! receives what it missed from the store, then the live events. The
 //! subscription to the bus starts before the backlog is read, so nothing
 //! that lands in between is lost, and sequence numbers drop duplicates.
+//! Typing notices ([`crate::live`]) ride along as `typing` frames.
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
