@@ -3,6 +3,8 @@
 //! - [`routes`]: one router per resource, merged by [`app`].
 //! - [`ws`]: the event stream for customers' widgets and agents' consoles.
 //! - [`auth`]: bearer tokens and password hashing.
+//! - [`live`]: typing notices and queue position, never stored.
+//! - [`web`]: the chat, widget, console and dashboard pages.
 //! - [`error`]: the one error type and its mapping to statuses.
 //!
 //! [`app`] builds the whole router from an [`AppState`] without binding a
@@ -12,8 +14,10 @@
 pub mod auth;
 pub mod error;
 mod extract;
+pub mod live;
 pub mod nats;
 pub mod routes;
+pub mod web;
 pub mod ws;
 
 use std::future::Future;
@@ -36,12 +40,14 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub store: Arc<dyn Store>,
+    /// Typing notices for the open sockets; never stored.
+    pub notices: live::Notices,
 }
 
 impl AppState {
     pub fn new(engine: Arc<Engine>) -> Self {
         let store = engine.store().clone();
-        Self { engine, store }
+        Self { engine, store, notices: live::Notices::new() }
     }
 }
 
@@ -50,6 +56,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::router())
         .merge(ws::router())
+        .merge(live::router())
+        .merge(web::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -7,6 +7,7 @@
 //! receives what it missed from the store, then the live events. The
 //! subscription to the bus starts before the backlog is read, so nothing
 //! that lands in between is lost, and sequence numbers drop duplicates.
+//! Typing notices ([`crate::live`]) ride along as `typing` frames.
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -113,8 +114,22 @@ async fn feed(
     }
     send(&outbox, json!({"type": "ready", "last_seq": last_seq}).to_string()).await?;
 
+    let mut notices = state.notices.subscribe();
     loop {
-        match live.recv().await {
+        let received = tokio::select! {
+            received = live.recv() => received,
+            notice = notices.recv() => {
+                // A missed typing notice is stale anyway; only live ones matter.
+                match notice {
+                    Ok(notice) if notice.audible_to(&caller) => {
+                        send(&outbox, notice.frame()).await?
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+        };
+        match received {
             Ok(event) => {
                 if own.is_some_and(|id| id != event.conversation_id) || !visible(&event) {
                     continue;
