@@ -127,7 +127,18 @@ pub fn build(
             EventKind::MessageAnalysed { message_seq, analysis } => {
                 sentiment
                     .push(SentimentPoint { seq: *message_seq, score: analysis.sentiment.score });
-                if let Some(top) = analysis.top_intent().filter(|_| !analysis.out_of_scope) {
+                // A short message that only asks for a person says nothing
+                // about the topic: its intent would read "about talk to
+                // human" in the summary.
+                let only_asks_for_person = analysis.cue(CueKind::HumanRequest).is_some()
+                    && analysis.entities.is_empty()
+                    && customer_text
+                        .get(message_seq)
+                        .is_some_and(|t| t.split_whitespace().count() <= 8);
+                let topic = analysis
+                    .top_intent()
+                    .filter(|_| !analysis.out_of_scope && !only_asks_for_person);
+                if let Some(top) = topic {
                     match intents.iter_mut().find(|i| i.intent == top.intent) {
                         Some(seen) => seen.confidence = seen.confidence.max(top.confidence),
                         None => intents.push(SeenIntent {
@@ -401,4 +412,171 @@ pub fn short(text: &str, max: usize) -> String {
     }
     let cut: String = text.chars().take(max.saturating_sub(1)).collect();
     format!("{}…", cut.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::{
+        Analysis, ConversationId, Cue, CustomerId, Entity, EntityKind, IntentScore, Sentiment,
+    };
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 10, minute, 0).unwrap()
+    }
+
+    struct Log {
+        id: ConversationId,
+        customer: CustomerId,
+        events: Vec<Event>,
+    }
+
+    impl Log {
+        fn push(&mut self, actor: Actor, kind: EventKind) {
+            let seq = self.events.len() as u64 + 1;
+            self.events.push(Event {
+                conversation_id: self.id,
+                seq,
+                at: at(seq as u32),
+                actor,
+                kind,
+            });
+        }
+
+        fn customer_says(&mut self, text: &str, analysis: Analysis) {
+            let actor = Actor::Customer(self.customer);
+            self.push(
+                actor,
+                EventKind::MessagePosted {
+                    author: Author::Customer,
+                    text: text.into(),
+                    client_id: None,
+                    quick_replies: vec![],
+                    citations: vec![],
+                },
+            );
+            let message_seq = self.events.len() as u64;
+            self.push(Actor::Bot, EventKind::MessageAnalysed { message_seq, analysis });
+        }
+
+        fn bot_says(&mut self, text: &str) {
+            self.push(
+                Actor::Bot,
+                EventKind::MessagePosted {
+                    author: Author::Bot,
+                    text: text.into(),
+                    client_id: None,
+                    quick_replies: vec![],
+                    citations: vec![],
+                },
+            );
+        }
+    }
+
+    fn analysis(intent: &str, sentiment: f32) -> Analysis {
+        Analysis {
+            intents: vec![IntentScore { intent: intent.into(), confidence: 0.9 }],
+            sentiment: Sentiment { score: sentiment, evidence: vec![] },
+            ..Analysis::default()
+        }
+    }
+
+    /// Three turns: an order number, a failed lookup, then frustration.
+    fn frustrated_conversation() -> Log {
+        let mut log =
+            Log { id: ConversationId::new(), customer: CustomerId::new(), events: vec![] };
+        log.push(
+            Actor::System,
+            EventKind::ConversationStarted { channel: "web".into(), customer_id: log.customer },
+        );
+
+        let mut first = analysis("order_status", -0.1);
+        first.entities.push(Entity {
+            kind: EntityKind::OrderNumber,
+            text: "#W2378156".into(),
+            value: "W2378156".into(),
+            start: 22,
+            end: 31,
+        });
+        log.customer_says("Where is my order #W2378156?", first);
+        log.bot_says("Let me look that up.");
+
+        log.customer_says("Any news?", analysis("order_status", -0.2));
+        log.push(
+            Actor::Bot,
+            EventKind::ToolCalled {
+                tool: "order_details".into(),
+                parameters: json!({"order_id": "W2378156"}),
+                outcome: json!({"error": "timeout after 5 s"}),
+                ok: false,
+            },
+        );
+
+        let mut third = analysis("order_status", -0.8);
+        third.cues.push(Cue {
+            kind: CueKind::Frustration,
+            words: vec!["ridiculous".into()],
+            strength: 0.9,
+        });
+        log.customer_says("This is ridiculous, where is it?", third);
+        log
+    }
+
+    #[test]
+    fn the_packet_keeps_the_first_turns_order_and_the_second_turns_failed_call() {
+        let log = frustrated_conversation();
+        let evidence = json!({"cue": "frustration", "words": ["ridiculous"]});
+
+        let packet =
+            build(&log.events, 0, EscalationReason::Frustration, evidence, None, &[], at(30));
+
+        assert_eq!(packet.entities.len(), 1);
+        assert_eq!(packet.entities[0].value, "W2378156");
+        assert_eq!(packet.entities[0].seq, 2);
+        let failed: Vec<_> =
+            packet.ai_actions.iter().filter(|a| a.action == "tool_call_failed").collect();
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].detail.starts_with("order_details:"));
+        assert_eq!(
+            packet.sentiment.iter().map(|p| p.score).collect::<Vec<_>>(),
+            vec![-0.1, -0.2, -0.8]
+        );
+        assert_eq!(packet.key_sentences.last().unwrap(), "This is ridiculous, where is it?");
+    }
+
+    #[test]
+    fn the_summary_states_only_what_the_events_hold() {
+        let log = frustrated_conversation();
+        let evidence = json!({"words": ["ridiculous"]});
+
+        let packet =
+            build(&log.events, 0, EscalationReason::Frustration, evidence, None, &[], at(30));
+
+        assert_eq!(
+            packet.summary,
+            "The customer sent 3 messages about order status. They gave: order number W2378156. \
+             The AI replied 1 time, had 1 system call fail. Escalated: the customer is \
+             frustrated (\"ridiculous\"). Sentiment went from -0.10 to -0.80."
+        );
+        assert_eq!(
+            packet.suggested_reply,
+            "Hi, I'm sorry this has been frustrating. I've read your conversation so far about \
+             order status for order W2378156, and I'm looking into it now."
+        );
+    }
+
+    #[test]
+    fn signals_before_the_segment_start_are_left_out() {
+        let log = frustrated_conversation();
+
+        // Count only from the third customer message on.
+        let packet =
+            build(&log.events, 7, EscalationReason::Frustration, json!({}), None, &[], at(30));
+
+        assert!(packet.entities.is_empty());
+        assert_eq!(packet.sentiment.len(), 1);
+        assert!(packet.ai_actions.iter().all(|a| a.action != "tool_call_failed"));
+    }
 }
