@@ -242,7 +242,12 @@ impl Engine {
                 // A retried POST returns what the first one produced.
                 if let Some(client_id) = client_id.as_deref() {
                     if let Some(seq) = self.store.message_by_client_id(id, client_id).await? {
-                        return Ok(replay_outcome(&state, seq));
+                        if self.was_answered(&state, seq).await? {
+                            return Ok(replay_outcome(&state, seq));
+                        }
+                        // The message was stored but the server stopped
+                        // before answering it: answer it now.
+                        return self.answer_stored(state, seq).await;
                     }
                 }
 
@@ -301,6 +306,39 @@ impl Engine {
             }
         }
         Err(EngineError::Conflict("the conversation is busy; the message was kept".into()))
+    }
+
+    /// Whether the customer message at `seq` got its analysis, that is,
+    /// whether its turn ran to the end.
+    async fn was_answered(&self, state: &Projection, seq: u64) -> Result<bool, EngineError> {
+        let events = self.store.events(state.id, seq).await?;
+        Ok(events.iter().any(|e| {
+            matches!(e.kind, EventKind::MessageAnalysed { message_seq, .. } if message_seq == seq)
+        }))
+    }
+
+    /// Answer a customer message that is already stored.
+    async fn answer_stored(
+        &self,
+        state: Projection,
+        message_seq: u64,
+    ) -> Result<TurnOutcome, EngineError> {
+        let message = state
+            .messages
+            .iter()
+            .find(|m| m.seq == message_seq)
+            .cloned()
+            .ok_or_else(|| EngineError::Conflict("the stored message is not visible".into()))?;
+        let mut turn = Turn::new(state, self.now());
+        self.answer(&mut turn, message_seq, &message.text).await?;
+        let after = self.commit(turn).await?;
+        let replies = after
+            .messages
+            .iter()
+            .filter(|m| m.seq > message_seq && m.author != Author::Customer)
+            .cloned()
+            .collect();
+        Ok(TurnOutcome { message, replies, stage: after.stage, duplicate: true })
     }
 
     /// Everything that follows a stored customer message: reopening, the
@@ -640,12 +678,24 @@ impl Engine {
 
     /// An agent takes a conversation (from the queue, from the AI, or from
     /// another agent as a transfer).
+    /// A plain take (`transfer` false) of a conversation another agent
+    /// holds is refused; handing it to another agent is a transfer, which
+    /// only its owner or a supervisor may make.
     pub async fn assign(
         &self,
         id: ConversationId,
         agent_id: AgentId,
         by: Actor,
+        transfer: bool,
     ) -> Result<Projection, EngineError> {
+        let by_supervisor = match by {
+            Actor::Agent(caller) => self
+                .store
+                .agent(caller)
+                .await?
+                .is_some_and(|a| a.role == baton_store::AgentRole::Supervisor),
+            _ => true,
+        };
         let agent = self
             .store
             .agent(agent_id)
@@ -665,6 +715,21 @@ impl Engine {
                     ));
                 }
                 let previous = turn.state.assigned_agent;
+                if let Some(owner) = previous {
+                    if !transfer {
+                        return Err(EngineError::Conflict(format!(
+                            "the conversation is already assigned to agent {owner}; \
+                             they can transfer it"
+                        )));
+                    }
+                    if by != Actor::Agent(owner) && !by_supervisor {
+                        return Err(EngineError::Forbidden(
+                            "only the agent who holds the conversation, or a supervisor, \
+                             can transfer it"
+                                .into(),
+                        ));
+                    }
+                }
                 turn.push(by, EventKind::Assigned { agent_id: agent.id, previous })?;
                 let joined = engine
                     .workspace
@@ -689,8 +754,14 @@ impl Engine {
         let client_id = validate_client_id(client_id)?;
         if let Some(client_id) = client_id.as_deref() {
             if let Some(seq) = self.store.message_by_client_id(id, client_id).await? {
+                // Only this agent's own earlier message is a retry; a key the
+                // customer used says nothing about the agent's message.
                 let state = self.conversation(id).await?;
-                let message = state.messages.iter().find(|m| m.seq == seq).cloned();
+                let message = state
+                    .messages
+                    .iter()
+                    .find(|m| m.seq == seq && m.agent_id == Some(agent_id))
+                    .cloned();
                 if let Some(message) = message {
                     return Ok((state, message));
                 }
@@ -1133,11 +1204,7 @@ fn typed_rating(text: &str) -> Option<u8> {
 }
 
 fn validate_text(text: &str) -> Result<String, EngineError> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(EngineError::Invalid("`text` must not be empty".into()));
-    }
-    let chars = trimmed.chars().count();
+    let chars = text.chars().count();
     if chars > MAX_MESSAGE_CHARS {
         return Err(EngineError::Invalid(format!(
             "`text` is {chars} characters long; the limit is {MAX_MESSAGE_CHARS}"
@@ -1145,7 +1212,19 @@ fn validate_text(text: &str) -> Result<String, EngineError> {
     }
     // Control characters other than line breaks and tabs carry no meaning
     // in a chat message and would only confuse every screen it reaches.
-    Ok(trimmed.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect())
+    let cleaned: String =
+        text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect();
+    let cleaned = cleaned.trim();
+    if cleaned.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+        return Err(EngineError::Invalid("`text` must not be empty".into()));
+    }
+    Ok(cleaned.to_string())
+}
+
+/// Characters that take no room on screen (zero-width spaces and joiners,
+/// the byte-order mark), so that a message of them alone counts as empty.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
 fn validate_client_id(client_id: Option<&str>) -> Result<Option<String>, EngineError> {

@@ -302,9 +302,10 @@ fn summary(packet: &HandoffPacket, customer_messages: usize) -> String {
 
     if let (Some(first), Some(last)) = (packet.sentiment.first(), packet.sentiment.last()) {
         if packet.sentiment.len() > 1 {
-            parts.push(format!("Sentiment went from {:.2} to {:.2}.", first.score, last.score));
+            let (from, to) = (first.score + 0.0, last.score + 0.0);
+            parts.push(format!("Sentiment went from {from:.2} to {to:.2}."));
         } else {
-            parts.push(format!("Sentiment {:.2}.", last.score));
+            parts.push(format!("Sentiment {:.2}.", last.score + 0.0));
         }
     }
     if !packet.earlier_conversations.is_empty() {

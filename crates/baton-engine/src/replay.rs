@@ -44,7 +44,7 @@ pub struct ReplayCustomer {
 pub enum ReplayError {
     #[error("line {line}: {message}")]
     Parse { line: usize, message: String },
-    #[error("the input holds no conversation")]
+    #[error("the input is empty: it holds no conversations")]
     Empty,
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -52,6 +52,10 @@ pub enum ReplayError {
 
 /// Read conversations from the text of a replay file.
 pub fn parse(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
+    let input = input.strip_prefix('\u{FEFF}').unwrap_or(input);
+    if input.trim().is_empty() {
+        return Err(ReplayError::Empty);
+    }
     let first = input.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let conversations =
         if first.trim_start().starts_with('{') { parse_jsonl(input)? } else { parse_csv(input)? };
@@ -156,6 +160,8 @@ pub struct ReplayResult {
     pub tools: Vec<String>,
     pub bot_replies: Vec<String>,
     pub turns: usize,
+    /// Turns the engine refused (empty, or over the length limit), with why.
+    pub skipped: Vec<String>,
 }
 
 impl ReplayResult {
@@ -210,18 +216,21 @@ pub async fn run(
             )
             .await?;
         let mut turns = 0;
-        for text in &conversation.turns {
+        let mut skipped = Vec::new();
+        for (i, text) in conversation.turns.iter().enumerate() {
             clock.advance(Duration::seconds(30));
             match engine.customer_message(started.id, text, None).await {
                 Ok(_) => turns += 1,
                 // A turn the engine refuses (an empty line, say) is skipped,
-                // as a real customer's would be refused and not counted.
-                Err(EngineError::Invalid(_)) => continue,
+                // as a real customer's would be refused, and reported.
+                Err(EngineError::Invalid(why)) => skipped.push(format!("turn {}: {why}", i + 1)),
                 Err(other) => return Err(other.into()),
             }
         }
         let events = engine.events(started.id, 0).await?;
-        results.push(summarise(&conversation.id, &events, turns));
+        let mut result = summarise(&conversation.id, &events, turns);
+        result.skipped = skipped;
+        results.push(result);
     }
 
     let totals = totals(&results);
@@ -238,6 +247,7 @@ fn summarise(id: &str, events: &[baton_core::Event], turns: usize) -> ReplayResu
         tools: Vec::new(),
         bot_replies: Vec::new(),
         turns,
+        skipped: Vec::new(),
     };
     if let Ok(state) = baton_core::Projection::from_events(events) {
         result.final_stage = state.stage;
@@ -293,6 +303,9 @@ impl fmt::Display for ReplayReport {
             writeln!(f, "  actions: {}", r.actions.join(", "))?;
             if !r.tools.is_empty() {
                 writeln!(f, "  tools:   {}", r.tools.join(", "))?;
+            }
+            for why in &r.skipped {
+                writeln!(f, "  skipped {why}")?;
             }
             for reply in &r.bot_replies {
                 let one_line = reply.replace('\n', " ");

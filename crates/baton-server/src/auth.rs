@@ -108,9 +108,14 @@ impl FromRequestParts<AppState> for Caller {
         let value = header
             .to_str()
             .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
-        let token = value.strip_prefix("Bearer ").ok_or_else(|| {
-            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-        })?;
+        // The scheme's name is case-insensitive in HTTP.
+        let token = value
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
         resolve(state, token.trim()).await
     }
 }

@@ -73,3 +73,15 @@ where
         }
     }
 }
+
+/// A sequence number from a query string; the store counts in signed 64-bit
+/// integers, so anything above that cannot name an event.
+pub fn sequence_number(after: u64) -> Result<u64, ApiError> {
+    if after > i64::MAX as u64 {
+        return Err(ApiError::BadRequest(format!(
+            "`after` must be at most {}, got {after}",
+            i64::MAX
+        )));
+    }
+    Ok(after)
+}

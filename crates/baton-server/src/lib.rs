@@ -58,9 +58,19 @@ pub fn app(state: AppState) -> Router {
         .merge(ws::router())
         .merge(live::router())
         .merge(web::router())
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+async fn no_route(uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError::NotFound(format!("no such endpoint: {}", uri.path()))
+}
+
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError::MethodNotAllowed(format!("{} does not accept {method}", uri.path()))
 }
 
 /// Serve until `shutdown` completes, then finish the requests in flight.

@@ -48,6 +48,7 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let caller = resolve(&state, &query.token).await?;
+    crate::extract::sequence_number(query.after)?;
     Ok(ws.on_upgrade(move |socket| stream(socket, state, caller, query)))
 }
 

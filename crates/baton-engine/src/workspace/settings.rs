@@ -369,6 +369,9 @@ pub(crate) fn parse(
     let lifecycle = check.lifecycle(raw.lifecycle);
     let queue = check.queue(raw.queue, workspace.timezone);
     let knowledge = check.knowledge(raw.knowledge);
+    if let Some(demo) = &raw.demo {
+        check_demo_agent(check.source, demo, check.problems);
+    }
     let settings =
         Settings { workspace, nlu, escalation, lifecycle, queue, knowledge, demo: raw.demo };
     (settings, Some(human_only_spans))
@@ -546,6 +549,29 @@ impl Checker<'_> {
 }
 
 /// One `[[queue.hours]]` entry, checked.
+
+/// The demo agent must be an account `baton serve` can create: the same
+/// rules as `baton agent add`.
+fn check_demo_agent(source: &Source, demo: &DemoAgent, problems: &mut Vec<Problem>) {
+    let email = demo.email.trim();
+    let (local, domain) = email.split_once('@').unwrap_or(("", ""));
+    if local.is_empty() || !domain.contains('.') || email.contains(char::is_whitespace) {
+        let message = format!("[demo] email `{email}` is not an e-mail address");
+        problems.push(source.at_text("email", message));
+    }
+    if demo.name.trim().is_empty() {
+        problems.push(source.at_text("[demo]", "[demo] name must not be empty"));
+    }
+    if demo.password.chars().count() < DEMO_MIN_PASSWORD_CHARS {
+        let message =
+            format!("[demo] password must be at least {DEMO_MIN_PASSWORD_CHARS} characters");
+        problems.push(source.at_text("password", message));
+    }
+}
+
+/// The shortest agent password `baton agent add` and `baton serve` accept.
+pub const DEMO_MIN_PASSWORD_CHARS: usize = 8;
+
 fn opening_period(
     source: &Source,
     raw: RawPeriod,
@@ -775,12 +801,25 @@ mod tests {
     #[test]
     fn the_demo_password_is_not_printed_in_debug_output() {
         let (settings, problems) = parse_text(
-            "[demo]\nemail = \"agent@example.com\"\nname = \"Ada\"\npassword = \"s3cret\"\n",
+            "[demo]\nemail = \"agent@example.com\"\nname = \"Ada\"\npassword = \"s3cret-pass\"\n",
         );
         assert!(problems.is_empty());
         let demo = settings.demo.unwrap();
-        assert_eq!(demo.password, "s3cret");
+        assert_eq!(demo.password, "s3cret-pass");
         assert!(!format!("{demo:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_demo_agent_that_serve_could_not_create_is_reported_on_its_lines() {
+        let (_, problems) =
+            parse_text("[demo]\nemail = \"nobody\"\nname = \"Ada\"\npassword = \"short\"\n");
+        assert_eq!(
+            messages(&problems),
+            [
+                "workspace.toml:2: [demo] email `nobody` is not an e-mail address",
+                "workspace.toml:4: [demo] password must be at least 8 characters",
+            ]
+        );
     }
 
     #[test]

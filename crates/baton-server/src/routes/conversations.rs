@@ -62,8 +62,15 @@ struct CustomerBody {
 
 async fn start(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<StartBody>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // Serde would read a JSON array as a struct's fields in order; only an
+    // object is a valid body here.
+    if !body.is_object() {
+        return Err(ApiError::Unprocessable("the body must be a JSON object".into()));
+    }
+    let body: StartBody = serde_json::from_value(body)
+        .map_err(|e| ApiError::Unprocessable(format!("the JSON body does not fit: {e}")))?;
     let customer = body.customer.unwrap_or_default();
     let conversation = state
         .engine
@@ -168,7 +175,8 @@ async fn events(
 ) -> Result<Json<Value>, ApiError> {
     let id = conversation_id(&id)?;
     caller.may_access(id)?;
-    let events = state.engine.events(id, query.after).await?;
+    let after = crate::extract::sequence_number(query.after)?;
+    let events = state.engine.events(id, after).await?;
     let visible: Vec<&Event> = match caller {
         Caller::Agent(_) => events.iter().collect(),
         Caller::Customer(_) => events.iter().filter(|e| customer_may_see(e)).collect(),
@@ -193,7 +201,8 @@ async fn assign(
     let id = conversation_id(&id)?;
     let agent = caller.agent()?;
     let target = body.and_then(|b| b.agent_id).unwrap_or(agent.id);
-    let conversation = state.engine.assign(id, target, Actor::Agent(agent.id)).await?;
+    let transfer = target != agent.id;
+    let conversation = state.engine.assign(id, target, Actor::Agent(agent.id), transfer).await?;
     let names = agent_names(&state).await?;
     Ok(Json(conversation_json(&state, &conversation, &caller, &names).await?))
 }
