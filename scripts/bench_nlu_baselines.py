@@ -147,8 +147,11 @@ def main():
     for name, ours, theirs, kind in rows:
         print(f"{name:<26}{fmt[kind](ours):>14}{fmt[kind](theirs):>14}{ratio(ours, theirs):>9}")
     s = baton["speed"]
+    cpu = s.get("messages_per_cpu_second")
+    if cpu:
+        print(f"\nBaton full lexical analysis, per CPU-second of one thread: {cpu:,.0f} msgs")
     print(
-        f"\nBaton full lexical analysis, one core: {s['messages_per_second']:,.0f} msgs/s, "
+        f"Baton full lexical analysis, one core: {s['messages_per_second']:,.0f} msgs/s, "
         f"p50 {s['p50_us']:.0f} us, p99 {s['p99_us']:.0f} us, max {s['max_us']:.0f} us"
     )
     print(
