@@ -548,8 +548,6 @@ impl Checker<'_> {
     }
 }
 
-/// One `[[queue.hours]]` entry, checked.
-
 /// The demo agent must be an account `baton serve` can create: the same
 /// rules as `baton agent add`.
 fn check_demo_agent(source: &Source, demo: &DemoAgent, problems: &mut Vec<Problem>) {
@@ -572,6 +570,7 @@ fn check_demo_agent(source: &Source, demo: &DemoAgent, problems: &mut Vec<Proble
 /// The shortest agent password `baton agent add` and `baton serve` accept.
 pub const DEMO_MIN_PASSWORD_CHARS: usize = 8;
 
+/// One `[[queue.hours]]` entry, checked.
 fn opening_period(
     source: &Source,
     raw: RawPeriod,
