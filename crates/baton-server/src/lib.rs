@@ -4,6 +4,7 @@
 //! - [`ws`]: the event stream for customers' widgets and agents' consoles.
 //! - [`auth`]: bearer tokens and password hashing.
 //! - [`error`]: the one error type and its mapping to statuses.
+//! - [`metrics`]: Prometheus text metrics and the request timer.
 //!
 //! [`app`] builds the whole router from an [`AppState`] without binding a
 //! socket, so tests can drive it directly; [`serve`] runs it on a listener
@@ -12,6 +13,7 @@
 pub mod auth;
 pub mod error;
 mod extract;
+pub mod metrics;
 pub mod routes;
 pub mod ws;
 
@@ -35,12 +37,19 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub store: Arc<dyn Store>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
+    /// The state for an engine. Inside a Tokio runtime this also starts the
+    /// task that counts tool calls from the engine's bus.
     pub fn new(engine: Arc<Engine>) -> Self {
         let store = engine.store().clone();
-        Self { engine, store }
+        let metrics = Arc::new(metrics::Metrics::default());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(metrics.clone().watch(engine.bus().subscribe()));
+        }
+        Self { engine, store, metrics }
     }
 }
 
@@ -49,6 +58,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::router())
         .merge(ws::router())
+        .merge(metrics::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

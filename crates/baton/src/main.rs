@@ -4,6 +4,7 @@
 mod agent;
 mod cli;
 mod replay;
+mod report;
 mod serve;
 mod workspace;
 
@@ -28,6 +29,8 @@ fn main() -> std::process::ExitCode {
             Command::Agent(args) => agent::run(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::Workspace(args) => workspace::run(args),
+            Command::Report(args) => report::run(args).await,
+            Command::Audit(args) => report::audit(args).await,
         }
     });
 
