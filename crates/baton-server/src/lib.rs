@@ -5,6 +5,7 @@
 //! - [`auth`]: bearer tokens and password hashing.
 //! - [`error`]: the one error type and its mapping to statuses.
 //! - [`metrics`]: Prometheus text metrics and the request timer.
+//! - [`webhooks`]: signed, retried deliveries of events to the company's systems.
 //!
 //! [`app`] builds the whole router from an [`AppState`] without binding a
 //! socket, so tests can drive it directly; [`serve`] runs it on a listener
@@ -15,6 +16,7 @@ pub mod error;
 mod extract;
 pub mod metrics;
 pub mod routes;
+pub mod webhooks;
 pub mod ws;
 
 use std::future::Future;

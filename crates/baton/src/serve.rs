@@ -10,6 +10,7 @@ use tracing::info;
 use baton_core::SystemClock;
 use baton_engine::model::{load_or_train, ModelSource};
 use baton_engine::{Engine, LocalBus};
+use baton_server::webhooks::{self, Retry, Webhooks};
 use baton_server::AppState;
 use baton_store::{SqliteStore, Store};
 
@@ -52,9 +53,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         Arc::new(SystemClock),
         Arc::new(LocalBus::new()),
     ));
-    let state = AppState::new(engine);
+    let state = AppState::new(engine.clone());
 
-    // 6. Bind, say where everything is, serve until asked to stop.
+    // 6. Webhooks, delivered beside the conversations from the engine's bus.
+    let endpoints = webhooks::load(&workspace.dir, |name| std::env::var(name).ok())?;
+    if !endpoints.is_empty() {
+        let hooks = Webhooks::new(endpoints, Retry::default(), Some(&args.data))
+            .context("while preparing webhook deliveries")?;
+        tokio::spawn(Arc::new(hooks).run(engine.bus().subscribe()));
+    }
+
+    // 7. Bind, say where everything is, serve until asked to stop.
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("while binding {}", args.listen))?;
