@@ -10,6 +10,8 @@
 //!   from the customer's message to the committed events.
 //! - [`bus`]: how committed events reach every open socket.
 //! - [`replay`]: recorded conversations run through the same engine.
+//! - [`reports`]: the metrics, breakdowns and journey audit, from events.
+//! - [`whatif`]: two replays of the same input under two workspaces, compared.
 
 pub mod bus;
 pub mod engine;
@@ -17,6 +19,8 @@ pub mod handoff;
 pub mod model;
 pub mod policy;
 pub mod replay;
+pub mod reports;
+pub mod whatif;
 pub mod workspace;
 
 pub use bus::{Bus, LocalBus};

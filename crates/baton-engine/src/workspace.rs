@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 pub use intents::{Answer, IntentDef, MIN_EXAMPLES};
 pub use settings::{
     BusinessHours, DemoAgent, EscalationSettings, KnowledgeSettings, LifecycleSettings,
-    NluSettings, OpeningPeriod, QueueSettings, Settings, WorkspaceSettings,
+    NluSettings, OpeningPeriod, QueueSettings, ReportSettings, Settings, WorkspaceSettings,
 };
 pub use source::Problem;
 pub use store::ORDER_STATUSES;

@@ -6,6 +6,8 @@
 //! - [`live`]: typing notices and queue position, never stored.
 //! - [`web`]: the chat, widget, console and dashboard pages.
 //! - [`error`]: the one error type and its mapping to statuses.
+//! - [`metrics`]: Prometheus text metrics and the request timer.
+//! - [`webhooks`]: signed, retried deliveries of events to the company's systems.
 //!
 //! [`app`] builds the whole router from an [`AppState`] without binding a
 //! socket, so tests can drive it directly; [`serve`] runs it on a listener
@@ -15,9 +17,11 @@ pub mod auth;
 pub mod error;
 mod extract;
 pub mod live;
+pub mod metrics;
 pub mod nats;
 pub mod routes;
 pub mod web;
+pub mod webhooks;
 pub mod ws;
 
 use std::future::Future;
@@ -42,12 +46,19 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Typing notices for the open sockets; never stored.
     pub notices: live::Notices,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
+    /// The state for an engine. Inside a Tokio runtime this also starts the
+    /// task that counts tool calls from the engine's bus.
     pub fn new(engine: Arc<Engine>) -> Self {
         let store = engine.store().clone();
-        Self { engine, store, notices: live::Notices::new() }
+        let metrics = Arc::new(metrics::Metrics::default());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(metrics.clone().watch(engine.bus().subscribe()));
+        }
+        Self { engine, store, notices: live::Notices::new(), metrics }
     }
 }
 
@@ -58,8 +69,10 @@ pub fn app(state: AppState) -> Router {
         .merge(ws::router())
         .merge(live::router())
         .merge(web::router())
+        .merge(metrics::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -32,6 +32,11 @@ pub enum Command {
     Workspace(WorkspaceArgs),
     /// Measure the language models on labelled files.
     Eval(crate::eval::EvalArgs),
+    /// Print the reports' figures from a data folder or a running server.
+    Report(ReportArgs),
+    /// Rank intents and say, for each, whether to automate, keep it human or
+    /// fix the knowledge.
+    Audit(AuditArgs),
 }
 
 #[derive(Args)]
@@ -104,6 +109,10 @@ pub struct ReplayArgs {
     /// Baton JSONL, role-prefixed transcripts (JSONL with `messages_display`)
     /// or a CSV with a `text` column.
     pub file: PathBuf,
+    /// An older workspace to run the same conversations through, printing
+    /// both side by side with the conversations whose outcome changed.
+    #[arg(long, value_name = "OLD_WORKSPACE")]
+    pub compare: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -122,4 +131,61 @@ pub enum WorkspaceCommand {
         /// The workspace folder.
         dir: PathBuf,
     },
+}
+
+/// Where report figures come from, and which conversations they cover.
+#[derive(Args)]
+pub struct ReportSource {
+    /// The data folder of a stopped server.
+    #[arg(long, env = "BATON_DATA", default_value = "baton-data")]
+    pub data: PathBuf,
+    /// The workspace whose settings (reopen window, `[reports]` figures)
+    /// the figures are computed with, when reading a data folder.
+    #[arg(long, env = "BATON_WORKSPACE", default_value = "workspaces/demo")]
+    pub workspace: PathBuf,
+    /// A running server to ask instead, such as http://127.0.0.1:8080.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// An agent's token for --url.
+    #[arg(long, env = "BATON_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Conversations started at or after this date or instant (UTC).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Conversations started before this date or instant (UTC).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only conversations escalated to this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Only conversations with this main intent.
+    #[arg(long)]
+    pub intent: Option<String>,
+    /// Only conversations on this channel.
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Only conversations assigned to this agent id.
+    #[arg(long)]
+    pub agent: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: ReportSource,
+    /// Print JSON instead of text.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print `metric,value` rows.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub source: ReportSource,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

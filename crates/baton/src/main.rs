@@ -5,6 +5,7 @@ mod agent;
 mod cli;
 mod eval;
 mod replay;
+mod report;
 mod serve;
 mod workspace;
 
@@ -30,6 +31,8 @@ fn main() -> std::process::ExitCode {
             Command::Replay(args) => replay::run(args).await,
             Command::Workspace(args) => workspace::run(args),
             Command::Eval(args) => eval::run(args),
+            Command::Report(args) => report::run(args).await,
+            Command::Audit(args) => report::audit(args).await,
         }
     });
 

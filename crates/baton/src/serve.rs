@@ -11,6 +11,7 @@ use baton_core::SystemClock;
 use baton_engine::model::{load_or_train, ModelSource};
 use baton_engine::{Bus, Engine, LocalBus};
 use baton_server::nats::NatsBus;
+use baton_server::webhooks::{self, Retry, Webhooks};
 use baton_server::AppState;
 use baton_store::{PostgresStore, SqliteStore, Store};
 
@@ -64,9 +65,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         Arc::new(SystemClock),
         bus,
     ));
-    let state = AppState::new(engine);
+    let state = AppState::new(engine.clone());
 
-    // 6. Bind, say where everything is, serve until asked to stop.
+    // 6. Webhooks, delivered beside the conversations from the engine's bus.
+    let endpoints = webhooks::load(&workspace.dir, |name| std::env::var(name).ok())?;
+    if !endpoints.is_empty() {
+        let hooks = Webhooks::new(endpoints, Retry::default(), Some(&args.data))
+            .context("while preparing webhook deliveries")?;
+        tokio::spawn(Arc::new(hooks).run(engine.bus().subscribe()));
+    }
+
+    // 7. Bind, say where everything is, serve until asked to stop.
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("while binding {}", args.listen))?;

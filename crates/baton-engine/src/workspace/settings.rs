@@ -23,6 +23,7 @@ pub struct Settings {
     pub lifecycle: LifecycleSettings,
     pub queue: QueueSettings,
     pub knowledge: KnowledgeSettings,
+    pub reports: ReportSettings,
     /// The agent created on first start; set only in demo workspaces.
     pub demo: Option<DemoAgent>,
 }
@@ -103,6 +104,26 @@ pub struct KnowledgeSettings {
     pub min_coverage: f32,
     /// How many articles an answer cites at most. Default: `2`.
     pub max_hits: usize,
+}
+
+/// `[reports]`: the figures behind the return-on-the-hybrid-model numbers,
+/// which the event log cannot know, and how conversations are labelled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportSettings {
+    /// Minutes of agent time a conversation takes when a person handles it
+    /// from start to end; each conversation the AI contains saves this much.
+    /// Default: `8`.
+    pub agent_minutes_per_conversation: f64,
+    /// What one hour of agent time costs, in the workspace currency.
+    /// Default: `30`.
+    pub agent_cost_per_hour: f64,
+    /// What the AI costs per conversation it takes part in (every
+    /// conversation), in the workspace currency. Default: `0.1`.
+    pub ai_cost_per_conversation: f64,
+    /// Intents passed over when choosing a conversation's main intent, so
+    /// that a "hello" first does not label the whole conversation.
+    /// Default: `["greeting", "goodbye"]`.
+    pub small_talk_intents: Vec<String>,
 }
 
 /// `[demo]`: the agent account a demo workspace creates on first start.
@@ -265,6 +286,12 @@ impl Default for Settings {
                 business_hours: BusinessHours::always(),
             },
             knowledge: KnowledgeSettings { min_coverage: 0.5, max_hits: 2 },
+            reports: ReportSettings {
+                agent_minutes_per_conversation: 8.0,
+                agent_cost_per_hour: 30.0,
+                ai_cost_per_conversation: 0.1,
+                small_talk_intents: vec!["greeting".into(), "goodbye".into()],
+            },
             demo: None,
         }
     }
@@ -281,6 +308,7 @@ struct RawSettings {
     lifecycle: RawLifecycle,
     queue: RawQueue,
     knowledge: RawKnowledge,
+    reports: RawReports,
     demo: Option<DemoAgent>,
 }
 
@@ -341,6 +369,15 @@ struct RawKnowledge {
     max_hits: Option<usize>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawReports {
+    agent_minutes_per_conversation: Option<Spanned<f64>>,
+    agent_cost_per_hour: Option<Spanned<f64>>,
+    ai_cost_per_conversation: Option<Spanned<f64>>,
+    small_talk_intents: Option<Vec<String>>,
+}
+
 /// Where in `workspace.toml` each human-only intent name was written, so
 /// that an unknown name can be reported on its line.
 pub(crate) type NameSpans = Vec<(String, Range<usize>)>;
@@ -372,8 +409,17 @@ pub(crate) fn parse(
     if let Some(demo) = &raw.demo {
         check_demo_agent(check.source, demo, check.problems);
     }
-    let settings =
-        Settings { workspace, nlu, escalation, lifecycle, queue, knowledge, demo: raw.demo };
+    let reports = check.reports(raw.reports);
+    let settings = Settings {
+        workspace,
+        nlu,
+        escalation,
+        lifecycle,
+        queue,
+        knowledge,
+        reports,
+        demo: raw.demo,
+    };
     (settings, Some(human_only_spans))
 }
 
@@ -570,6 +616,34 @@ fn check_demo_agent(source: &Source, demo: &DemoAgent, problems: &mut Vec<Proble
 /// The shortest agent password `baton agent add` and `baton serve` accept.
 pub const DEMO_MIN_PASSWORD_CHARS: usize = 8;
 
+impl Checker<'_> {
+    fn reports(&mut self, raw: RawReports) -> ReportSettings {
+        let defaults = Settings::default().reports;
+        let mut amount = |value: Option<Spanned<f64>>, key: &str| {
+            self.valid(
+                value,
+                |v| v.is_finite() && *v >= 0.0,
+                |v| format!("{key} must be a number of at least 0, got {v}"),
+            )
+        };
+        ReportSettings {
+            agent_minutes_per_conversation: amount(
+                raw.agent_minutes_per_conversation,
+                "agent_minutes_per_conversation",
+            )
+            .unwrap_or(defaults.agent_minutes_per_conversation),
+            agent_cost_per_hour: amount(raw.agent_cost_per_hour, "agent_cost_per_hour")
+                .unwrap_or(defaults.agent_cost_per_hour),
+            ai_cost_per_conversation: amount(
+                raw.ai_cost_per_conversation,
+                "ai_cost_per_conversation",
+            )
+            .unwrap_or(defaults.ai_cost_per_conversation),
+            small_talk_intents: raw.small_talk_intents.unwrap_or(defaults.small_talk_intents),
+        }
+    }
+}
+
 /// One `[[queue.hours]]` entry, checked.
 fn opening_period(
     source: &Source,
@@ -709,6 +783,22 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].line, Some(5));
         assert!(problems[0].message.starts_with("unknown field `threshold`"), "{problems:?}");
+    }
+
+    #[test]
+    fn report_figures_are_read_and_a_negative_cost_is_reported_on_its_line() {
+        let (settings, problems) = parse_text(
+            "[reports]\nagent_minutes_per_conversation = 12.5\nagent_cost_per_hour = -3\n\
+             small_talk_intents = [\"hi\"]\n",
+        );
+        assert_eq!(
+            messages(&problems),
+            vec!["workspace.toml:3: agent_cost_per_hour must be a number of at least 0, got -3"]
+        );
+        assert_eq!(settings.reports.agent_minutes_per_conversation, 12.5);
+        assert_eq!(settings.reports.agent_cost_per_hour, 30.0);
+        assert_eq!(settings.reports.ai_cost_per_conversation, 0.1);
+        assert_eq!(settings.reports.small_talk_intents, vec!["hi".to_string()]);
     }
 
     #[test]

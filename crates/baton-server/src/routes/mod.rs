@@ -2,6 +2,7 @@
 
 mod agents;
 mod conversations;
+mod reports;
 
 pub(crate) use conversations::customer_may_see;
 
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(conversations::router())
         .merge(agents::router())
+        .merge(reports::router())
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
 }

@@ -1,0 +1,122 @@
+//! Reports for supervisors and the dashboard: the summary, its breakdowns
+//! by intent, agent and time, and the journey audit. Every figure comes
+//! from `baton_engine::reports` over the event log; agents' tokens only.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use baton_core::Event;
+use baton_engine::reports::{self, Bucket, Filter, FilterQuery};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/reports/summary", get(summary))
+        .route("/api/v1/reports/intents", get(intents))
+        .route("/api/v1/reports/agents", get(agents))
+        .route("/api/v1/reports/timeseries", get(timeseries))
+        .route("/api/v1/reports/audit", get(audit))
+}
+
+/// The filter, checked, and the events it needs.
+async fn load(state: &AppState, query: &FilterQuery) -> Result<(Filter, Vec<Event>), ApiError> {
+    let filter = query.resolve().map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // TODO: the whole period is read into memory on every request; a
+    // deployment with years of history will want stored daily roll-ups.
+    let events = state.store.events_between(filter.from, filter.to).await?;
+    Ok((filter, events))
+}
+
+async fn summary(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<FilterQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.agent()?;
+    let (filter, events) = load(&state, &query).await?;
+    let settings = &state.engine.workspace().settings;
+    Ok(Json(json!(reports::summary(&events, &filter, settings))))
+}
+
+async fn intents(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<FilterQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.agent()?;
+    let (filter, events) = load(&state, &query).await?;
+    let settings = &state.engine.workspace().settings;
+    Ok(Json(json!({"intents": reports::intents(&events, &filter, settings)})))
+}
+
+async fn agents(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<FilterQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.agent()?;
+    let (filter, events) = load(&state, &query).await?;
+    let names: HashMap<_, _> =
+        state.store.agents().await?.into_iter().map(|a| (a.id, a.name)).collect();
+    let settings = &state.engine.workspace().settings;
+    Ok(Json(json!({"agents": reports::agents(&events, &filter, settings, &names)})))
+}
+
+/// The filter's fields and the width of a bucket.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeriesQuery {
+    bucket: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    queue: Option<String>,
+    intent: Option<String>,
+    channel: Option<String>,
+    agent: Option<String>,
+}
+
+async fn timeseries(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<SeriesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.agent()?;
+    let bucket: Bucket = query
+        .bucket
+        .as_deref()
+        .unwrap_or("day")
+        .parse()
+        .map_err(|e: reports::UnknownBucket| ApiError::BadRequest(e.to_string()))?;
+    let filter = FilterQuery {
+        from: query.from,
+        to: query.to,
+        queue: query.queue,
+        intent: query.intent,
+        channel: query.channel,
+        agent: query.agent,
+    };
+    let (filter, events) = load(&state, &filter).await?;
+    let settings = &state.engine.workspace().settings;
+    let points = reports::timeseries(&events, &filter, settings, bucket);
+    Ok(Json(json!({"bucket": bucket, "points": points})))
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<FilterQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.agent()?;
+    let (filter, events) = load(&state, &query).await?;
+    let settings = &state.engine.workspace().settings;
+    Ok(Json(json!({"intents": reports::audit::audit(&events, &filter, settings)})))
+}

@@ -1,0 +1,68 @@
+//! `baton replay --compare`: the same conversations under an old and a new
+//! workspace, with the outcome that changed between them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn demo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_workspace_that_sends_order_questions_to_people_changes_only_those_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new");
+    copy_dir(&demo_dir(), &new);
+    let settings = std::fs::read_to_string(new.join("workspace.toml")).unwrap();
+    let settings =
+        settings.replace("human_only_intents = []", "human_only_intents = [\"order_status\"]");
+    std::fs::write(new.join("workspace.toml"), settings).unwrap();
+    let input = dir.path().join("conversations.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\":\"order\",\"turns\":[\"where is my order\"]}\n\
+         {\"id\":\"person\",\"turns\":[\"agent please\"]}\n",
+    )
+    .unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .arg("replay")
+        .arg("--json")
+        .arg("--workspace")
+        .arg(&new)
+        .arg("--compare")
+        .arg(demo_dir())
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let comparison: Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    assert_eq!(comparison["old"]["contained"], 1);
+    assert_eq!(comparison["new"]["contained"], 0);
+    assert_eq!(comparison["old"]["escalated_by_reason"]["human_requested"], 1);
+    assert_eq!(comparison["new"]["escalated_by_reason"]["human_only_intent"], 1);
+    assert_eq!(
+        comparison["changed"],
+        serde_json::json!([{
+            "id": "order",
+            "old": {"stage": "bot", "escalation_reason": null},
+            "new": {"stage": "queued", "escalation_reason": "human_only_intent"},
+        }])
+    );
+}
