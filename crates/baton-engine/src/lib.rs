@@ -10,14 +10,22 @@
 //!   from the customer's message to the committed events.
 //! - [`bus`]: how committed events reach every open socket.
 //! - [`replay`]: recorded conversations run through the same engine.
+//! - `flows`: the workspace's flows run turn by turn (slots, identity,
+//!   calls, replies), and the agent's approval of a held call.
+//! - [`tools`]: the HTTP calls to the company's systems.
+//! - [`guardrails`]: the pure checks a call passes before it runs.
 
 pub mod bus;
 pub mod engine;
+mod flows;
+pub mod guardrails;
 pub mod handoff;
 pub mod model;
 pub mod policy;
 pub mod replay;
+pub mod tools;
 pub mod workspace;
 
 pub use bus::{Bus, LocalBus};
 pub use engine::{CustomerDetails, Engine, EngineError, QueueEntry, TurnOutcome};
+pub use flows::{latest_state, FlowState, Pending};

@@ -1,8 +1,10 @@
 //! The `baton` command: start the server, manage agents, replay recorded
-//! conversations, evaluate the language models, check a workspace.
+//! conversations, evaluate the language models, check a workspace, serve
+//! the demo store.
 
 mod agent;
 mod cli;
+mod demo_store;
 mod replay;
 mod serve;
 mod workspace;
@@ -28,6 +30,7 @@ fn main() -> std::process::ExitCode {
             Command::Agent(args) => agent::run(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::Workspace(args) => workspace::run(args),
+            Command::DemoStore(args) => demo_store::run(args).await,
         }
     });
 

@@ -1,6 +1,7 @@
 //! The REST API, one router per resource.
 
 mod agents;
+mod approvals;
 mod conversations;
 
 pub(crate) use conversations::customer_may_see;
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(conversations::router())
         .merge(agents::router())
+        .merge(approvals::router())
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
 }
