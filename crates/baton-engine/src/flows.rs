@@ -8,6 +8,8 @@
 //! results are data: they fill placeholders and conditions, and are never
 //! read as instructions.
 
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use tracing::info;
@@ -387,6 +389,10 @@ impl Engine {
         actor: Actor,
         allowed_by: Value,
     ) -> Result<CallOutcome, EngineError> {
+        // TODO: a turn whose commit loses a race with another node is built
+        // again from the top, so a write in it would be sent twice; keyed
+        // writes are dropped by the backend, unkeyed ones are not. Rare on
+        // one node (turns hold the conversation's lock), so acceptable now.
         let key = format!("{}-{}-{}", turn.state.id, tool.name, turn.state.last_seq + 1);
         let outcome = self.tool_client().call(tool, params, &key).await;
         let mut recorded = outcome.to_json();
@@ -552,6 +558,169 @@ impl Engine {
     }
 }
 
+/// A tool the agent can run, with the parameters the conversation already
+/// gives it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SuggestedAction {
+    pub tool: String,
+    pub description: String,
+    pub kind: &'static str,
+    /// The parameters filled from the conversation's slots, the verified
+    /// customer and earlier results; the missing ones are left out.
+    pub parameters: Map<String, Value>,
+    /// Why it cannot run as it is, if it cannot.
+    pub blocked: Option<String>,
+}
+
+/// What an agent's own call came to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AgentCall {
+    pub tool: String,
+    pub parameters: Map<String, Value>,
+    pub ok: bool,
+    pub outcome: Value,
+}
+
+impl Engine {
+    /// The tools an agent can run on a conversation, with their parameters
+    /// filled in from what the conversation knows.
+    pub async fn suggested_actions(
+        &self,
+        id: ConversationId,
+    ) -> Result<Vec<SuggestedAction>, EngineError> {
+        let events = self.events(id, 0).await?;
+        let state = latest_state(&events);
+        let workspace = self.workspace();
+        let scope = scope(workspace, &state);
+        Ok(workspace
+            .actions
+            .tools
+            .iter()
+            .map(|tool| {
+                let parameters = filled(tool, &scope);
+                let blocked = match guardrails::validate(tool, &parameters) {
+                    Err(why) => Some(why),
+                    Ok(()) if tool.requires_verified_customer && state.customer.is_none() => {
+                        Some("the customer is not verified".into())
+                    }
+                    Ok(()) => None,
+                };
+                SuggestedAction {
+                    tool: tool.name.clone(),
+                    description: tool.description.clone(),
+                    kind: if tool.kind == ToolKind::Read { "read" } else { "write" },
+                    parameters,
+                    blocked,
+                }
+            })
+            .collect())
+    }
+
+    /// An agent who owns a conversation runs a tool, under the same rules
+    /// as the AI: checked parameters, a verified customer where the tool
+    /// needs one, the rate limits. The agent's own decision stands in for
+    /// the customer's yes and for an approval, and is recorded as such.
+    pub async fn agent_tool_call(
+        &self,
+        id: ConversationId,
+        agent_id: AgentId,
+        tool: &str,
+        parameters: Option<Map<String, Value>>,
+    ) -> Result<AgentCall, EngineError> {
+        let tool_name = tool.to_string();
+        let result = Arc::new(Mutex::new(None));
+        let slot = result.clone();
+        self.with_turn(id, move |engine, turn| {
+            let tool_name = tool_name.clone();
+            let parameters = parameters.clone();
+            let slot = slot.clone();
+            Box::pin(async move {
+                let call = engine.agent_call_turn(turn, agent_id, &tool_name, parameters).await?;
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+                Ok(())
+            })
+        })
+        .await?;
+        let call = result.lock().unwrap_or_else(|e| e.into_inner()).take();
+        call.ok_or_else(|| EngineError::Conflict("the call did not run; retry".into()))
+    }
+
+    async fn agent_call_turn(
+        &self,
+        turn: &mut Turn,
+        agent_id: AgentId,
+        tool_name: &str,
+        given: Option<Map<String, Value>>,
+    ) -> Result<AgentCall, EngineError> {
+        let workspace = self.workspace();
+        if turn.state.stage != Stage::Human || turn.state.assigned_agent != Some(agent_id) {
+            return Err(EngineError::Forbidden(
+                "take the conversation before running tools on it".into(),
+            ));
+        }
+        let tool = workspace
+            .actions
+            .tool(tool_name)
+            .ok_or_else(|| EngineError::Invalid(format!("there is no tool `{tool_name}`")))?;
+        let state = self.flow_state(turn).await?;
+        let parameters = match given {
+            Some(p) => p,
+            None => filled(tool, &scope(workspace, &state)),
+        };
+        guardrails::validate(tool, &parameters).map_err(EngineError::Invalid)?;
+        if tool.requires_verified_customer && state.customer.is_none() {
+            return Err(EngineError::Conflict(format!(
+                "`{tool_name}` needs a verified customer; the customer has not been verified"
+            )));
+        }
+        // The customer a verified conversation is about is the only one its
+        // tools may touch: a user id given by hand must be theirs.
+        if let (Some(customer), Some(user)) = (&state.customer, parameters.get("user_id")) {
+            if &customer["user_id"] != user {
+                return Err(EngineError::Forbidden(
+                    "the user id is not the verified customer's".into(),
+                ));
+            }
+        }
+        let (here, theirs) = self.call_counts(turn, tool_name).await?;
+        if let Some(why) = guardrails::rate_limited(tool, here, theirs) {
+            return Err(EngineError::Conflict(why));
+        }
+        let mut allowed = json!({"agent": agent_id});
+        if let Some(policy) = guardrails::approval_needed(tool, &parameters) {
+            allowed["over_limit"] = json!(policy);
+        }
+        let outcome =
+            self.call_tool(turn, tool, &parameters, Actor::Agent(agent_id), allowed).await?;
+        let recorded = match turn.new.last().map(|e| &e.kind) {
+            Some(EventKind::ToolCalled { outcome, .. }) => outcome.clone(),
+            _ => outcome.to_json(),
+        };
+        Ok(AgentCall { tool: tool_name.into(), parameters, ok: outcome.ok(), outcome: recorded })
+    }
+}
+
+/// A tool's parameters from the scope, without checking them.
+fn filled(tool: &ToolDef, scope: &Value) -> Map<String, Value> {
+    let mut params = Map::new();
+    for (name, def) in &tool.params {
+        let value = match def.from.strip_prefix('\'').and_then(|f| f.strip_suffix('\'')) {
+            Some(literal) => Some(json!(literal)),
+            None => resolve(scope, &def.from),
+        };
+        let value = match (value, def.ty) {
+            (Some(Value::Array(mut a)), ty) if ty != ParamType::List && a.len() == 1 => a.pop(),
+            (Some(Value::String(s)), ParamType::List) => Some(json!([s])),
+            (Some(v), ParamType::Number) => Some(guardrails::number(&v).map_or(v, |n| json!(n))),
+            (other, _) => other,
+        };
+        if let Some(value) = value.filter(|v| !v.is_null()) {
+            params.insert(name.clone(), value);
+        }
+    }
+    params
+}
+
 fn no_approval(approval_id: &str) -> EngineError {
     EngineError::Conflict(format!(
         "there is no approval `{approval_id}` waiting in this conversation"
@@ -701,25 +870,7 @@ fn with_error(workspace: &Workspace, state: &FlowState, error: &str) -> Value {
 /// A tool's parameters from the scope; an unknown value is left out, and
 /// the check says which one is missing.
 fn parameters(tool: &ToolDef, scope: &Value) -> Result<Map<String, Value>, String> {
-    let mut params = Map::new();
-    for (name, def) in &tool.params {
-        let value = match def.from.strip_prefix('\'').and_then(|f| f.strip_suffix('\'')) {
-            Some(literal) => Some(json!(literal)),
-            None => resolve(scope, &def.from),
-        };
-        // A filtered reference gives a list; a one-entry list is the value
-        // itself where the parameter is not a list, and back.
-        let value = match (value, def.ty) {
-            (Some(Value::Array(mut a)), ty) if ty != ParamType::List && a.len() == 1 => a.pop(),
-            (Some(Value::String(s)), ParamType::List) => Some(json!([s])),
-            // "$349.96" or "349.96 USD" is sent as the number 349.96.
-            (Some(v), ParamType::Number) => Some(guardrails::number(&v).map_or(v, |n| json!(n))),
-            (other, _) => other,
-        };
-        if let Some(value) = value.filter(|v| !v.is_null()) {
-            params.insert(name.clone(), value);
-        }
-    }
+    let params = filled(tool, scope);
     guardrails::validate(tool, &params)?;
     Ok(params)
 }

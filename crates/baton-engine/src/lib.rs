@@ -28,4 +28,4 @@ pub mod workspace;
 
 pub use bus::{Bus, LocalBus};
 pub use engine::{CustomerDetails, Engine, EngineError, QueueEntry, TurnOutcome};
-pub use flows::{latest_state, FlowState, Pending};
+pub use flows::{latest_state, AgentCall, FlowState, Pending, SuggestedAction};

@@ -360,3 +360,39 @@ async fn a_tool_that_answers_malformed_json_is_a_failure_not_a_fact() {
     let calls = app.tool_calls(id).await;
     assert_eq!(calls[0].2["result"], "failed");
 }
+
+#[tokio::test]
+async fn an_agent_who_took_over_runs_a_tool_with_the_parameters_the_conversation_gave() {
+    let app = app().await;
+    let id = app.start().await;
+    app.say(id, "where is my order #W3278407?").await;
+    app.say(id, "jonah.bellweather66@example.com").await;
+    app.say(id, "I want to talk to a person").await;
+    app.engine.assign(id, app.agent.id, baton_core::Actor::Agent(app.agent.id)).await.unwrap();
+
+    let suggested = app.engine.suggested_actions(id).await.unwrap();
+    let get_user = suggested.iter().find(|a| a.tool == "get_user").unwrap();
+    assert_eq!(
+        get_user.parameters,
+        json!({"user_id": "jonah_bellweather_8285"}).as_object().cloned().unwrap()
+    );
+    assert_eq!(get_user.blocked, None);
+
+    let call = app.engine.agent_tool_call(id, app.agent.id, "get_user", None).await.unwrap();
+    assert!(call.ok);
+    assert_eq!(call.outcome["body"]["email"], "jonah.bellweather66@example.com");
+    assert_eq!(call.outcome["allowed_by"], json!({"agent": app.agent.id}));
+
+    // Another customer's record is refused, even by hand.
+    let other = json!({"user_id": "ivo_pemberley_8386"}).as_object().cloned();
+    let refused = app.engine.agent_tool_call(id, app.agent.id, "get_user", other).await;
+    assert!(matches!(refused, Err(baton_engine::EngineError::Forbidden(_))));
+}
+
+#[tokio::test]
+async fn an_agent_cannot_run_tools_on_a_conversation_they_do_not_own() {
+    let app = app().await;
+    let id = app.start().await;
+    let refused = app.engine.agent_tool_call(id, app.agent.id, "get_user", None).await;
+    assert!(matches!(refused, Err(baton_engine::EngineError::Forbidden(_))));
+}

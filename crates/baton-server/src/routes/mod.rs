@@ -1,5 +1,6 @@
 //! The REST API, one router per resource.
 
+mod actions;
 mod agents;
 mod approvals;
 mod conversations;
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .merge(conversations::router())
         .merge(agents::router())
         .merge(approvals::router())
+        .merge(actions::router())
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
 }
