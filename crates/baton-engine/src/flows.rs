@@ -114,6 +114,12 @@ impl Engine {
             (None, None) => return Ok(false),
         };
 
+        // A flow just started takes what the customer said earlier in this
+        // segment ("my order is #W..." before "cancel it").
+        if state.slots.is_empty() && state.results.is_empty() && state.pending.is_none() {
+            self.prefill(turn, chosen, &mut state).await?;
+        }
+
         let outcome = self.run_flow(turn, chosen, &mut state, analysis, text).await?;
         let reason = match outcome {
             Step::Wait(why) | Step::End(why) => why,
@@ -132,6 +138,33 @@ impl Engine {
             },
         )?;
         Ok(true)
+    }
+
+    /// Fill a flow's slots from the segment's earlier customer messages,
+    /// oldest first, so that the latest value wins.
+    async fn prefill(
+        &self,
+        turn: &Turn,
+        flow: &FlowDef,
+        state: &mut FlowState,
+    ) -> Result<(), EngineError> {
+        let mut events = self.store().events(turn.state.id, turn.state.segment_start).await?;
+        events.retain(|e| e.seq <= turn.base_seq);
+        let text_at = |seq: u64| {
+            events.iter().find_map(|e| match &e.kind {
+                EventKind::MessagePosted { author: Author::Customer, text, .. } if e.seq == seq => {
+                    Some(text.clone())
+                }
+                _ => None,
+            })
+        };
+        for event in &events {
+            if let EventKind::MessageAnalysed { message_seq, analysis } = &event.kind {
+                let text = text_at(*message_seq).unwrap_or_default();
+                fill_slots(flow, &mut state.slots, analysis, &text);
+            }
+        }
+        Ok(())
     }
 
     /// The latest flow state of the conversation, from its log.

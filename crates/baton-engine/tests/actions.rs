@@ -396,3 +396,13 @@ async fn an_agent_cannot_run_tools_on_a_conversation_they_do_not_own() {
     let refused = app.engine.agent_tool_call(id, app.agent.id, "get_user", None).await;
     assert!(matches!(refused, Err(baton_engine::EngineError::Forbidden(_))));
 }
+
+#[tokio::test]
+async fn an_order_number_given_before_the_request_is_not_asked_for_again() {
+    let app = app().await;
+    let id = app.start().await;
+    app.say(id, "hi, my order number is #W7363125").await;
+    app.say(id, "I want to cancel it, I ordered it by mistake").await;
+    let reply = app.say(id, "priya.okonkwo15@example.com").await;
+    assert!(reply.starts_with("To confirm: I'll cancel order #W7363125"), "{reply}");
+}
