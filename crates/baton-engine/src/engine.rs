@@ -29,6 +29,7 @@ use baton_store::{
 use crate::bus::Bus;
 use crate::handoff;
 use crate::policy::{self, Action, Decision, TurnContext};
+use crate::tools::ToolClient;
 use crate::workspace::{Workspace, WorkspaceError};
 
 /// Why an operation was refused. Each variant maps to one HTTP status.
@@ -99,6 +100,8 @@ pub struct Engine {
     /// One lock per conversation so that its turns run strictly in order on
     /// this node; the store's sequence check covers other nodes.
     locks: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<()>>>>,
+    /// The HTTP client of the workspace's tools.
+    tools: ToolClient,
 }
 
 impl Engine {
@@ -109,7 +112,9 @@ impl Engine {
         clock: Arc<dyn Clock>,
         bus: Arc<dyn Bus>,
     ) -> Self {
+        let tools = ToolClient::new(&workspace.actions.backend);
         Self {
+            tools,
             workspace,
             analyzer: RwLock::new(analyzer),
             store,
@@ -121,6 +126,16 @@ impl Engine {
 
     pub fn workspace(&self) -> &Workspace {
         &self.workspace
+    }
+
+    /// The same engine calling its tools at another base URL.
+    pub fn with_tool_base_url(mut self, url: impl Into<String>) -> Self {
+        self.tools = self.tools.with_base_url(url);
+        self
+    }
+
+    pub fn tool_client(&self) -> &ToolClient {
+        &self.tools
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -425,6 +440,10 @@ impl Engine {
                 detail: decision.detail.clone(),
             },
         )?;
+        // A flow, when one runs, answers instead of the intent's template.
+        if self.flow_turn(turn, analysis, text, &decision).await? {
+            return Ok(());
+        }
         let facts = self.answer_facts(turn, analysis).await?;
         self.act(turn, decision, &facts).await
     }
@@ -659,7 +678,7 @@ impl Engine {
                         context.misunderstood_before += 1;
                         context.clarified_before = action == "clarify";
                     }
-                    "answer" | "knowledge_answer" => {
+                    "answer" | "knowledge_answer" | "flow" => {
                         context.misunderstood_before = 0;
                         context.clarified_before = false;
                     }
@@ -920,7 +939,11 @@ impl Engine {
 
     /// Run `build` on a fresh turn under the conversation's lock and commit
     /// it, retrying when another node wrote in between.
-    async fn with_turn<F>(&self, id: ConversationId, build: F) -> Result<Projection, EngineError>
+    pub(crate) async fn with_turn<F>(
+        &self,
+        id: ConversationId,
+        build: F,
+    ) -> Result<Projection, EngineError>
     where
         F: for<'a> Fn(
             &'a Engine,

@@ -12,16 +12,24 @@
 //! - [`replay`]: recorded conversations run through the same engine.
 //! - [`reports`]: the metrics, breakdowns and journey audit, from events.
 //! - [`whatif`]: two replays of the same input under two workspaces, compared.
+//! - `flows`: the workspace's flows run turn by turn (slots, identity,
+//!   calls, replies), and the agent's approval of a held call.
+//! - [`tools`]: the HTTP calls to the company's systems.
+//! - [`guardrails`]: the pure checks a call passes before it runs.
 
 pub mod bus;
 pub mod engine;
+mod flows;
+pub mod guardrails;
 pub mod handoff;
 pub mod model;
 pub mod policy;
 pub mod replay;
 pub mod reports;
+pub mod tools;
 pub mod whatif;
 pub mod workspace;
 
 pub use bus::{Bus, LocalBus};
 pub use engine::{CustomerDetails, Engine, EngineError, QueueEntry, TurnOutcome};
+pub use flows::{latest_state, AgentCall, FlowState, Pending, SuggestedAction};

@@ -7,7 +7,7 @@
 //! `tool:` turns (only the customer's turns are replayed), and a CSV with a
 //! `text` column, each row a one-turn conversation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -30,6 +30,10 @@ pub struct ReplayConversation {
     pub customer: Option<ReplayCustomer>,
     /// The customer's messages, in order.
     pub turns: Vec<String>,
+    /// The kinds of the tool calls a recorded transcript made (see
+    /// [`tool_kind`]), to compare with what Baton calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_tools: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -76,12 +80,13 @@ fn parse_jsonl(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
             .map_err(|e| ReplayError::Parse { line: line_no, message: format!("not JSON: {e}") })?;
         if let Some(display) = value.get("messages_display").and_then(|v| v.as_str()) {
             let turns = transcript_customer_turns(display);
+            let expected_tools = transcript_tool_kinds(display);
             let id = value
                 .get("id")
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("line-{line_no}"));
-            out.push(ReplayConversation { id, customer: None, turns });
+            out.push(ReplayConversation { id, customer: None, turns, expected_tools });
             continue;
         }
         let conversation: ReplayConversation =
@@ -120,6 +125,97 @@ pub fn transcript_customer_turns(display: &str) -> Vec<String> {
         .collect()
 }
 
+/// The kinds of the tool calls of a `role: text` transcript: each `tool:`
+/// turn's output classified by [`tool_kind`]. Error outputs are left out,
+/// as Baton's refused calls are.
+pub fn transcript_tool_kinds(display: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut kinds = Vec::new();
+    let mut lines = display.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let Some(first) = line.strip_prefix("tool: ") else { continue };
+        // An output runs until the next line that starts with a role.
+        let mut text = first.to_string();
+        while let Some(next) = lines.peek() {
+            if ["user: ", "assistant: ", "tool: "].iter().any(|r| next.starts_with(r)) {
+                break;
+            }
+            text.push('\n');
+            text.push_str(lines.next().unwrap_or_default());
+        }
+        let text = text.trim();
+        if text.starts_with("Error") {
+            continue;
+        }
+        let value = serde_json::from_str(text).unwrap_or_else(|_| serde_json::json!(text));
+        kinds.extend(tool_kind(&value, &mut seen));
+    }
+    kinds
+}
+
+/// What kind of call produced an answer, told by its shape, since the
+/// transcripts record outputs but not the names of the tools:
+///
+/// - a bare user id (`name_surname_1234`) or `{"user_id"}`: `find_user`;
+/// - a user record (`payment_methods` and `orders`): `user_details`;
+/// - a product (`variants`): `product_details`;
+/// - an order seen before in the conversation with another status, address
+///   or payment history: the change (`cancel`, `return`, `exchange`,
+///   `modify_items`, `modify_address`, `modify_payment`); an order whose
+///   status only a change produces (`return requested`...) the first time
+///   it is seen: that change; any other order: `order_details`;
+/// - `Transfer successful`: `transfer`; a plain number: `calculate`; a map
+///   of names to ids: `list_products`.
+///
+/// `seen` holds the orders met so far, in order.
+pub fn tool_kind(value: &serde_json::Value, seen: &mut Vec<serde_json::Value>) -> Option<String> {
+    use serde_json::Value;
+    let kind = match value {
+        Value::String(s) if s.starts_with("Transfer") => "transfer",
+        Value::String(s) if s.trim().parse::<f64>().is_ok() => "calculate",
+        Value::Number(_) => "calculate",
+        Value::String(s) if looks_like_user_id(s) => "find_user",
+        Value::Object(o) if o.len() == 1 && o.contains_key("user_id") => "find_user",
+        Value::Object(o) if o.contains_key("payment_methods") && o.contains_key("orders") => {
+            "user_details"
+        }
+        Value::Object(o) if o.contains_key("variants") => "product_details",
+        Value::Object(o) if o.contains_key("order_id") && o.contains_key("status") => {
+            let id = &o["order_id"];
+            let before = seen.iter().rev().find(|s| &s["order_id"] == id).cloned();
+            seen.push(value.clone());
+            let status = o["status"].as_str().unwrap_or_default();
+            let by_status = match status {
+                "cancelled" => Some("cancel"),
+                "return requested" => Some("return"),
+                "exchange requested" => Some("exchange"),
+                "pending (item modified)" => Some("modify_items"),
+                _ => None,
+            };
+            match before {
+                Some(b) if b["status"] != o["status"] => by_status.unwrap_or("order_details"),
+                Some(b) if b["address"] != o["address"] => "modify_address",
+                Some(b) if b["payment_history"] != o["payment_history"] => "modify_payment",
+                Some(_) => "order_details",
+                None if status != "cancelled" => by_status.unwrap_or("order_details"),
+                None => "order_details",
+            }
+        }
+        Value::Object(o) if !o.is_empty() && o.values().all(Value::is_string) => "list_products",
+        _ => return None,
+    };
+    Some(kind.to_string())
+}
+
+fn looks_like_user_id(s: &str) -> bool {
+    let parts: Vec<&str> = s.trim().split('_').collect();
+    parts.len() >= 3
+        && parts.last().is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+}
+
 fn parse_csv(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input.as_bytes());
     let headers = reader
@@ -142,6 +238,7 @@ fn parse_csv(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
             id: format!("row-{line}"),
             customer: None,
             turns: vec![text.to_string()],
+            expected_tools: Vec::new(),
         });
     }
     Ok(out)
@@ -158,6 +255,10 @@ pub struct ReplayResult {
     /// The AI's decisions, one per turn it owned.
     pub actions: Vec<String>,
     pub tools: Vec<String>,
+    /// The kinds of Baton's successful calls, by the shape of their answers.
+    pub tool_kinds: Vec<String>,
+    /// The kinds of the transcript's own calls, when it recorded any.
+    pub expected_tool_kinds: Vec<String>,
     pub bot_replies: Vec<String>,
     pub turns: usize,
     /// Turns the engine refused (empty, or over the length limit), with why.
@@ -178,6 +279,15 @@ pub struct ReplayTotals {
     pub escalated: usize,
     pub escalated_by_reason: BTreeMap<String, usize>,
     pub mean_turns: f64,
+    /// Conversations whose transcript recorded tool calls.
+    pub with_expected_tools: usize,
+    /// Over those: the share of the transcript's tool kinds that Baton also
+    /// called, averaged per conversation.
+    pub tool_recall: f64,
+    /// Over those: the share of Baton's tool kinds the transcript also had.
+    pub tool_precision: f64,
+    /// Over those: conversations where both sets of kinds are equal.
+    pub tool_sets_equal: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -230,6 +340,7 @@ pub async fn run(
         let events = engine.events(started.id, 0).await?;
         let mut result = summarise(&conversation.id, &events, turns);
         result.skipped = skipped;
+        result.expected_tool_kinds = conversation.expected_tools.clone();
         results.push(result);
     }
 
@@ -245,10 +356,13 @@ fn summarise(id: &str, events: &[baton_core::Event], turns: usize) -> ReplayResu
         intents: Vec::new(),
         actions: Vec::new(),
         tools: Vec::new(),
+        tool_kinds: Vec::new(),
+        expected_tool_kinds: Vec::new(),
         bot_replies: Vec::new(),
         turns,
         skipped: Vec::new(),
     };
+    let mut seen = Vec::new();
     if let Ok(state) = baton_core::Projection::from_events(events) {
         result.final_stage = state.stage;
     }
@@ -262,7 +376,13 @@ fn summarise(id: &str, events: &[baton_core::Event], turns: usize) -> ReplayResu
             EventKind::Escalated { reason, .. } if result.escalation_reason.is_none() => {
                 result.escalation_reason = Some(reason.as_str().to_string());
             }
-            EventKind::ToolCalled { tool, .. } => result.tools.push(tool.clone()),
+            EventKind::ToolCalled { tool, ok, outcome, .. } => {
+                result.tools.push(tool.clone());
+                if *ok {
+                    let kind = tool_kind(&outcome["body"], &mut seen);
+                    result.tool_kinds.extend(kind);
+                }
+            }
             EventKind::MessagePosted { author: baton_core::Author::Bot, text, .. } => {
                 result.bot_replies.push(text.clone());
             }
@@ -279,7 +399,31 @@ fn totals(results: &[ReplayResult]) -> ReplayTotals {
     }
     let contained = results.iter().filter(|r| r.contained()).count();
     let turns: usize = results.iter().map(|r| r.turns).sum();
+
+    // Tool kinds compared as sets: the order and the number of repeats of
+    // a lookup differ between a person's style and a flow's.
+    let compared: Vec<(BTreeSet<&str>, BTreeSet<&str>)> = results
+        .iter()
+        .filter(|r| !r.expected_tool_kinds.is_empty())
+        .map(|r| {
+            let expected = r.expected_tool_kinds.iter().map(String::as_str).collect();
+            let called = r.tool_kinds.iter().map(String::as_str).collect();
+            (expected, called)
+        })
+        .collect();
+    let share =
+        |part: usize, whole: usize| if whole == 0 { 1.0 } else { part as f64 / whole as f64 };
+    let n = compared.len().max(1) as f64;
+    let recall =
+        compared.iter().map(|(e, c)| share(e.intersection(c).count(), e.len())).sum::<f64>() / n;
+    let precision =
+        compared.iter().map(|(e, c)| share(e.intersection(c).count(), c.len())).sum::<f64>() / n;
+    let equal = compared.iter().filter(|(e, c)| e == c).count();
     ReplayTotals {
+        with_expected_tools: compared.len(),
+        tool_recall: if compared.is_empty() { 0.0 } else { recall },
+        tool_precision: if compared.is_empty() { 0.0 } else { precision },
+        tool_sets_equal: equal,
         conversations: results.len(),
         contained,
         escalated: results.len() - contained,
@@ -306,6 +450,10 @@ impl fmt::Display for ReplayReport {
             }
             for why in &r.skipped {
                 writeln!(f, "  skipped {why}")?;
+            }
+            if !r.expected_tool_kinds.is_empty() {
+                writeln!(f, "  tool kinds, baton:      {}", r.tool_kinds.join(", "))?;
+                writeln!(f, "  tool kinds, transcript: {}", r.expected_tool_kinds.join(", "))?;
             }
             for reply in &r.bot_replies {
                 let one_line = reply.replace('\n', " ");
@@ -365,5 +513,48 @@ mod tests {
     fn a_csv_without_a_text_column_is_refused() {
         let err = parse("question,label\nhi,x\n").unwrap_err().to_string();
         assert_eq!(err, "line 1: the CSV has no `text` column");
+    }
+
+    #[test]
+    fn transcript_tool_outputs_are_classified_by_their_shape() {
+        let order = |status: &str| {
+            format!(
+                "{{\"order_id\": \"#W1\", \"status\": \"{status}\", \"address\": {{}}, \
+                 \"payment_history\": []}}"
+            )
+        };
+        let display = [
+            "user: cancel #W1 please, ada@example.com".to_string(),
+            "assistant: None".into(),
+            "tool: ada_quill_1234".into(),
+            "assistant: None".into(),
+            format!("tool: {}", order("pending")),
+            "assistant: None".into(),
+            "tool: Error: order not found".into(),
+            "assistant: Shall I cancel it?".into(),
+            "user: yes".into(),
+            "assistant: None".into(),
+            format!("tool: {}", order("cancelled")),
+            "assistant: None".into(),
+            "tool: Transfer successful".into(),
+        ]
+        .join("\n");
+        assert_eq!(
+            transcript_tool_kinds(&display),
+            vec!["find_user", "order_details", "cancel", "transfer"]
+        );
+    }
+
+    #[test]
+    fn an_order_first_seen_cancelled_is_a_lookup_not_a_cancellation() {
+        let mut seen = Vec::new();
+        let cancelled = serde_json::json!({"order_id": "#W2", "status": "cancelled"});
+        assert_eq!(tool_kind(&cancelled, &mut seen).as_deref(), Some("order_details"));
+        let returned = serde_json::json!({"order_id": "#W3", "status": "return requested"});
+        assert_eq!(tool_kind(&returned, &mut seen).as_deref(), Some("return"));
+        assert_eq!(
+            tool_kind(&serde_json::json!({"user_id": "x"}), &mut seen).as_deref(),
+            Some("find_user")
+        );
     }
 }

@@ -138,6 +138,8 @@ mod tests {
             bot_replies: vec![],
             turns: 1,
             skipped: vec![],
+            tool_kinds: vec![],
+            expected_tool_kinds: vec![],
         }
     }
 
@@ -154,6 +156,10 @@ mod tests {
                 escalated: results.len() - contained,
                 escalated_by_reason: by_reason,
                 mean_turns: 1.0,
+                with_expected_tools: 0,
+                tool_recall: 0.0,
+                tool_precision: 0.0,
+                tool_sets_equal: 0,
             },
             conversations: results,
         }

@@ -8,23 +8,31 @@
 //! templates.toml      reply templates by id (see [`Templates`])
 //! knowledge/*.md      articles (see [`baton_knowledge::Article`])
 //! store/*.json        the demo store: users, orders, products
+//! tools.toml          HTTP tools and their guardrails (optional)
+//! flows.toml          flows per intent and identity checks (optional)
 //! ```
 //!
 //! [`Workspace::check`] reports every problem with its file and line, for
 //! `baton workspace check`; [`Workspace::load`] refuses a workspace with any
 //! problem, so that a running server never works from half a configuration.
 
+mod actions;
 mod intents;
 mod settings;
 mod source;
 mod store;
-mod templates;
+pub(crate) mod templates;
 
 use std::path::{Path, PathBuf};
 
 use baton_knowledge::{Article, Hit, KnowledgeBase};
 use sha2::{Digest, Sha256};
 
+pub use actions::{
+    parse_condition, path_placeholders, ActionMessages, Actions, ApprovalLimit, Backend, Condition,
+    FlowDef, IdentityDef, Op, Operand, ParamDef, ParamType, SlotDef, StepDef, ToolDef, ToolKind,
+    ENTITY_KINDS,
+};
 pub use intents::{Answer, IntentDef, MIN_EXAMPLES};
 pub use settings::{
     BusinessHours, DemoAgent, EscalationSettings, KnowledgeSettings, LifecycleSettings,
@@ -76,6 +84,9 @@ pub struct Workspace {
     pub knowledge: KnowledgeBase,
     /// Product names of the store catalogue, sorted; empty without a store.
     pub products: Vec<String>,
+    /// Tools, flows and their guardrails; empty without tools.toml and
+    /// flows.toml.
+    pub actions: Actions,
     /// SHA-256 over the files read, computed once at load.
     fingerprint: String,
 }
@@ -210,7 +221,18 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
     // Step 3: the store.
     let products = store::parse(&dir.join("store"), &mut sources, &mut problems);
 
-    // Step 4: what one file says about another.
+    // Step 4: the tools and flows, both optional.
+    let tools_src = read_optional(&dir.join("tools.toml"), &mut problems);
+    let flows_src = read_optional(&dir.join("flows.toml"), &mut problems);
+    let intent_names: Vec<String> = parsed_intents
+        .as_ref()
+        .map(|p| p.intents.iter().map(|i| i.name.clone()).collect())
+        .unwrap_or_default();
+    let actions =
+        actions::parse(tools_src.as_ref(), flows_src.as_ref(), &intent_names, &mut problems);
+    sources.extend([tools_src, flows_src].into_iter().flatten());
+
+    // Step 5: what one file says about another.
     if let (Some(src), Some(intents)) = (&intents_src, &parsed_intents) {
         let templates = parsed_templates.as_ref().filter(|t| t.valid);
         check_answers(src, intents, templates, !articles.is_empty(), &mut problems);
@@ -245,6 +267,7 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
         templates: Templates::new(parsed_templates.map(|t| t.texts).unwrap_or_default(), globals),
         knowledge: KnowledgeBase::from_articles(articles),
         products,
+        actions,
     };
     (Some(workspace), problems)
 }
@@ -299,6 +322,11 @@ fn check_answers(
             Answer::Knowledge => {}
         }
     }
+}
+
+/// A file that a workspace may leave out.
+fn read_optional(path: &Path, problems: &mut Vec<Problem>) -> Option<Source> {
+    path.exists().then(|| read(path, problems)).flatten()
 }
 
 fn read(path: &Path, problems: &mut Vec<Problem>) -> Option<Source> {

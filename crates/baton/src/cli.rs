@@ -37,6 +37,18 @@ pub enum Command {
     /// Rank intents and say, for each, whether to automate, keep it human or
     /// fix the knowledge.
     Audit(AuditArgs),
+    /// Serve a demo store backend (users, orders, products) over HTTP.
+    DemoStore(DemoStoreArgs),
+}
+
+#[derive(Args)]
+pub struct DemoStoreArgs {
+    /// The folder holding users.json, orders.json and products.json.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The address to listen on; port 0 picks a free port and prints it.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
 }
 
 #[derive(Args)]

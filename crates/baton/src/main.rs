@@ -1,8 +1,10 @@
 //! The `baton` command: start the server, manage agents, replay recorded
-//! conversations, evaluate the language models, check a workspace.
+//! conversations, evaluate the language models, check a workspace, serve
+//! the demo store.
 
 mod agent;
 mod cli;
+mod demo_store;
 mod eval;
 mod replay;
 mod report;
@@ -33,6 +35,7 @@ fn main() -> std::process::ExitCode {
             Command::Eval(args) => eval::run(args),
             Command::Report(args) => report::run(args).await,
             Command::Audit(args) => report::audit(args).await,
+            Command::DemoStore(args) => demo_store::run(args).await,
         }
     });
 

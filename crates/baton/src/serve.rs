@@ -1,14 +1,16 @@
 //! `baton serve`: the start-up steps, in order.
 
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tracing::info;
 
 use baton_core::SystemClock;
+use baton_demo_store::StoreData;
 use baton_engine::model::{load_or_train, ModelSource};
+use baton_engine::workspace::Workspace;
 use baton_engine::{Bus, Engine, LocalBus};
 use baton_server::nats::NatsBus;
 use baton_server::webhooks::{self, Retry, Webhooks};
@@ -56,18 +58,27 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     // 4. The demo agent, on the first start of a workspace that has one.
     let demo = ensure_demo_agent(store.as_ref(), &workspace).await?;
 
-    // 5. The engine and the HTTP app.
+    // 5. The store backend the tools call: a workspace with its own store
+    //    and tools gets the demo store in process on a free loopback port,
+    //    unless the environment points the tools somewhere else.
+    let backend = start_demo_store(&workspace).await?;
+
+    // 6. The engine and the HTTP app.
     let workspace = Arc::new(workspace);
-    let engine = Arc::new(Engine::new(
+    let mut engine = Engine::new(
         workspace.clone(),
         Arc::new(analyzer),
         store.clone(),
         Arc::new(SystemClock),
         bus,
-    ));
+    );
+    if let Some(url) = &backend {
+        engine = engine.with_tool_base_url(url.clone());
+    }
+    let engine = Arc::new(engine);
     let state = AppState::new(engine.clone());
 
-    // 6. Webhooks, delivered beside the conversations from the engine's bus.
+    // 7. Webhooks, delivered beside the conversations from the engine's bus.
     let endpoints = webhooks::load(&workspace.dir, |name| std::env::var(name).ok())?;
     if !endpoints.is_empty() {
         let hooks = Webhooks::new(endpoints, Retry::default(), Some(&args.data))
@@ -92,10 +103,37 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     if let Some(demo) = &demo {
         println!("  demo agent login: {} / {}", demo.email, demo.password);
     }
+    if let Some(url) = &backend {
+        println!("  demo store: {url} (in process; GET {url}/state shows its data)");
+    }
     info!(%addr, "listening");
     baton_server::serve(listener, state, shutdown_signal()).await.context("while serving")?;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the demo store of a workspace that has `store/` and tools, and
+/// returns its URL; `None` when there is none or the environment variable
+/// the tools name sends them to another backend.
+async fn start_demo_store(workspace: &Workspace) -> Result<Option<String>> {
+    let backend = &workspace.actions.backend;
+    let overridden = backend.base_url_env.as_ref().is_some_and(|v| std::env::var(v).is_ok());
+    let dir = workspace.dir.join("store");
+    if workspace.actions.tools.is_empty() || overridden || !dir.is_dir() {
+        return Ok(None);
+    }
+    let data = StoreData::load(&dir)
+        .with_context(|| format!("while loading the demo store from {}", dir.display()))?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").await.context("while binding the demo store")?;
+    let addr = listener.local_addr().context("while reading the demo store's address")?;
+    let store = Arc::new(Mutex::new(data));
+    tokio::spawn(async move {
+        if let Err(err) = baton_demo_store::serve(listener, store, shutdown_signal()).await {
+            tracing::error!(error = %err, "the demo store stopped");
+        }
+    });
+    Ok(Some(format!("http://{addr}")))
 }
 
 /// Ctrl-C or SIGTERM.

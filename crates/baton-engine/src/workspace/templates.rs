@@ -50,7 +50,7 @@ pub struct Templates {
 
 /// A piece of a template: literal text or a placeholder name.
 #[derive(Debug, PartialEq)]
-enum Piece<'a> {
+pub(crate) enum Piece<'a> {
     Text(&'a str),
     /// `{{` or `}}`.
     Brace(char),
@@ -119,7 +119,28 @@ pub fn placeholders(text: &str) -> Result<Vec<&str>, String> {
 }
 
 /// Splits a template into pieces.
-fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
+pub(crate) fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
+    split(text, false)
+}
+
+/// Splits a flow text into pieces, whose placeholders are references
+/// (`get_order.items[name=item].price`).
+pub(crate) fn reference_pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
+    split(text, true)
+}
+
+/// The references of a flow text, in order, or why it is malformed.
+pub fn references(text: &str) -> Result<Vec<&str>, String> {
+    Ok(reference_pieces(text)?
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Placeholder(name) => Some(name),
+            _ => None,
+        })
+        .collect())
+}
+
+fn split(text: &str, references: bool) -> Result<Vec<Piece<'_>>, String> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find(['{', '}']) {
@@ -143,7 +164,17 @@ fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
         }
         let name = &after[..end];
         let valid = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && name.chars().all(|c| {
+                c.is_ascii_lowercase()
+                    || c.is_ascii_digit()
+                    || c == '_'
+                    || (references && (c.is_ascii_alphabetic() || ".[]=".contains(c)))
+            });
+        if !valid && references {
+            return Err(format!(
+                "`{{{name}}}` is not a reference: use letters, digits, `_`, `.`, `[]` and `=`"
+            ));
+        }
         if !valid {
             return Err(format!(
                 "`{{{name}}}` is not a placeholder: use lower-case letters, digits and `_`"

@@ -1,6 +1,8 @@
 //! The REST API, one router per resource.
 
+mod actions;
 mod agents;
+mod approvals;
 mod conversations;
 mod reports;
 
@@ -20,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .merge(conversations::router())
         .merge(agents::router())
         .merge(reports::router())
+        .merge(approvals::router())
+        .merge(actions::router())
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
 }

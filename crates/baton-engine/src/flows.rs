@@ -1,0 +1,1027 @@
+//! Running a workspace's flows: filling slots from what the customer says,
+//! verifying who they are, calling tools through the guardrails, and
+//! replying with the facts the tools returned.
+//!
+//! A flow's state lives in the log, in the `detail.flow_state` of the
+//! `decided` event each flow turn ends with, so that any node can continue
+//! it and "why did the AI do that?" reads from the same events. Tool
+//! results are data: they fill placeholders and conditions, and are never
+//! read as instructions.
+
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use tracing::info;
+
+use baton_core::{
+    Actor, AgentId, Analysis, Author, ConversationId, EntityKind, EscalationReason, Event,
+    EventKind, Projection, Stage,
+};
+
+use crate::engine::{Engine, EngineError, Turn};
+use crate::guardrails;
+use crate::policy::{Action, Decision};
+use crate::tools::CallOutcome;
+use crate::workspace::{
+    parse_condition, FlowDef, Op, Operand, ParamType, SlotDef, ToolDef, ToolKind, Workspace,
+};
+
+/// What a conversation's flow knows between turns.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlowState {
+    /// The intent whose flow runs, if one does.
+    pub flow: Option<String>,
+    pub slots: Map<String, Value>,
+    /// Each tool's last answer in this flow, by tool name.
+    pub results: Map<String, Value>,
+    /// The verified customer: `user_id` and the identity details. Kept
+    /// across flows for the whole conversation.
+    pub customer: Option<Value>,
+    pub pending: Option<Pending>,
+}
+
+/// A write waiting for the customer's yes or a person's approval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pending {
+    Confirmation { tool: String, parameters: Map<String, Value> },
+    Approval { id: String, tool: String, parameters: Map<String, Value>, step: usize },
+}
+
+/// The answer a flow turn gives the engine.
+enum Step {
+    /// Wait for the customer.
+    Wait(&'static str),
+    /// The flow is over.
+    End(&'static str),
+    /// The conversation went to a person.
+    Escalated,
+}
+
+impl Engine {
+    /// The hook of the bot turn: run a flow if one is active or the
+    /// decision's intent has one. False leaves the turn to the policy's own
+    /// action. Escalations decided by the policy always win.
+    pub(crate) async fn flow_turn(
+        &self,
+        turn: &mut Turn,
+        analysis: &Analysis,
+        text: &str,
+        decision: &Decision,
+    ) -> Result<bool, EngineError> {
+        let actions = &self.workspace().actions;
+        if actions.flows.is_empty() {
+            return Ok(false);
+        }
+        let mut state = self.flow_state(turn).await?;
+        let intent = match &decision.action {
+            Action::Template { intent, .. } => Some(intent.as_str()),
+            Action::Knowledge { intent: Some(intent), .. } => Some(intent.as_str()),
+            _ => None,
+        };
+
+        // A new intent with its own flow replaces the active one, unless the
+        // message answers what the active flow is waiting for.
+        let active = state.flow.as_deref().and_then(|f| actions.flow(f));
+        let answers_active = active
+            .is_some_and(|flow| analysis.affirmation.is_some() || fills_any(flow, analysis, text));
+
+        // Escalations decided by the policy win, except those that come
+        // from reading a bare answer as if it were a request: an e-mail
+        // address or an order number alone has no language and no intent.
+        if let Action::Escalate { reason, .. } = &decision.action {
+            let weak = matches!(
+                reason,
+                EscalationReason::UnsupportedLanguage
+                    | EscalationReason::RepeatedMisunderstanding
+                    | EscalationReason::HumanOnlyIntent
+            );
+            if !(weak && answers_active) {
+                return Ok(false);
+            }
+        }
+        let chosen = match (intent.and_then(|i| actions.flow(i)), active) {
+            (Some(new), Some(old)) if new.intent != old.intent && !answers_active => {
+                restart(&mut state, new);
+                new
+            }
+            // A confident question of another kind ("how long does shipping
+            // take?") that says nothing the flow waits for is answered by the
+            // policy; the flow stays where it was for the next turn.
+            (None, Some(old))
+                if intent.is_some_and(|i| i != old.intent.as_str()) && !answers_active =>
+            {
+                return Ok(false);
+            }
+            (_, Some(old)) => old,
+            (Some(new), None) => {
+                restart(&mut state, new);
+                new
+            }
+            (None, None) => return Ok(false),
+        };
+
+        // A flow just started takes what the customer said earlier in this
+        // segment ("my order is #W..." before "cancel it").
+        if state.slots.is_empty() && state.results.is_empty() && state.pending.is_none() {
+            self.prefill(turn, chosen, &mut state).await?;
+        }
+
+        let outcome = self.run_flow(turn, chosen, &mut state, analysis, text).await?;
+        let reason = match outcome {
+            Step::Wait(why) | Step::End(why) => why,
+            Step::Escalated => "the call waits for a person's approval",
+        };
+        if matches!(outcome, Step::End(_)) {
+            end(&mut state);
+        }
+        info!(flow = %chosen.intent, reason, "flow turn");
+        turn.push(
+            Actor::Bot,
+            EventKind::Decided {
+                action: "flow".into(),
+                reason: format!("flow `{}`: {reason}", chosen.intent),
+                detail: json!({"flow": chosen.intent, "flow_state": state}),
+            },
+        )?;
+        Ok(true)
+    }
+
+    /// Fill a flow's slots from the segment's earlier customer messages,
+    /// oldest first, so that the latest value wins.
+    async fn prefill(
+        &self,
+        turn: &Turn,
+        flow: &FlowDef,
+        state: &mut FlowState,
+    ) -> Result<(), EngineError> {
+        let mut events = self.store().events(turn.state.id, turn.state.segment_start).await?;
+        events.retain(|e| e.seq <= turn.base_seq);
+        let text_at = |seq: u64| {
+            events.iter().find_map(|e| match &e.kind {
+                EventKind::MessagePosted { author: Author::Customer, text, .. } if e.seq == seq => {
+                    Some(text.clone())
+                }
+                _ => None,
+            })
+        };
+        for event in &events {
+            if let EventKind::MessageAnalysed { message_seq, analysis } = &event.kind {
+                let text = text_at(*message_seq).unwrap_or_default();
+                fill_slots(flow, &mut state.slots, analysis, &text);
+            }
+        }
+        Ok(())
+    }
+
+    /// The latest flow state of the conversation, from its log.
+    async fn flow_state(&self, turn: &Turn) -> Result<FlowState, EngineError> {
+        let mut events = self.store().events(turn.state.id, 0).await?;
+        events.retain(|e| e.seq <= turn.base_seq);
+        events.extend(turn.new.iter().cloned());
+        Ok(latest_state(&events))
+    }
+
+    async fn run_flow(
+        &self,
+        turn: &mut Turn,
+        flow: &FlowDef,
+        state: &mut FlowState,
+        analysis: &Analysis,
+        text: &str,
+    ) -> Result<Step, EngineError> {
+        let workspace = self.workspace();
+        let messages = &workspace.actions.messages;
+
+        // 1. What the message says: slots (a new value is a change of mind,
+        //    and what was looked up for the old one is forgotten).
+        if fill_slots(flow, &mut state.slots, analysis, text) {
+            state.results.clear();
+            if matches!(state.pending, Some(Pending::Confirmation { .. })) {
+                state.pending = None;
+            }
+        }
+
+        // 2. An answer to a pending confirmation.
+        let mut confirmed = None;
+        if let Some(Pending::Confirmation { tool, parameters }) = state.pending.take() {
+            match analysis.affirmation {
+                Some(true) => confirmed = Some((tool, parameters)),
+                Some(false) => {
+                    let reply = render(&messages.declined, &scope(workspace, state))?;
+                    turn.say(Author::Bot, reply, vec![])?;
+                    return Ok(Step::End("the customer said no; nothing was changed"));
+                }
+                None => {}
+            }
+        }
+
+        // 3. Who the customer is, when the flow needs it.
+        if flow.verify && state.customer.is_none() {
+            if let Some(step) = self.verify(turn, state, analysis, text).await? {
+                return Ok(step);
+            }
+        }
+
+        // 4. The slots still missing, one question at a time.
+        if let Some(slot) =
+            flow.slots.iter().find(|s| !s.optional && !state.slots.contains_key(&s.name))
+        {
+            turn.say(Author::Bot, render(&slot.question, &scope(workspace, state))?, vec![])?;
+            return Ok(Step::Wait("asked for a slot"));
+        }
+
+        // 5. The steps, from the top: reads are cached, a write runs once.
+        for (index, step) in flow.steps.iter().enumerate() {
+            if let Some(when) = &step.when {
+                if !holds(when, &scope(workspace, state)) {
+                    continue;
+                }
+            }
+            if let Some(name) = &step.call {
+                let Some(tool) = workspace.actions.tool(name) else { continue };
+                let params = match parameters(tool, &scope(workspace, state)) {
+                    Ok(p) => p,
+                    Err(error) => {
+                        let reply =
+                            render(&messages.invalid, &with_error(workspace, state, &error))?;
+                        turn.say(Author::Bot, reply, vec![])?;
+                        return Ok(Step::Wait("a value did not fit the tool"));
+                    }
+                };
+                if tool.kind == ToolKind::Read && state.results.contains_key(name) {
+                    // Looked up already for these slots.
+                } else {
+                    if tool.requires_verified_customer && state.customer.is_none() {
+                        if let Some(step) = self.verify(turn, state, analysis, text).await? {
+                            return Ok(step);
+                        }
+                    }
+                    if tool.kind == ToolKind::Write {
+                        let gate =
+                            self.gate(turn, tool, &params, state, &mut confirmed, index).await?;
+                        if let Some(step) = gate {
+                            return Ok(step);
+                        }
+                    }
+                    let allowed_by = match tool.kind {
+                        ToolKind::Read => json!("read"),
+                        ToolKind::Write => json!("customer_confirmation"),
+                    };
+                    let outcome =
+                        self.call_tool(turn, tool, &params, Actor::Bot, allowed_by).await?;
+                    match outcome {
+                        CallOutcome::Done { body, .. } => {
+                            state.results.insert(name.clone(), body);
+                        }
+                        CallOutcome::Refused { message, .. } => {
+                            let values = with_error(workspace, state, &message);
+                            turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
+                            return Ok(Step::End("the system refused the call"));
+                        }
+                        CallOutcome::Failed { error, .. } => {
+                            let values = with_error(workspace, state, &error);
+                            let offer = vec!["Talk to a person".to_string()];
+                            turn.say(Author::Bot, render(&messages.failed, &values)?, offer)?;
+                            return Ok(Step::End("the call failed"));
+                        }
+                    }
+                }
+            }
+            if let Some(say) = &step.say {
+                turn.say(Author::Bot, render(say, &scope(workspace, state))?, vec![])?;
+            }
+            if step.stop {
+                return Ok(Step::End("a stopping step was reached"));
+            }
+        }
+        Ok(Step::End("every step ran"))
+    }
+
+    /// The rules a write passes before it runs: rate limits, the approval
+    /// limit, the customer's yes to exactly these parameters.
+    async fn gate(
+        &self,
+        turn: &mut Turn,
+        tool: &ToolDef,
+        params: &Map<String, Value>,
+        state: &mut FlowState,
+        confirmed: &mut Option<(String, Map<String, Value>)>,
+        step: usize,
+    ) -> Result<Option<Step>, EngineError> {
+        let workspace = self.workspace();
+        let messages = &workspace.actions.messages;
+        let (here, theirs) = self.call_counts(turn, &tool.name).await?;
+        if let Some(why) = guardrails::rate_limited(tool, here, theirs) {
+            turn.push(
+                Actor::Bot,
+                EventKind::Decided {
+                    action: "rate_limited".into(),
+                    reason: why.clone(),
+                    detail: json!({"tool": tool.name, "parameters": params}),
+                },
+            )?;
+            let values = with_value(workspace, state, "tool", &tool.name);
+            turn.say(Author::Bot, render(&messages.rate_limited, &values)?, vec![])?;
+            return Ok(Some(Step::End("a rate limit was reached")));
+        }
+
+        let agreed = confirmed.as_ref().is_some_and(|(t, p)| t == &tool.name && p == params);
+        if tool.requires_confirmation && !agreed {
+            let summary = tool.confirm.as_deref().unwrap_or("Shall I go ahead?");
+            let text = render(summary, &scope(workspace, state))?;
+            turn.say(Author::Bot, text, vec!["Yes".into(), "No".into()])?;
+            state.pending =
+                Some(Pending::Confirmation { tool: tool.name.clone(), parameters: params.clone() });
+            return Ok(Some(Step::Wait("asked the customer to confirm")));
+        }
+
+        if let Some(policy) = guardrails::approval_needed(tool, params) {
+            let id = format!("ap-{}-{}", turn.state.id, turn.state.last_seq + 1);
+            let values = with_value(workspace, state, "policy", &policy);
+            turn.say(Author::Bot, render(&messages.approval_pending, &values)?, vec![])?;
+            state.pending = Some(Pending::Approval {
+                id: id.clone(),
+                tool: tool.name.clone(),
+                parameters: params.clone(),
+                step,
+            });
+            let evidence = json!({
+                "approval_id": id,
+                "tool": tool.name,
+                "parameters": params,
+                "policy": policy,
+                "description": tool.description,
+            });
+            self.escalate(turn, EscalationReason::ApprovalRequired, evidence).await?;
+            return Ok(Some(Step::Escalated));
+        }
+        *confirmed = None;
+        Ok(None)
+    }
+
+    /// Ask for, or check, who the customer is. `None` when verified now.
+    async fn verify(
+        &self,
+        turn: &mut Turn,
+        state: &mut FlowState,
+        analysis: &Analysis,
+        text: &str,
+    ) -> Result<Option<Step>, EngineError> {
+        let workspace = self.workspace();
+        let Some(identity) = &workspace.actions.identity else {
+            return Ok(None);
+        };
+        let email = analysis.entities_of(EntityKind::Email).next().map(|e| e.value.clone());
+        let lookup = match (email, name_and_zip(text), &identity.by_email, &identity.by_name_zip) {
+            (Some(email), _, Some(tool), _) => Some((tool, json!({"email": email}))),
+            (_, Some((first, last, zip)), _, Some(tool)) => {
+                Some((tool, json!({"first_name": first, "last_name": last, "zip": zip})))
+            }
+            _ => None,
+        };
+        let Some((tool_name, given)) = lookup else {
+            turn.say(Author::Bot, render(&identity.question, &scope(workspace, state))?, vec![])?;
+            return Ok(Some(Step::Wait("asked the customer who they are")));
+        };
+        let Some(tool) = workspace.actions.tool(tool_name) else { return Ok(None) };
+        let mut lookup_scope = scope(workspace, state);
+        if let (Value::Object(s), Value::Object(g)) = (&mut lookup_scope, &given) {
+            s.extend(g.clone());
+        }
+        let params = parameters(tool, &lookup_scope).unwrap_or_default();
+        let outcome = self.call_tool(turn, tool, &params, Actor::Bot, json!("read")).await?;
+        let user_id = match &outcome {
+            CallOutcome::Done { body, .. } => resolve(body, &identity.user_id),
+            _ => None,
+        };
+        let Some(user_id) = user_id else {
+            if let CallOutcome::Failed { error, .. } = &outcome {
+                let values = with_error(workspace, state, error);
+                let reply = render(&workspace.actions.messages.failed, &values)?;
+                turn.say(Author::Bot, reply, vec!["Talk to a person".into()])?;
+                return Ok(Some(Step::End("the identity check failed")));
+            }
+            turn.say(Author::Bot, render(&identity.not_found, &scope(workspace, state))?, vec![])?;
+            return Ok(Some(Step::Wait("the customer could not be verified")));
+        };
+
+        let mut customer = json!({"user_id": user_id});
+        if let Some(details) = identity.details.as_deref().and_then(|d| workspace.actions.tool(d)) {
+            let params: Map<String, Value> =
+                [("user_id".to_string(), user_id.clone())].into_iter().collect();
+            let outcome = self.call_tool(turn, details, &params, Actor::Bot, json!("read")).await?;
+            if let CallOutcome::Done { body: Value::Object(fields), .. } = outcome {
+                customer.as_object_mut().expect("an object").extend(fields);
+                customer["user_id"] = user_id;
+            }
+        }
+        state.customer = Some(customer);
+        Ok(None)
+    }
+
+    /// Run one call and record it, with who allowed it.
+    pub(crate) async fn call_tool(
+        &self,
+        turn: &mut Turn,
+        tool: &ToolDef,
+        params: &Map<String, Value>,
+        actor: Actor,
+        allowed_by: Value,
+    ) -> Result<CallOutcome, EngineError> {
+        // TODO: a turn whose commit loses a race with another node is built
+        // again from the top, so a write in it would be sent twice; keyed
+        // writes are dropped by the backend, unkeyed ones are not. Rare on
+        // one node (turns hold the conversation's lock), so acceptable now.
+        let key = format!("{}-{}-{}", turn.state.id, tool.name, turn.state.last_seq + 1);
+        let outcome = self.tool_client().call(tool, params, &key).await;
+        let mut recorded = outcome.to_json();
+        recorded["allowed_by"] = allowed_by;
+        recorded["kind"] = json!(match tool.kind {
+            ToolKind::Read => "read",
+            ToolKind::Write => "write",
+        });
+        turn.push(
+            actor,
+            EventKind::ToolCalled {
+                tool: tool.name.clone(),
+                parameters: Value::Object(params.clone()),
+                outcome: recorded,
+                ok: outcome.ok(),
+            },
+        )?;
+        Ok(outcome)
+    }
+
+    /// Successful calls of a tool in this conversation and for its customer.
+    async fn call_counts(&self, turn: &Turn, tool: &str) -> Result<(u32, u32), EngineError> {
+        let count = |events: &[Event]| {
+            events
+                .iter()
+                .filter(|e| {
+                    matches!(&e.kind, EventKind::ToolCalled { tool: t, ok: true, .. } if t == tool)
+                })
+                .count() as u32
+        };
+        let here = count(&turn.new)
+            + count(
+                &self
+                    .store()
+                    .events(turn.state.id, 0)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.seq <= turn.base_seq)
+                    .collect::<Vec<_>>(),
+            );
+        let filter = baton_store::ConversationFilter {
+            customer_id: Some(turn.state.customer_id),
+            limit: Some(50),
+            ..Default::default()
+        };
+        let mut theirs = here;
+        for other in self.store().conversations(&filter).await? {
+            if other.id != turn.state.id {
+                theirs += count(&self.store().events(other.id, 0).await?);
+            }
+        }
+        Ok((here, theirs))
+    }
+
+    /// An agent approves or rejects a call waiting for approval, in one
+    /// step; the customer is told the outcome.
+    pub async fn decide_approval(
+        &self,
+        id: ConversationId,
+        approval_id: &str,
+        agent_id: AgentId,
+        approve: bool,
+    ) -> Result<Projection, EngineError> {
+        let approval_id = approval_id.to_string();
+        self.with_turn(id, move |engine, turn| {
+            let approval_id = approval_id.clone();
+            Box::pin(
+                async move { engine.approval_turn(turn, &approval_id, agent_id, approve).await },
+            )
+        })
+        .await
+    }
+
+    async fn approval_turn(
+        &self,
+        turn: &mut Turn,
+        approval_id: &str,
+        agent_id: AgentId,
+        approve: bool,
+    ) -> Result<(), EngineError> {
+        let workspace = self.workspace();
+        let mut state = self.flow_state(turn).await?;
+        let Some(Pending::Approval { id, tool, parameters, step }) = state.pending.clone() else {
+            return Err(no_approval(approval_id));
+        };
+        if id != approval_id {
+            return Err(no_approval(approval_id));
+        }
+        if let Some(owner) = turn.state.assigned_agent.filter(|o| *o != agent_id) {
+            return Err(EngineError::Forbidden(format!(
+                "the conversation is assigned to agent {owner}"
+            )));
+        }
+        let tool_def = workspace
+            .actions
+            .tool(&tool)
+            .ok_or_else(|| EngineError::Conflict(format!("the tool `{tool}` no longer exists")))?;
+        state.pending = None;
+        let decision = if approve { "approval_granted" } else { "approval_rejected" };
+        turn.push(
+            Actor::Agent(agent_id),
+            EventKind::Decided {
+                action: decision.into(),
+                reason: format!(
+                    "an agent {} the call to `{tool}`",
+                    if approve { "approved" } else { "rejected" }
+                ),
+                detail: json!({"approval_id": id, "tool": tool, "parameters": parameters}),
+            },
+        )?;
+
+        // The reply to the customer: the flow step's text on success.
+        let reply = if approve {
+            let allowed = json!({"agent": agent_id});
+            let outcome = self
+                .call_tool(turn, tool_def, &parameters, Actor::Agent(agent_id), allowed)
+                .await?;
+            match outcome {
+                CallOutcome::Done { body, .. } => {
+                    state.results.insert(tool.clone(), body);
+                    let flow = state.flow.as_deref().and_then(|f| workspace.actions.flow(f));
+                    let say = flow.and_then(|f| f.steps.get(step)).and_then(|s| s.say.as_deref());
+                    match say {
+                        Some(text) => render(text, &scope(workspace, &state))?,
+                        None => "A colleague approved the request and it is done.".into(),
+                    }
+                }
+                CallOutcome::Refused { message, .. } => render(
+                    &workspace.actions.messages.refused,
+                    &with_error(workspace, &state, &message),
+                )?,
+                CallOutcome::Failed { error, .. } => render(
+                    &workspace.actions.messages.failed,
+                    &with_error(workspace, &state, &error),
+                )?,
+            }
+        } else {
+            render(&workspace.actions.messages.approval_rejected, &scope(workspace, &state))?
+        };
+        end(&mut state);
+
+        // A queued conversation goes back to the AI, which tells the
+        // customer; one the agent already owns gets the news as a system
+        // message, since the AI does not speak while a person owns it.
+        if turn.state.stage == Stage::Queued {
+            turn.push(
+                Actor::Agent(agent_id),
+                EventKind::HandedBack { note: Some(decision.into()) },
+            )?;
+            turn.say(Author::Bot, reply, vec![])?;
+        } else {
+            turn.say(Author::System, reply, vec![])?;
+        }
+        turn.push(
+            Actor::Bot,
+            EventKind::Decided {
+                action: "flow".into(),
+                reason: format!("flow state after {decision}"),
+                detail: json!({"flow_state": state}),
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// A tool the agent can run, with the parameters the conversation already
+/// gives it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SuggestedAction {
+    pub tool: String,
+    pub description: String,
+    pub kind: &'static str,
+    /// The parameters filled from the conversation's slots, the verified
+    /// customer and earlier results; the missing ones are left out.
+    pub parameters: Map<String, Value>,
+    /// Why it cannot run as it is, if it cannot.
+    pub blocked: Option<String>,
+}
+
+/// What an agent's own call came to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AgentCall {
+    pub tool: String,
+    pub parameters: Map<String, Value>,
+    pub ok: bool,
+    pub outcome: Value,
+}
+
+impl Engine {
+    /// The tools an agent can run on a conversation, with their parameters
+    /// filled in from what the conversation knows.
+    pub async fn suggested_actions(
+        &self,
+        id: ConversationId,
+    ) -> Result<Vec<SuggestedAction>, EngineError> {
+        let events = self.events(id, 0).await?;
+        let state = latest_state(&events);
+        let workspace = self.workspace();
+        let scope = scope(workspace, &state);
+        Ok(workspace
+            .actions
+            .tools
+            .iter()
+            .map(|tool| {
+                let parameters = filled(tool, &scope);
+                let blocked = match guardrails::validate(tool, &parameters) {
+                    Err(why) => Some(why),
+                    Ok(()) if tool.requires_verified_customer && state.customer.is_none() => {
+                        Some("the customer is not verified".into())
+                    }
+                    Ok(()) => None,
+                };
+                SuggestedAction {
+                    tool: tool.name.clone(),
+                    description: tool.description.clone(),
+                    kind: if tool.kind == ToolKind::Read { "read" } else { "write" },
+                    parameters,
+                    blocked,
+                }
+            })
+            .collect())
+    }
+
+    /// An agent who owns a conversation runs a tool, under the same rules
+    /// as the AI: checked parameters, a verified customer where the tool
+    /// needs one, the rate limits. The agent's own decision stands in for
+    /// the customer's yes and for an approval, and is recorded as such.
+    pub async fn agent_tool_call(
+        &self,
+        id: ConversationId,
+        agent_id: AgentId,
+        tool: &str,
+        parameters: Option<Map<String, Value>>,
+    ) -> Result<AgentCall, EngineError> {
+        let tool_name = tool.to_string();
+        let result = Arc::new(Mutex::new(None));
+        let slot = result.clone();
+        self.with_turn(id, move |engine, turn| {
+            let tool_name = tool_name.clone();
+            let parameters = parameters.clone();
+            let slot = slot.clone();
+            Box::pin(async move {
+                let call = engine.agent_call_turn(turn, agent_id, &tool_name, parameters).await?;
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+                Ok(())
+            })
+        })
+        .await?;
+        let call = result.lock().unwrap_or_else(|e| e.into_inner()).take();
+        call.ok_or_else(|| EngineError::Conflict("the call did not run; retry".into()))
+    }
+
+    async fn agent_call_turn(
+        &self,
+        turn: &mut Turn,
+        agent_id: AgentId,
+        tool_name: &str,
+        given: Option<Map<String, Value>>,
+    ) -> Result<AgentCall, EngineError> {
+        let workspace = self.workspace();
+        if turn.state.stage != Stage::Human || turn.state.assigned_agent != Some(agent_id) {
+            return Err(EngineError::Forbidden(
+                "take the conversation before running tools on it".into(),
+            ));
+        }
+        let tool = workspace
+            .actions
+            .tool(tool_name)
+            .ok_or_else(|| EngineError::Invalid(format!("there is no tool `{tool_name}`")))?;
+        let state = self.flow_state(turn).await?;
+        let parameters = match given {
+            Some(p) => p,
+            None => filled(tool, &scope(workspace, &state)),
+        };
+        guardrails::validate(tool, &parameters).map_err(EngineError::Invalid)?;
+        if tool.requires_verified_customer && state.customer.is_none() {
+            return Err(EngineError::Conflict(format!(
+                "`{tool_name}` needs a verified customer; the customer has not been verified"
+            )));
+        }
+        // The customer a verified conversation is about is the only one its
+        // tools may touch: a user id given by hand must be theirs.
+        if let (Some(customer), Some(user)) = (&state.customer, parameters.get("user_id")) {
+            if &customer["user_id"] != user {
+                return Err(EngineError::Forbidden(
+                    "the user id is not the verified customer's".into(),
+                ));
+            }
+        }
+        let (here, theirs) = self.call_counts(turn, tool_name).await?;
+        if let Some(why) = guardrails::rate_limited(tool, here, theirs) {
+            return Err(EngineError::Conflict(why));
+        }
+        let mut allowed = json!({"agent": agent_id});
+        if let Some(policy) = guardrails::approval_needed(tool, &parameters) {
+            allowed["over_limit"] = json!(policy);
+        }
+        let outcome =
+            self.call_tool(turn, tool, &parameters, Actor::Agent(agent_id), allowed).await?;
+        let recorded = match turn.new.last().map(|e| &e.kind) {
+            Some(EventKind::ToolCalled { outcome, .. }) => outcome.clone(),
+            _ => outcome.to_json(),
+        };
+        Ok(AgentCall { tool: tool_name.into(), parameters, ok: outcome.ok(), outcome: recorded })
+    }
+}
+
+/// A tool's parameters from the scope, without checking them.
+fn filled(tool: &ToolDef, scope: &Value) -> Map<String, Value> {
+    let mut params = Map::new();
+    for (name, def) in &tool.params {
+        let value = match def.from.strip_prefix('\'').and_then(|f| f.strip_suffix('\'')) {
+            Some(literal) => Some(json!(literal)),
+            None => resolve(scope, &def.from),
+        };
+        let value = match (value, def.ty) {
+            (Some(Value::Array(mut a)), ty) if ty != ParamType::List && a.len() == 1 => a.pop(),
+            (Some(Value::String(s)), ParamType::List) => Some(json!([s])),
+            (Some(v), ParamType::Number) => Some(guardrails::number(&v).map_or(v, |n| json!(n))),
+            (other, _) => other,
+        };
+        if let Some(value) = value.filter(|v| !v.is_null()) {
+            params.insert(name.clone(), value);
+        }
+    }
+    params
+}
+
+fn no_approval(approval_id: &str) -> EngineError {
+    EngineError::Conflict(format!(
+        "there is no approval `{approval_id}` waiting in this conversation"
+    ))
+}
+
+/// The flow state of the last flow turn in a log.
+pub fn latest_state(events: &[Event]) -> FlowState {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.kind {
+            EventKind::Decided { action, detail, .. } if action == "flow" => {
+                serde_json::from_value(detail["flow_state"].clone()).ok()
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn restart(state: &mut FlowState, flow: &FlowDef) {
+    end(state);
+    state.flow = Some(flow.intent.clone());
+}
+
+/// Forget the flow, keep who the customer is.
+fn end(state: &mut FlowState) {
+    state.flow = None;
+    state.slots.clear();
+    state.results.clear();
+    if matches!(state.pending, Some(Pending::Confirmation { .. })) {
+        state.pending = None;
+    }
+}
+
+/// Whether the message gives a value for any slot of the flow.
+fn fills_any(flow: &FlowDef, analysis: &Analysis, text: &str) -> bool {
+    let mut scratch = Map::new();
+    fill_slots(flow, &mut scratch, analysis, text)
+        || analysis.entities_of(EntityKind::Email).next().is_some()
+        || name_and_zip(text).is_some()
+}
+
+/// Fill the flow's slots from one message; true when a value was set or
+/// changed.
+pub fn fill_slots(
+    flow: &FlowDef,
+    slots: &mut Map<String, Value>,
+    analysis: &Analysis,
+    text: &str,
+) -> bool {
+    let mut changed = false;
+    for slot in &flow.slots {
+        if let Some(value) = slot_value(slot, analysis, text) {
+            if slots.get(&slot.name) != Some(&value) {
+                slots.insert(slot.name.clone(), value);
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+fn slot_value(slot: &SlotDef, analysis: &Analysis, text: &str) -> Option<Value> {
+    if let Some(kind) = &slot.entity {
+        let found = analysis.entities.iter().find(|e| e.kind.as_str() == kind);
+        if let Some(entity) = found {
+            return Some(json!(entity.value));
+        }
+    }
+    if !slot.choices.is_empty() {
+        let lower = text.to_lowercase();
+        for (canonical, words) in &slot.choices {
+            if lower.contains(&canonical.to_lowercase())
+                || words.iter().any(|w| lower.contains(&w.to_lowercase()))
+            {
+                return Some(json!(canonical));
+            }
+        }
+    }
+    if let Some(pattern) = &slot.pattern {
+        let re = regex::Regex::new(pattern).ok()?;
+        let caps = re.captures(text)?;
+        let names: Vec<&str> = re.capture_names().flatten().collect();
+        if names.is_empty() {
+            return Some(json!(caps.get(0)?.as_str().trim()));
+        }
+        let fields: Map<String, Value> = names
+            .iter()
+            .map(|n| {
+                let v = caps.name(n).map(|m| m.as_str().trim()).unwrap_or("");
+                (n.to_string(), json!(v))
+            })
+            .collect();
+        return Some(Value::Object(fields));
+    }
+    None
+}
+
+/// A first name, last name and five-digit zip code in a message ("I'm Jonah
+/// Bellweather, zip 43215").
+// TODO: names are taken as the first two words that are not common filler;
+// a customer who writes "my zip is 43215 and I am Jonah Bellweather" works,
+// one who writes a middle name does not. Good enough for the demo stores.
+pub fn name_and_zip(text: &str) -> Option<(String, String, String)> {
+    let zip_re = regex::Regex::new(r"\b(\d{5})\b").ok()?;
+    let zip = zip_re.captures(text)?.get(1)?.as_str().to_string();
+    const FILLER: &[&str] = &[
+        "i", "i'm", "im", "am", "my", "name", "is", "and", "zip", "code", "the", "it's", "its",
+        "hi", "hello", "hey", "postcode", "postal", "live", "in", "at", "this", "here", "sure",
+        "yes", "ok", "okay", "thanks", "please", "of", "with", "me", "a", "first", "last",
+    ];
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphabetic() || c == '-' || c == '\''))
+        .filter(|w| !w.is_empty())
+        .filter(|w| !FILLER.contains(&w.to_lowercase().as_str()))
+        .collect();
+    match words.as_slice() {
+        [first, last, ..] => Some((first.to_string(), last.to_string(), zip)),
+        _ => None,
+    }
+}
+
+/// Everything a reference can reach in this state.
+fn scope(workspace: &Workspace, state: &FlowState) -> Value {
+    let mut scope = Map::new();
+    scope.insert("bot_name".into(), json!(workspace.settings.workspace.bot_name));
+    scope.insert("company".into(), json!(workspace.settings.workspace.company));
+    scope.extend(state.slots.clone());
+    scope.extend(state.results.clone());
+    if let Some(customer) = &state.customer {
+        scope.insert("customer".into(), customer.clone());
+    }
+    Value::Object(scope)
+}
+
+fn with_value(workspace: &Workspace, state: &FlowState, key: &str, value: &str) -> Value {
+    let mut scope = scope(workspace, state);
+    scope[key] = json!(value);
+    scope
+}
+
+fn with_error(workspace: &Workspace, state: &FlowState, error: &str) -> Value {
+    with_value(workspace, state, "error", error)
+}
+
+/// A tool's parameters from the scope; an unknown value is left out, and
+/// the check says which one is missing.
+fn parameters(tool: &ToolDef, scope: &Value) -> Result<Map<String, Value>, String> {
+    let params = filled(tool, scope);
+    guardrails::validate(tool, &params)?;
+    Ok(params)
+}
+
+/// The value at a reference: dotted keys, `list[]` to map over a list,
+/// `list[field=ref]` to keep the entries whose field equals a value.
+pub fn resolve(scope: &Value, reference: &str) -> Option<Value> {
+    let mut current = vec![scope.clone()];
+    let mut mapped = false;
+    for part in reference.split('.') {
+        let (key, filter) = match part.split_once('[') {
+            Some((key, rest)) => (key, Some(rest.trim_end_matches(']'))),
+            None => (part, None),
+        };
+        let mut next = Vec::new();
+        for value in &current {
+            let Some(child) = value.get(key) else { continue };
+            match filter {
+                None => next.push(child.clone()),
+                Some("") => next.extend(child.as_array().cloned().unwrap_or_default()),
+                Some(condition) => {
+                    let (field, wanted) = condition.split_once('=')?;
+                    let wanted = resolve(scope, wanted).unwrap_or(json!(wanted));
+                    let same = |v: &Value| plain(v).eq_ignore_ascii_case(&plain(&wanted));
+                    next.extend(
+                        child
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter(|e| e.get(field).is_some_and(same))
+                            .cloned(),
+                    );
+                }
+            }
+            if filter.is_some() {
+                mapped = true;
+            }
+        }
+        current = next;
+    }
+    match (mapped, current.len()) {
+        (false, 1) => current.pop(),
+        (false, _) => None,
+        (true, 0) => None,
+        (true, _) => Some(Value::Array(current)),
+    }
+}
+
+/// A value as the customer reads it: text as is, money with two decimals,
+/// lists joined with commas.
+pub fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap_or(0.0)),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A flow text with its `{reference}` placeholders filled. A reference with
+/// no value is an error, never an empty hole in what the customer reads.
+pub fn render(text: &str, scope: &Value) -> Result<String, EngineError> {
+    use crate::workspace::templates as piece;
+    let pieces = piece::reference_pieces(text)
+        .map_err(|m| EngineError::Invalid(format!("a flow text is malformed: {m}")))?;
+    let mut out = String::new();
+    for p in pieces {
+        match p {
+            piece::Piece::Text(t) => out.push_str(t),
+            piece::Piece::Brace(c) => out.push(c),
+            piece::Piece::Placeholder(name) => {
+                let value = resolve(scope, name).ok_or_else(|| {
+                    EngineError::Template(crate::workspace::WorkspaceError::MissingValue {
+                        template: "flow text".into(),
+                        placeholder: name.to_string(),
+                    })
+                })?;
+                out.push_str(&plain(&value));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a step's condition holds; a reference with no value makes an
+/// equality false and an inequality true.
+pub fn holds(condition: &str, scope: &Value) -> bool {
+    let Ok(c) = parse_condition(condition) else { return false };
+    let value = |o: &Operand| match o {
+        Operand::Reference(r) => resolve(scope, r),
+        Operand::Text(t) => Some(json!(t)),
+        Operand::Number(n) => Some(json!(n)),
+    };
+    let (left, right) = (value(&c.left), value(&c.right));
+    match c.op {
+        Op::Eq => left.is_some() && left.as_ref().map(plain) == right.as_ref().map(plain),
+        Op::Ne => left.is_none() || left.as_ref().map(plain) != right.as_ref().map(plain),
+        Op::Gt | Op::Lt => {
+            let l = left.as_ref().and_then(guardrails::number);
+            let r = right.as_ref().and_then(guardrails::number);
+            match (l, r) {
+                (Some(l), Some(r)) if c.op == Op::Gt => l > r,
+                (Some(l), Some(r)) => l < r,
+                _ => false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,658 @@
+//! `tools.toml` and `flows.toml`: the company's systems the AI may call,
+//! the rules each call is held to, and the declarative flows that collect
+//! what a call needs and say what came of it.
+//!
+//! A reference (in a parameter's `from`, a step's `when` and a reply's
+//! `{placeholder}`) is a dotted path whose first part is a slot of the
+//! flow, `customer` (the verified customer: `customer.user_id` and the
+//! fields of the identity tool's details), or a tool the flow called before
+//! (`get_order.status`). `items[]` maps over a list, `items[name=item]`
+//! keeps the entries whose `name` equals the slot `item`.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::source::{Problem, Source};
+
+/// Whether a tool reads or changes the company's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolKind {
+    Read,
+    Write,
+}
+
+/// The type a parameter's value is checked against before a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamType {
+    String,
+    Number,
+    Email,
+    /// A list of strings.
+    List,
+    /// A JSON object (an address, say).
+    Object,
+}
+
+/// Where the HTTP tools are served, and the secret they are called with.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// The base URL tool paths are appended to.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// An environment variable that, when set, overrides `base_url`.
+    #[serde(default)]
+    pub base_url_env: Option<String>,
+    /// How long one attempt may take.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// The environment variable holding the API key, sent as a bearer
+    /// token. The key itself never sits in a file, a log or an event.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+}
+
+fn default_timeout() -> u64 {
+    3000
+}
+
+/// One parameter of a tool.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamDef {
+    #[serde(rename = "type")]
+    pub ty: ParamType,
+    /// The reference the value is taken from.
+    pub from: String,
+    /// A regular expression a string value must match in full.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Values allowed, when the set is closed.
+    #[serde(default)]
+    pub choices: Vec<String>,
+    /// A parameter left out of the call when it has no value.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// Above this value of a parameter, a person approves the call.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalLimit {
+    pub param: String,
+    pub above: f64,
+}
+
+/// A call the AI may make, with its rules.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolDef {
+    pub name: String,
+    pub description: String,
+    pub kind: ToolKind,
+    /// GET, POST, PUT, PATCH or DELETE.
+    pub method: String,
+    /// Appended to the base URL; `{param}` is replaced by the parameter,
+    /// URL-encoded. Other parameters go in the query (GET) or JSON body.
+    pub path: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamDef>,
+    /// A write with a key can be retried: the backend drops a repeat.
+    #[serde(default)]
+    pub idempotency_key: bool,
+    /// Extra attempts after a timeout, a 5xx or a malformed answer, for a
+    /// read or a write with an idempotency key.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    #[serde(default)]
+    pub requires_verified_customer: bool,
+    #[serde(default)]
+    pub requires_confirmation: bool,
+    /// The summary the customer says yes to; placeholders are references.
+    #[serde(default)]
+    pub confirm: Option<String>,
+    #[serde(default)]
+    pub approval: Option<ApprovalLimit>,
+    #[serde(default)]
+    pub max_per_conversation: Option<u32>,
+    #[serde(default)]
+    pub max_per_customer: Option<u32>,
+}
+
+fn default_retries() -> u32 {
+    1
+}
+
+/// How the customer proves who they are: an e-mail address, or a name with
+/// a zip code, each matched by a `read` tool that answers a user id.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDef {
+    pub question: String,
+    /// A tool with an `email` parameter from `slot.email`.
+    pub by_email: Option<String>,
+    /// A tool with `first_name`, `last_name` and `zip` from those slots.
+    pub by_name_zip: Option<String>,
+    /// Where the user id is in the lookup's answer.
+    #[serde(default = "default_user_id")]
+    pub user_id: String,
+    /// A tool with a `user_id` parameter from `customer.user_id`, whose
+    /// answer becomes the rest of `customer`.
+    pub details: Option<String>,
+    pub not_found: String,
+}
+
+fn default_user_id() -> String {
+    "user_id".into()
+}
+
+/// One piece of information a flow collects.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotDef {
+    pub name: String,
+    pub question: String,
+    /// An entity kind that fills the slot: order_number, email, money,
+    /// product, date, phone.
+    #[serde(default)]
+    pub entity: Option<String>,
+    /// Canonical values with the words that mean each.
+    #[serde(default)]
+    pub choices: BTreeMap<String, Vec<String>>,
+    /// A regular expression over the message; named groups become the
+    /// slot's fields (`address.city`), else the whole match is the value.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Not asked for; left empty when the customer does not say it.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// One step of a flow: a condition, then a call and/or a reply.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDef {
+    /// `REF == 'text'`, `REF != REF`, `REF > 250`, `REF < 10`; the step is
+    /// skipped when false.
+    #[serde(default)]
+    pub when: Option<String>,
+    #[serde(default)]
+    pub call: Option<String>,
+    #[serde(default)]
+    pub say: Option<String>,
+    /// The flow ends after this step.
+    #[serde(default)]
+    pub stop: bool,
+}
+
+/// A flow: what an intent needs and does.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowDef {
+    pub intent: String,
+    /// Verify the customer before anything else.
+    #[serde(default)]
+    pub verify: bool,
+    #[serde(default, rename = "slot")]
+    pub slots: Vec<SlotDef>,
+    #[serde(default, rename = "step")]
+    pub steps: Vec<StepDef>,
+}
+
+/// What the AI says when a guardrail or a failure stops a flow. Every text
+/// has a default, so that a workspace needs to set only what it rewords.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActionMessages {
+    /// After a "no" to a confirmation.
+    pub declined: String,
+    /// A call failed for a reason the customer cannot fix (`{error}`).
+    pub failed: String,
+    /// The backend refused the call and said why (`{error}`).
+    pub refused: String,
+    /// A rate limit was reached (`{tool}`).
+    pub rate_limited: String,
+    /// The call waits for a person (`{policy}`).
+    pub approval_pending: String,
+    /// A person rejected the call.
+    pub approval_rejected: String,
+    /// A value the customer gave does not fit (`{error}`).
+    pub invalid: String,
+}
+
+impl Default for ActionMessages {
+    fn default() -> Self {
+        ActionMessages {
+            declined: "Okay, I haven't changed anything.".into(),
+            failed: "Sorry, I couldn't complete that: {error}. Nothing has been changed. \
+                     Would you like me to pass you to a colleague?"
+                .into(),
+            refused: "I couldn't do that: {error}.".into(),
+            rate_limited: "I can't do that again in this conversation. A colleague can help \
+                           if you need more."
+                .into(),
+            approval_pending: "This needs a colleague's approval ({policy}). I've passed it \
+                               on with all the details, and I'll let you know the outcome here."
+                .into(),
+            approval_rejected: "A colleague reviewed the request and could not approve it, so \
+                                nothing has been changed."
+                .into(),
+            invalid: "{error} Could you check and send it again?".into(),
+        }
+    }
+}
+
+/// Everything the two files say, checked.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Actions {
+    pub backend: Backend,
+    pub tools: Vec<ToolDef>,
+    pub identity: Option<IdentityDef>,
+    pub flows: Vec<FlowDef>,
+    pub messages: ActionMessages,
+}
+
+impl Actions {
+    pub fn tool(&self, name: &str) -> Option<&ToolDef> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+
+    /// The flow of an intent, if it has one.
+    pub fn flow(&self, intent: &str) -> Option<&FlowDef> {
+        self.flows.iter().find(|f| f.intent == intent)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolsFile {
+    #[serde(default)]
+    backend: Backend,
+    #[serde(default)]
+    tool: Vec<Spanned<ToolDef>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowsFile {
+    #[serde(default)]
+    identity: Option<Spanned<IdentityDef>>,
+    #[serde(default)]
+    flow: Vec<Spanned<FlowDef>>,
+    #[serde(default)]
+    messages: ActionMessages,
+}
+
+/// Parses both files (either may be absent) and checks them against each
+/// other and the intents, pushing every problem with its line.
+pub(crate) fn parse(
+    tools_src: Option<&Source>,
+    flows_src: Option<&Source>,
+    intents: &[String],
+    problems: &mut Vec<Problem>,
+) -> Actions {
+    let mut actions = Actions::default();
+    let mut tool_spans = Vec::new();
+    if let Some(src) = tools_src {
+        match toml::from_str::<ToolsFile>(&src.text) {
+            Ok(file) => {
+                actions.backend = file.backend;
+                for tool in file.tool {
+                    tool_spans.push(tool.span());
+                    actions.tools.push(tool.into_inner());
+                }
+                check_tools(src, &actions, &tool_spans, problems);
+            }
+            Err(e) => problems.push(src.toml_error(&e)),
+        }
+    }
+    if let Some(src) = flows_src {
+        match toml::from_str::<FlowsFile>(&src.text) {
+            Ok(file) => {
+                actions.messages = file.messages;
+                let identity_span = file.identity.as_ref().map(|i| i.span());
+                actions.identity = file.identity.map(Spanned::into_inner);
+                let mut spans = Vec::new();
+                for flow in file.flow {
+                    spans.push(flow.span());
+                    actions.flows.push(flow.into_inner());
+                }
+                check_flows(src, &actions, identity_span, &spans, intents, problems);
+            }
+            Err(e) => problems.push(src.toml_error(&e)),
+        }
+    }
+    actions
+}
+
+fn check_tools(
+    src: &Source,
+    actions: &Actions,
+    spans: &[Range<usize>],
+    problems: &mut Vec<Problem>,
+) {
+    let backend = &actions.backend;
+    if !actions.tools.is_empty() && backend.base_url.is_none() && backend.base_url_env.is_none() {
+        problems.push(src.whole("[backend] needs `base_url` or `base_url_env` for the tools"));
+    }
+    if let Some(url) = &backend.base_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            problems
+                .push(src.at_text("base_url", "`base_url` must start with http:// or https://"));
+        }
+    }
+    if backend.timeout_ms == 0 || backend.timeout_ms > 60_000 {
+        problems.push(src.at_text("timeout_ms", "`timeout_ms` must be 1 to 60000"));
+    }
+
+    for (i, (tool, span)) in actions.tools.iter().zip(spans).enumerate() {
+        let mut here = |msg: String| problems.push(src.at(span.clone(), msg));
+        let name = &tool.name;
+        if actions.tools[..i].iter().any(|t| &t.name == name) {
+            here(format!("tool `{name}` is defined twice"));
+        }
+        if !is_identifier(name) {
+            here(format!("tool name `{name}` must be letters, digits and `_`"));
+        }
+        if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&tool.method.as_str()) {
+            here(format!(
+                "tool `{name}`: method `{}` is not GET, POST, PUT, PATCH or DELETE",
+                tool.method
+            ));
+        }
+        if !tool.path.starts_with('/') {
+            here(format!("tool `{name}`: `path` must start with `/`"));
+        }
+        for placeholder in path_placeholders(&tool.path) {
+            if !tool.params.contains_key(placeholder) {
+                here(format!(
+                    "tool `{name}`: path uses `{{{placeholder}}}`, which is no parameter"
+                ));
+            }
+        }
+        if tool.kind == ToolKind::Read && tool.method != "GET" && !tool.idempotency_key {
+            // A read over POST is fine, but it must be safe to repeat.
+            here(format!(
+                "tool `{name}` is a read over {}: declare `idempotency_key = true` \
+                          if it is safe to repeat",
+                tool.method
+            ));
+        }
+        if tool.requires_confirmation && tool.confirm.is_none() {
+            here(format!("tool `{name}` requires confirmation but has no `confirm` summary"));
+        }
+        if tool.kind == ToolKind::Write && !tool.requires_confirmation {
+            here(format!(
+                "tool `{name}` is a write: set `requires_confirmation = true`, the \
+                          customer says yes before anything changes"
+            ));
+        }
+        if let Some(limit) = &tool.approval {
+            match tool.params.get(&limit.param) {
+                Some(p) if p.ty == ParamType::Number => {}
+                _ => here(format!(
+                    "tool `{name}`: approval is on `{}`, which is no number \
+                                   parameter",
+                    limit.param
+                )),
+            }
+        }
+        for (param, def) in &tool.params {
+            if let Some(pattern) = &def.pattern {
+                if let Err(e) = regex::Regex::new(pattern) {
+                    here(format!("tool `{name}`, parameter `{param}`: bad pattern: {e}"));
+                }
+            }
+            if def.from.trim().is_empty() {
+                here(format!("tool `{name}`, parameter `{param}`: `from` is empty"));
+            }
+        }
+    }
+}
+
+fn check_flows(
+    src: &Source,
+    actions: &Actions,
+    identity_span: Option<Range<usize>>,
+    spans: &[Range<usize>],
+    intents: &[String],
+    problems: &mut Vec<Problem>,
+) {
+    if let (Some(identity), Some(span)) = (&actions.identity, identity_span) {
+        let mut here = |msg: String| problems.push(src.at(span.clone(), msg));
+        if identity.by_email.is_none() && identity.by_name_zip.is_none() {
+            here("[identity] needs `by_email` or `by_name_zip`".into());
+        }
+        let named = [&identity.by_email, &identity.by_name_zip, &identity.details];
+        for tool in named.into_iter().flatten() {
+            match actions.tool(tool) {
+                None => here(format!("[identity] names unknown tool `{tool}`")),
+                Some(t) if t.kind != ToolKind::Read => {
+                    here(format!("[identity] tool `{tool}` must be a read"))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    for (i, (flow, span)) in actions.flows.iter().zip(spans).enumerate() {
+        let mut here = |msg: String| problems.push(src.at(span.clone(), msg));
+        let intent = &flow.intent;
+        if actions.flows[..i].iter().any(|f| &f.intent == intent) {
+            here(format!("intent `{intent}` has two flows"));
+        }
+        if !intents.contains(intent) {
+            here(format!("flow for unknown intent `{intent}`; intents.toml does not define it"));
+        }
+        if flow.verify && actions.identity.is_none() {
+            here(format!("flow `{intent}` verifies the customer, but there is no [identity]"));
+        }
+
+        // What a reference may start with, growing as tools are called.
+        let mut roots: Vec<String> = flow.slots.iter().map(|s| s.name.clone()).collect();
+        roots.push("customer".into());
+        for slot in &flow.slots {
+            if let Some(kind) = &slot.entity {
+                if !ENTITY_KINDS.contains(&kind.as_str()) {
+                    here(format!(
+                        "flow `{intent}`, slot `{}`: unknown entity `{kind}`; use one \
+                                  of {}",
+                        slot.name,
+                        ENTITY_KINDS.join(", ")
+                    ));
+                }
+            }
+            if let Some(pattern) = &slot.pattern {
+                if let Err(e) = regex::Regex::new(pattern) {
+                    here(format!("flow `{intent}`, slot `{}`: bad pattern: {e}", slot.name));
+                }
+            }
+            if slot.entity.is_none() && slot.pattern.is_none() && slot.choices.is_empty() {
+                here(format!(
+                    "flow `{intent}`, slot `{}` has no `entity`, `pattern` or \
+                              `choices` to be filled from",
+                    slot.name
+                ));
+            }
+        }
+        for (n, step) in flow.steps.iter().enumerate() {
+            let step_no = n + 1;
+            if step.call.is_none() && step.say.is_none() && !step.stop {
+                here(format!("flow `{intent}`, step {step_no} neither calls, says nor stops"));
+            }
+            if let Some(when) = &step.when {
+                match parse_condition(when) {
+                    Ok(c) => {
+                        for r in c.references() {
+                            check_root(r, &roots, intent, step_no, &mut here);
+                        }
+                    }
+                    Err(e) => here(format!("flow `{intent}`, step {step_no}: {e}")),
+                }
+            }
+            if let Some(call) = &step.call {
+                match actions.tool(call) {
+                    None => here(format!(
+                        "flow `{intent}`, step {step_no} calls unknown tool \
+                                          `{call}`"
+                    )),
+                    Some(tool) => {
+                        for def in tool.params.values() {
+                            check_root(&def.from, &roots, intent, step_no, &mut here);
+                        }
+                        if let Some(confirm) = &tool.confirm {
+                            for r in super::templates::references(confirm).unwrap_or_default() {
+                                check_root(r, &roots, intent, step_no, &mut here);
+                            }
+                        }
+                        roots.push(call.clone());
+                    }
+                }
+            }
+            if let Some(say) = &step.say {
+                match super::templates::references(say) {
+                    Ok(used) => {
+                        for r in used {
+                            check_root(r, &roots, intent, step_no, &mut here);
+                        }
+                    }
+                    Err(e) => here(format!("flow `{intent}`, step {step_no}: `say` {e}")),
+                }
+            }
+        }
+    }
+}
+
+fn check_root(
+    reference: &str,
+    roots: &[String],
+    intent: &str,
+    step: usize,
+    here: &mut impl FnMut(String),
+) {
+    if reference.starts_with('\'') && reference.ends_with('\'') && reference.len() >= 2 {
+        return;
+    }
+    let root = reference.split(['.', '[']).next().unwrap_or("");
+    if !roots.iter().any(|r| r == root) && !GLOBAL_ROOTS.contains(&root) {
+        here(format!(
+            "flow `{intent}`, step {step}: `{reference}` names `{root}`, which is no slot, \
+             no tool called before this step and not `customer`"
+        ));
+    }
+}
+
+/// References filled in every flow text, from the settings.
+const GLOBAL_ROOTS: &[&str] = &["bot_name", "company"];
+
+/// The entity kinds a slot can be filled from.
+pub const ENTITY_KINDS: &[&str] = &["order_number", "email", "phone", "money", "date", "product"];
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The `{name}` parts of a tool's path.
+pub fn path_placeholders(path: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else { break };
+        out.push(&rest[start + 1..start + len]);
+        rest = &rest[start + len + 1..];
+    }
+    out
+}
+
+/// A step's condition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    pub left: Operand,
+    pub op: Op,
+    pub right: Operand,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Lt,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    Reference(String),
+    Text(String),
+    Number(f64),
+}
+
+impl Condition {
+    fn references(&self) -> impl Iterator<Item = &str> {
+        [&self.left, &self.right].into_iter().filter_map(|o| match o {
+            Operand::Reference(r) => Some(r.as_str()),
+            _ => None,
+        })
+    }
+}
+
+/// `REF == 'text'`, `REF != OTHER.REF`, `REF > 250`.
+pub fn parse_condition(text: &str) -> Result<Condition, String> {
+    let ops = [("==", Op::Eq), ("!=", Op::Ne), (">", Op::Gt), ("<", Op::Lt)];
+    let (at, token, op) = ops
+        .iter()
+        .find_map(|(token, op)| text.find(token).map(|at| (at, *token, *op)))
+        .ok_or_else(|| format!("`when = \"{text}\"` needs ==, !=, > or <"))?;
+    let left = operand(text[..at].trim())?;
+    let right = operand(text[at + token.len()..].trim())?;
+    if !matches!(left, Operand::Reference(_)) {
+        return Err(format!("`when = \"{text}\"` must start with a reference"));
+    }
+    if matches!(op, Op::Gt | Op::Lt) && !matches!(right, Operand::Number(_)) {
+        return Err(format!("`when = \"{text}\"`: > and < compare with a number"));
+    }
+    Ok(Condition { left, op, right })
+}
+
+fn operand(text: &str) -> Result<Operand, String> {
+    if text.is_empty() {
+        return Err("a condition has an empty side".into());
+    }
+    if let Some(inner) = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
+        return Ok(Operand::Text(inner.to_string()));
+    }
+    if let Ok(n) = text.parse::<f64>() {
+        return Ok(Operand::Number(n));
+    }
+    if text.chars().all(|c| c.is_ascii_alphanumeric() || "._[]=".contains(c)) {
+        return Ok(Operand::Reference(text.to_string()));
+    }
+    Err(format!("`{text}` is neither a reference, a 'quoted text' nor a number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_read_references_quoted_text_and_numbers() {
+        let c = parse_condition("get_order.status != 'pending'").unwrap();
+        assert_eq!(c.left, Operand::Reference("get_order.status".into()));
+        assert_eq!((c.op, c.right), (Op::Ne, Operand::Text("pending".into())));
+        let c = parse_condition("amount > 250").unwrap();
+        assert_eq!((c.op, c.right), (Op::Gt, Operand::Number(250.0)));
+        assert!(parse_condition("amount > 'x'").is_err());
+        assert!(parse_condition("status").is_err());
+    }
+
+    #[test]
+    fn path_placeholders_are_found_in_order() {
+        assert_eq!(path_placeholders("/orders/{order_id}/items/{item}"), vec!["order_id", "item"]);
+        assert!(path_placeholders("/users").is_empty());
+    }
+}
