@@ -163,6 +163,11 @@ impl Engine {
     // Reading.
 
     /// The current state of a conversation.
+    // TODO: every turn reads and folds the whole log (and the segment again
+    // for the policy and the packet), so a turn costs more as a
+    // conversation grows: fine for support chats of tens of messages,
+    // slow past several hundred. A per-conversation projection cache keyed
+    // by the last seq would make it constant.
     pub async fn conversation(&self, id: ConversationId) -> Result<Projection, EngineError> {
         let events = self.store.events(id, 0).await?;
         if events.is_empty() {
