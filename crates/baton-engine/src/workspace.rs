@@ -37,6 +37,7 @@ pub use intents::{Answer, IntentDef, MIN_EXAMPLES};
 pub use settings::{
     BusinessHours, DemoAgent, EscalationSettings, KnowledgeSettings, LifecycleSettings,
     NluSettings, OpeningPeriod, QueueSettings, ReportSettings, Settings, WorkspaceSettings,
+    DEMO_MIN_PASSWORD_CHARS,
 };
 pub use source::Problem;
 pub use store::ORDER_STATUSES;

@@ -12,8 +12,9 @@ use baton_store::{Agent, AgentRole, AgentStatus, SqliteStore, Store, StoreError}
 
 use crate::cli::{AgentArgs, AgentCommand};
 
-/// The shortest password accepted for an agent account.
-const MIN_PASSWORD_CHARS: usize = 8;
+/// The shortest password accepted for an agent account; the same rule the
+/// workspace check applies to the demo agent.
+const MIN_PASSWORD_CHARS: usize = baton_engine::workspace::DEMO_MIN_PASSWORD_CHARS;
 
 pub async fn run(args: AgentArgs) -> Result<ExitCode> {
     match args.command {

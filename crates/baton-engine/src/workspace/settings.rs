@@ -613,7 +613,8 @@ fn check_demo_agent(source: &Source, demo: &DemoAgent, problems: &mut Vec<Proble
     }
 }
 
-/// The shortest agent password `baton agent add` and `baton serve` accept.
+/// The shortest agent password accepted anywhere: `baton agent add`, the
+/// demo agent `baton serve` creates, and `baton workspace check`.
 pub const DEMO_MIN_PASSWORD_CHARS: usize = 8;
 
 impl Checker<'_> {
