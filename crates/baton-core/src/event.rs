@@ -194,6 +194,66 @@ pub enum EventKind {
         outcome: Value,
         ok: bool,
     },
+    /// An agent's correction of the AI, or a reply of theirs offered for
+    /// reuse. The actor is the agent; the event's time is when they said it.
+    /// Its id is the conversation's id and this event's seq.
+    FeedbackGiven {
+        kind: FeedbackKind,
+        /// The message the feedback is about.
+        message_seq: u64,
+        /// For a relabel: the intent the agent says the message has.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        intent: Option<String>,
+        /// For a relabel: the intent the model had given it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_intent: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        /// For a saved reply: the file it was written to, under the data
+        /// folder's `drafts/`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        draft: Option<String>,
+    },
+    /// A supervisor's verdict on the feedback given at `feedback_seq` of the
+    /// same conversation. Only accepted relabels train the next model.
+    FeedbackReviewed {
+        feedback_seq: u64,
+        accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+}
+
+/// What an agent's feedback says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackKind {
+    /// The customer message meant another intent than the model read.
+    Relabel,
+    /// The bot's answer was wrong.
+    AnswerWrong,
+    /// The agent's reply should become a reply template.
+    SaveTemplate,
+    /// The agent's reply should become a knowledge article.
+    SaveArticleDraft,
+}
+
+impl FeedbackKind {
+    pub const ALL: [FeedbackKind; 4] = [
+        FeedbackKind::Relabel,
+        FeedbackKind::AnswerWrong,
+        FeedbackKind::SaveTemplate,
+        FeedbackKind::SaveArticleDraft,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedbackKind::Relabel => "relabel",
+            FeedbackKind::AnswerWrong => "answer_wrong",
+            FeedbackKind::SaveTemplate => "save_template",
+            FeedbackKind::SaveArticleDraft => "save_article_draft",
+        }
+    }
 }
 
 impl EventKind {
@@ -227,6 +287,8 @@ impl EventKind {
             EventKind::CsatRequested => "csat_requested",
             EventKind::CsatReceived { .. } => "csat_received",
             EventKind::ToolCalled { .. } => "tool_called",
+            EventKind::FeedbackGiven { .. } => "feedback_given",
+            EventKind::FeedbackReviewed { .. } => "feedback_reviewed",
         }
     }
 }
@@ -556,6 +618,39 @@ mod tests {
         assert_eq!(state.stage, Stage::Resolved);
         assert_eq!(state.segment_start, 3);
         assert!(state.awaits_csat());
+    }
+
+    #[test]
+    fn feedback_serialises_with_its_kind_beside_the_type_tag() {
+        let agent = AgentId::new();
+        let events = log(vec![
+            (
+                Actor::System,
+                EventKind::ConversationStarted {
+                    channel: "web".into(),
+                    customer_id: CustomerId::new(),
+                },
+            ),
+            (
+                Actor::Agent(agent),
+                EventKind::FeedbackGiven {
+                    kind: FeedbackKind::Relabel,
+                    message_seq: 1,
+                    intent: Some("refund".into()),
+                    previous_intent: Some("order_status".into()),
+                    note: None,
+                    draft: None,
+                },
+            ),
+        ]);
+        let json = serde_json::to_value(&events[1]).unwrap();
+        assert_eq!(json["type"], "feedback_given");
+        assert_eq!(json["kind"], "relabel");
+        assert_eq!(json["intent"], "refund");
+        assert_eq!(json.get("note"), None);
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, events[1]);
+        assert_eq!(Projection::from_events(&events).unwrap().last_seq, 2);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod stage;
 pub use analysis::{Analysis, Cue, CueKind, Entity, EntityKind, IntentScore, Language, Sentiment};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::{
-    Actor, Author, Citation, EscalationReason, Event, EventKind, Message, Projection,
+    Actor, Author, Citation, EscalationReason, Event, EventKind, FeedbackKind, Message, Projection,
     ProjectionError,
 };
 pub use ids::{AgentId, ConversationId, CustomerId};

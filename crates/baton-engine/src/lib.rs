@@ -11,6 +11,8 @@
 //! - [`bus`]: how committed events reach every open socket.
 //! - [`replay`]: recorded conversations run through the same engine.
 //! - [`reports`]: the metrics, breakdowns and journey audit, from events.
+//! - [`feedback`]: agents' corrections and saved replies, and their review.
+//! - [`model`]: the intent model in service and its trained versions.
 //! - [`whatif`]: two replays of the same input under two workspaces, compared.
 //! - `flows`: the workspace's flows run turn by turn (slots, identity,
 //!   calls, replies), and the agent's approval of a held call.
@@ -19,6 +21,7 @@
 
 pub mod bus;
 pub mod engine;
+pub mod feedback;
 mod flows;
 pub mod guardrails;
 pub mod handoff;

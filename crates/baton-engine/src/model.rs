@@ -1,5 +1,9 @@
-//! The language model a workspace runs on: trained from its examples, kept
-//! as a file beside the data so that a restart does not retrain.
+//! The language model a workspace runs on: the promoted version built by
+//! `baton train` when there is one (see [`versions`]), else trained from the
+//! workspace's examples and kept as a file beside the data so that a
+//! restart does not retrain.
+
+pub mod versions;
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +18,31 @@ pub enum ModelSource {
     Loaded(PathBuf),
     /// Trained now (and saved to the file, if a folder was given).
     Trained { saved_to: Option<PathBuf> },
+    /// The version `baton train` promoted.
+    Promoted { version: String },
+}
+
+/// The analyser `serve` starts with: the promoted version if there is one
+/// that fits the workspace, else [`load_or_train`]. A promoted version that
+/// cannot be read or does not fit is logged and passed over.
+pub fn load_for_serving(
+    workspace: &Workspace,
+    model_dir: &Path,
+) -> Result<(Analyzer, ModelSource), NluError> {
+    let promoted = versions::promoted(model_dir).and_then(|manifest| match manifest {
+        Some(m) => versions::load_version(model_dir, &m.version, workspace).map(|a| Some((a, m))),
+        None => Ok(None),
+    });
+    match promoted {
+        Ok(Some((analyzer, manifest))) => {
+            Ok((analyzer, ModelSource::Promoted { version: manifest.version }))
+        }
+        Ok(None) => load_or_train(workspace, Some(model_dir)),
+        Err(err) => {
+            tracing::warn!(error = %err, "the promoted model is not used; training from the workspace");
+            load_or_train(workspace, Some(model_dir))
+        }
+    }
 }
 
 /// Train an intent model on the workspace's examples.

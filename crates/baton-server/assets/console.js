@@ -196,7 +196,7 @@
 
   function applyEvent(event) {
     state.lastSeq = event.seq;
-    const line = renderEvent(event);
+    const line = withFeedback(renderEvent(event), event);
     if (line) {
       ui.transcript.append(line);
       ui.transcript.scrollTop = ui.transcript.scrollHeight;
@@ -341,7 +341,7 @@
 
   function applyEventQuietly(event) {
     state.lastSeq = Math.max(state.lastSeq, event.seq);
-    const line = renderEvent(event);
+    const line = withFeedback(renderEvent(event), event);
     if (line) ui.transcript.append(line);
   }
 
@@ -418,6 +418,14 @@
       default:
         return null;
     }
+  }
+
+  /** The learning loop's hook: console-feedback.js adds its buttons to a
+   *  message line and renders the feedback events. */
+  function withFeedback(line, event) {
+    if (typeof BatonFeedback === 'undefined') return line;
+    const conversationId = state.current && state.current.id;
+    return BatonFeedback.decorate(line, event, { token: state.token, conversationId, agentName, clock });
   }
 
   function trace(event, text) {

@@ -47,6 +47,9 @@ pub struct AppState {
     /// Typing notices for the open sockets; never stored.
     pub notices: live::Notices,
     pub metrics: Arc<metrics::Metrics>,
+    /// The drafts folder and the model reloader; `None` for an app built
+    /// without a data folder, which then saves no drafts.
+    pub learning: Option<Arc<routes::Learning>>,
 }
 
 impl AppState {
@@ -58,7 +61,13 @@ impl AppState {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(metrics.clone().watch(engine.bus().subscribe()));
         }
-        Self { engine, store, notices: live::Notices::new(), metrics }
+        Self { engine, store, notices: live::Notices::new(), metrics, learning: None }
+    }
+
+    /// The same state saving drafts and reloading models under a data folder.
+    pub fn with_learning(mut self, learning: routes::Learning) -> Self {
+        self.learning = Some(Arc::new(learning));
+        self
     }
 }
 

@@ -39,6 +39,40 @@ pub enum Command {
     Audit(AuditArgs),
     /// Serve a demo store backend (users, orders, products) over HTTP.
     DemoStore(DemoStoreArgs),
+    /// Build a model version from the workspace's examples plus accepted
+    /// feedback, and promote it if it scores no worse than the one in service.
+    Train(TrainArgs),
+    /// List the model versions in a data folder.
+    Models(ModelsArgs),
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// The workspace whose examples the model learns.
+    #[arg(long, env = "BATON_WORKSPACE", default_value = "workspaces/demo")]
+    pub workspace: PathBuf,
+    /// The data folder: accepted feedback is read from its database, the
+    /// version is written under its models/.
+    #[arg(long, env = "BATON_DATA", default_value = "baton-data")]
+    pub data: PathBuf,
+    /// Read the feedback from this PostgreSQL database instead of --data.
+    #[arg(long, env = "BATON_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Promote the new version even if it scores worse.
+    #[arg(long)]
+    pub force: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ModelsArgs {
+    #[arg(long, env = "BATON_DATA", default_value = "baton-data")]
+    pub data: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]
@@ -74,6 +108,10 @@ pub struct ServeArgs {
     /// The NATS subject the nodes of one deployment share.
     #[arg(long, env = "BATON_NATS_SUBJECT", default_value = "baton.events")]
     pub nats_subject: String,
+    /// How often to look for a newly promoted model version, in seconds
+    /// (0: only on POST /api/v1/models/reload).
+    #[arg(long, env = "BATON_MODEL_POLL_SECONDS", default_value_t = 2)]
+    pub model_poll_seconds: u64,
 }
 
 #[derive(Args)]

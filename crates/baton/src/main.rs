@@ -9,6 +9,7 @@ mod eval;
 mod replay;
 mod report;
 mod serve;
+mod train;
 mod workspace;
 
 use clap::Parser;
@@ -36,6 +37,8 @@ fn main() -> std::process::ExitCode {
             Command::Report(args) => report::run(args).await,
             Command::Audit(args) => report::audit(args).await,
             Command::DemoStore(args) => demo_store::run(args).await,
+            Command::Train(args) => train::run(args).await,
+            Command::Models(args) => train::models(args),
         }
     });
 

@@ -9,7 +9,8 @@ use tracing::info;
 
 use baton_core::SystemClock;
 use baton_demo_store::StoreData;
-use baton_engine::model::{load_or_train, ModelSource};
+use baton_engine::model::versions::Reloader;
+use baton_engine::model::{load_for_serving, ModelSource};
 use baton_engine::workspace::Workspace;
 use baton_engine::{Bus, Engine, LocalBus};
 use baton_server::nats::NatsBus;
@@ -41,12 +42,18 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         None => Arc::new(LocalBus::new()),
     };
 
-    // 3. The language model: the saved one for these files, or trained now.
+    // 3. The language model: the version `baton train` promoted, else the
+    //    saved one for these files, or trained now.
     let model_dir = args.data.join("models");
     let started = std::time::Instant::now();
     let (analyzer, source) =
-        load_or_train(&workspace, Some(&model_dir)).context("while preparing the intent model")?;
+        load_for_serving(&workspace, &model_dir).context("while preparing the intent model")?;
+    let in_service = match &source {
+        ModelSource::Promoted { version } => Some(version.clone()),
+        _ => None,
+    };
     match &source {
+        ModelSource::Promoted { version } => info!(%version, "promoted intent model loaded"),
         ModelSource::Loaded(file) => info!(file = %file.display(), "intent model loaded"),
         ModelSource::Trained { .. } => info!(
             seconds = started.elapsed().as_secs_f64(),
@@ -76,7 +83,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         engine = engine.with_tool_base_url(url.clone());
     }
     let engine = Arc::new(engine);
-    let state = AppState::new(engine.clone());
+    let reloader = Arc::new(Reloader::new(model_dir, in_service));
+    let state = AppState::new(engine.clone()).with_learning(baton_server::routes::Learning {
+        drafts_dir: args.data.join("drafts"),
+        reloader: reloader.clone(),
+    });
+
+    // A version promoted while serving is put into service without a restart.
+    if args.model_poll_seconds > 0 {
+        let every = std::time::Duration::from_secs(args.model_poll_seconds);
+        tokio::spawn(reloader.watch(Arc::downgrade(&engine), every));
+    }
 
     // 7. Webhooks, delivered beside the conversations from the engine's bus.
     let endpoints = webhooks::load(&workspace.dir, |name| std::env::var(name).ok())?;

@@ -8,9 +8,11 @@
 //!    the intent's escalations are for negative sentiment, frustration or a
 //!    sensitive topic, or at least half of its conversations hold a
 //!    frustrated, churning, legal or safety message.
-//! 2. **fix the knowledge** when the AI answered from articles and still
-//!    lost most conversations: knowledge answers were given and fewer than
-//!    half of the conversations were contained.
+//! 2. **fix the knowledge** when agents marked any of the intent's bot
+//!    answers wrong (and no supervisor rejected the mark), or when the AI
+//!    answered from articles and still lost most conversations: knowledge
+//!    answers were given and fewer than half of the conversations were
+//!    contained.
 //! 3. **keep human** when the conversations the AI handled alone were
 //!    rated below 3 on average.
 //! 4. when more conversations escalated than were contained: **automate**
@@ -75,9 +77,6 @@ const EMOTIONAL: [&str; 3] = ["negative_sentiment", "frustration", "sensitive_to
 /// first. Conversations with no main intent are left out: there is no
 /// journey to act on.
 pub fn audit(events: &[Event], filter: &Filter, settings: &Settings) -> Vec<AuditRow> {
-    // TODO: agents' "this answer was wrong" corrections are not in the event
-    // log yet; until they are, rule 2 reads knowledge answers that did not
-    // keep the conversation with the AI as the sign of a wrong answer.
     intents(events, filter, settings)
         .into_iter()
         .filter(|row| row.intent != "-")
@@ -120,6 +119,15 @@ fn recommend(row: &IntentRow) -> (Recommendation, String) {
             format!(
                 "{} messages in {n} conversations showed frustration, churn, legal or safety cues",
                 row.emotional_messages
+            ),
+        );
+    }
+    if row.answers_marked_wrong > 0 {
+        return (
+            Recommendation::FixTheKnowledge,
+            format!(
+                "agents marked {} of the AI's answers wrong in {n} conversations",
+                row.answers_marked_wrong
             ),
         );
     }

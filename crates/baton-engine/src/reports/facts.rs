@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 
-use baton_core::{Actor, AgentId, Author, CueKind, EscalationReason, Event, EventKind};
+use baton_core::{
+    Actor, AgentId, Author, CueKind, EscalationReason, Event, EventKind, FeedbackKind,
+};
 
 use super::{APPROVAL_GRANTED, APPROVAL_REJECTED, SUGGESTION_OUTCOMES};
 
@@ -77,6 +79,9 @@ pub struct Facts {
     pub emotional_messages: u32,
     /// Answers the AI gave from knowledge articles.
     pub knowledge_answers: u32,
+    /// Bot answers an agent marked wrong, less those a supervisor rejected
+    /// the mark on.
+    pub answers_marked_wrong: u32,
 }
 
 impl Facts {
@@ -144,6 +149,7 @@ pub fn fold(
         suggestions: Vec::new(),
         emotional_messages: 0,
         knowledge_answers: 0,
+        answers_marked_wrong: 0,
     };
 
     // Running state of the fold.
@@ -153,6 +159,7 @@ pub fn fold(
     let mut owner: Option<(AgentId, DateTime<Utc>)> = None;
     let mut last_resolved_at: Option<DateTime<Utc>> = None;
     let mut previous_intent: Option<String> = None;
+    let mut marked_wrong: BTreeSet<u64> = BTreeSet::new();
 
     for event in events.iter().take_while(|e| until.is_none_or(|u| e.at < u)) {
         let at = event.at;
@@ -251,6 +258,15 @@ pub fn fold(
             EventKind::CsatRequested => facts.csat_requests += 1,
             EventKind::CsatReceived { score, .. } => facts.csat_scores.push(*score),
             EventKind::ToolCalled { tool, ok, .. } => facts.tools.push((tool.clone(), *ok)),
+            EventKind::FeedbackGiven { kind: FeedbackKind::AnswerWrong, .. } => {
+                marked_wrong.insert(event.seq);
+                facts.answers_marked_wrong += 1;
+            }
+            EventKind::FeedbackReviewed { feedback_seq, accepted: false, .. } => {
+                if marked_wrong.remove(feedback_seq) {
+                    facts.answers_marked_wrong -= 1;
+                }
+            }
             _ => {}
         }
     }

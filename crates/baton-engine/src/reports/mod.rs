@@ -430,6 +430,10 @@ pub struct IntentRow {
     pub csat_ai_only: Option<f64>,
     pub emotional_messages: usize,
     pub knowledge_answers: usize,
+    /// Bot answers agents marked wrong (not counting marks a supervisor
+    /// rejected).
+    #[serde(default)]
+    pub answers_marked_wrong: usize,
 }
 
 /// The breakdown by main intent, most conversations first (then by name).
@@ -462,6 +466,7 @@ pub fn intents(events: &[Event], filter: &Filter, settings: &Settings) -> Vec<In
                 csat_ai_only: ai_only.average,
                 emotional_messages: group.iter().map(|f| f.emotional_messages as usize).sum(),
                 knowledge_answers: group.iter().map(|f| f.knowledge_answers as usize).sum(),
+                answers_marked_wrong: group.iter().map(|f| f.answers_marked_wrong as usize).sum(),
             }
         })
         .collect();

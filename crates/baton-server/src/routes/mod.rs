@@ -4,9 +4,11 @@ mod actions;
 mod agents;
 mod approvals;
 mod conversations;
+mod feedback;
 mod reports;
 
 pub(crate) use conversations::customer_may_see;
+pub use feedback::Learning;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -24,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(reports::router())
         .merge(approvals::router())
         .merge(actions::router())
+        .merge(feedback::router())
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
 }
