@@ -262,10 +262,10 @@ pub fn fold(
                 marked_wrong.insert(event.seq);
                 facts.answers_marked_wrong += 1;
             }
-            EventKind::FeedbackReviewed { feedback_seq, accepted: false, .. } => {
-                if marked_wrong.remove(feedback_seq) {
-                    facts.answers_marked_wrong -= 1;
-                }
+            EventKind::FeedbackReviewed { feedback_seq, accepted: false, .. }
+                if marked_wrong.remove(feedback_seq) =>
+            {
+                facts.answers_marked_wrong -= 1;
             }
             _ => {}
         }
