@@ -109,6 +109,12 @@ impl Engine {
 
         // A new intent with its own flow replaces the active one, unless the
         // message answers what the active flow is waiting for.
+        // TODO: a flow waiting for a yes or a slot is replaced by any
+        // confident intent with a flow, even a side question about the same
+        // request ("what would the price difference be?"); the replay of the
+        // tau-bench retail transcripts loses most of its writes this way.
+        // Keeping the active flow unless the new intent's own slots are
+        // given needs the intent model's confidence per flow, not yet here.
         let active = state.flow.as_deref().and_then(|f| actions.flow(f));
         let answers_active = active.is_some_and(|flow| {
             analysis.affirmation.is_some()
