@@ -270,9 +270,12 @@ impl Engine {
         self.pick_slots(turn, flow, state, text, &given_now).await?;
 
         // 4. The slots still missing, one question at a time.
-        if let Some(slot) =
-            flow.slots.iter().find(|s| !s.optional && !state.slots.contains_key(&s.name))
-        {
+        let values = scope(workspace, state);
+        if let Some(slot) = flow.slots.iter().find(|s| {
+            !s.optional
+                && !state.slots.contains_key(&s.name)
+                && s.when.as_deref().is_none_or(|w| holds(w, &values))
+        }) {
             // A question quoting a list that could not be read is asked
             // without it, never with a hole.
             let values = scope(workspace, state);
@@ -563,6 +566,11 @@ impl Engine {
             // slot's lookup may need it (an item's product, say).
             if let Some(lookup) = &slot.lookup {
                 if !self.look_up(turn, state, lookup).await? {
+                    continue;
+                }
+            }
+            if let Some(when) = &slot.when {
+                if !holds(when, &scope(workspace, state)) {
                     continue;
                 }
             }

@@ -554,3 +554,18 @@ async fn a_mistyped_email_with_a_name_and_zip_still_finds_the_customer() {
     let reply = tau.say(id, &text).await;
     assert!(reply.starts_with(&format!("Order {order_id} (")), "{reply}");
 }
+
+#[tokio::test]
+async fn the_items_of_another_customers_order_are_never_listed() {
+    let tau = tau().await;
+    let (_, theirs, _) = tau.find(0, |_, o| o["status"] == "delivered");
+    let (email, _, _) = tau.find(9, |_, o| o["status"] == "delivered");
+    let id = tau.start().await;
+    tau.say(id, &format!("I'd like to return something from order {theirs}")).await;
+    let reply = tau.say(id, &email).await;
+    assert_eq!(
+        reply,
+        format!("I can only help with orders on your own account, and {theirs} isn't one of them.")
+    );
+    assert_eq!(tau.order(&theirs)["status"], "delivered");
+}

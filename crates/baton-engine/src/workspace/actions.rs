@@ -215,6 +215,11 @@ pub struct SlotDef {
     /// it (a payment method, say, where silence is no choice).
     #[serde(default)]
     pub always_ask: bool,
+    /// The slot is picked and asked for only while this condition holds
+    /// (`get_order.user_id == customer.user_id`: never list the items of
+    /// someone else's order); otherwise the steps run and decide.
+    #[serde(default)]
+    pub when: Option<String>,
 }
 
 /// One step of a flow: a condition, then a call and/or a reply.
@@ -605,6 +610,12 @@ fn check_pick(
     }
     for reference in [&slot.among, &slot.original].into_iter().flatten() {
         check_slot_root(reference, &roots, intent, name, here);
+    }
+    if let Some(when) = &slot.when {
+        match parse_condition(when) {
+            Ok(c) => c.references().for_each(|r| check_slot_root(r, &roots, intent, name, here)),
+            Err(e) => here(format!("flow `{intent}`, slot `{name}`: {e}")),
+        }
     }
     let needs_among = slot.lookup.is_some()
         || slot.value.is_some()
