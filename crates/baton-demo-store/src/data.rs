@@ -6,7 +6,7 @@
 //! its preconditions first and changes nothing when one fails.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
@@ -25,6 +25,10 @@ pub enum StoreError {
     /// The request itself is wrong (a reason not allowed, a missing field).
     #[error("{0}")]
     Invalid(String),
+    /// The change could not be written to the state file, so it was not
+    /// made.
+    #[error("{0}")]
+    Unsaved(String),
 }
 
 /// Why the data folder could not be loaded.
@@ -34,6 +38,8 @@ pub enum LoadError {
     Read { file: String, message: String },
     #[error("{file} is not a JSON object of records: {message}")]
     Shape { file: String, message: String },
+    #[error("{file} is not a store state (`users`, `orders`, `products`): {message}")]
+    State { file: String, message: String },
 }
 
 /// The whole store, in memory.
@@ -42,6 +48,17 @@ pub struct StoreData {
     pub users: BTreeMap<String, Value>,
     pub orders: BTreeMap<String, Value>,
     pub products: BTreeMap<String, Value>,
+    /// Where every change is written, when the store keeps its state
+    /// across restarts; memory only when `None`.
+    pub state_file: Option<PathBuf>,
+}
+
+/// The file form of a store's state, as `GET /state` shows it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StateFile {
+    users: BTreeMap<String, Value>,
+    orders: BTreeMap<String, Value>,
+    products: BTreeMap<String, Value>,
 }
 
 impl StoreData {
@@ -51,7 +68,50 @@ impl StoreData {
             users: load_file(&dir.join("users.json"))?,
             orders: load_file(&dir.join("orders.json"))?,
             products: load_file(&dir.join("products.json"))?,
+            state_file: None,
         })
+    }
+
+    /// A store that keeps its state in `file`: the state saved there when
+    /// the file exists, else the data folder's; every change is saved.
+    pub fn load_with_state(dir: &Path, file: &Path) -> Result<StoreData, LoadError> {
+        let mut data = if file.exists() {
+            let name = file.display().to_string();
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| LoadError::Read { file: name.clone(), message: e.to_string() })?;
+            let state: StateFile = serde_json::from_str(&text)
+                .map_err(|e| LoadError::State { file: name, message: e.to_string() })?;
+            StoreData {
+                users: state.users,
+                orders: state.orders,
+                products: state.products,
+                state_file: None,
+            }
+        } else {
+            StoreData::load(dir)?
+        };
+        data.state_file = Some(file.to_path_buf());
+        Ok(data)
+    }
+
+    /// The whole state as JSON, as the state file holds it.
+    pub fn state(&self) -> Value {
+        json!({"users": self.users, "orders": self.orders, "products": self.products})
+    }
+
+    /// Writes the state to the state file, if there is one: to a file
+    /// beside it first, then renamed, so that a crash never leaves half a
+    /// state behind.
+    pub fn save(&self) -> Result<(), StoreError> {
+        let Some(file) = &self.state_file else { return Ok(()) };
+        let unsaved = |e: std::io::Error| {
+            StoreError::Unsaved(format!("the change could not be saved to {}: {e}", file.display()))
+        };
+        let text = serde_json::to_string(&self.state()).map_err(|e| unsaved(e.into()))?;
+        let mut part = file.clone().into_os_string();
+        part.push(".part");
+        std::fs::write(&part, text).map_err(unsaved)?;
+        std::fs::rename(&part, file).map_err(unsaved)
     }
 
     /// The id of the user with this e-mail address (case does not matter).
@@ -97,6 +157,19 @@ impl StoreData {
     pub fn order(&self, id: &str) -> Result<&Value, StoreError> {
         let id = order_key(id);
         self.orders.get(&id).ok_or_else(|| StoreError::NotFound(format!("no order {id}")))
+    }
+
+    /// A user's orders, whole, in the order the user record lists them
+    /// (oldest first).
+    pub fn user_orders(&self, user_id: &str) -> Result<Value, StoreError> {
+        let user = self.user(user_id)?;
+        let ids = user.get("orders").and_then(Value::as_array).cloned().unwrap_or_default();
+        let orders: Vec<Value> = ids
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(|id| self.orders.get(&order_key(id)).cloned())
+            .collect();
+        Ok(json!({ "orders": orders }))
     }
 
     pub fn product(&self, id: &str) -> Result<&Value, StoreError> {

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! GET  /users?email=E | ?first_name=F&last_name=L&zip=Z   → {"user_id"}
-//! GET  /users/{id}   /orders/{id}   /products/{id}   /state
+//! GET  /users/{id}   /users/{id}/orders   /orders/{id}   /products/{id}   /state
 //! POST /orders/{id}/cancel    {"reason"}
 //! POST /orders/{id}/address   {"address1","address2","city","state","country","zip"}
 //! POST /orders/{id}/payment   {"payment_method_id"}
@@ -49,6 +49,7 @@ pub fn router(store: SharedStore) -> Router {
     Router::new()
         .route("/users", get(find_user))
         .route("/users/{id}", get(user))
+        .route("/users/{id}/orders", get(user_orders))
         .route("/users/{id}/address", post(user_address))
         .route("/users/{id}/password-reset", post(password_reset))
         .route("/orders/{id}", get(order))
@@ -83,6 +84,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(m) => ApiError(StatusCode::NOT_FOUND, "not_found", m),
             StoreError::Conflict(m) => ApiError(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(m) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            StoreError::Unsaved(m) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, "unsaved", m),
         }
     }
 }
@@ -108,6 +110,24 @@ fn with<T>(store: &SharedStore, f: impl FnOnce(&mut StoreData) -> T) -> T {
     f(&mut guard)
 }
 
+/// Run a change under the lock. With a state file, the change is made on a
+/// copy that replaces the store only once it is saved: a change that cannot
+/// be saved is not made.
+fn change(
+    store: &SharedStore,
+    f: impl FnOnce(&mut StoreData) -> Result<Value, StoreError>,
+) -> Reply {
+    let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.state_file.is_none() {
+        return Ok(Json(f(&mut guard)?));
+    }
+    let mut copy = guard.clone();
+    let answer = f(&mut copy)?;
+    copy.save()?;
+    *guard = copy;
+    Ok(Json(answer))
+}
+
 #[derive(Deserialize)]
 struct FindQuery {
     email: Option<String>,
@@ -131,6 +151,10 @@ async fn user(State(store): State<SharedStore>, Path(id): Path<String>) -> Reply
     Ok(Json(with(&store, |s| s.user(&id).cloned())?))
 }
 
+async fn user_orders(State(store): State<SharedStore>, Path(id): Path<String>) -> Reply {
+    Ok(Json(with(&store, |s| s.user_orders(&id))?))
+}
+
 async fn order(State(store): State<SharedStore>, Path(id): Path<String>) -> Reply {
     Ok(Json(with(&store, |s| s.order(&id).cloned())?))
 }
@@ -140,7 +164,7 @@ async fn product(State(store): State<SharedStore>, Path(id): Path<String>) -> Re
 }
 
 async fn state(State(store): State<SharedStore>) -> Json<Value> {
-    Json(with(&store, |s| json!({"users": s.users, "orders": s.orders, "products": s.products})))
+    Json(with(&store, |s| s.state()))
 }
 
 #[derive(Deserialize)]
@@ -154,7 +178,7 @@ async fn cancel(
     body: Result<Json<CancelBody>, JsonRejection>,
 ) -> Reply {
     let Json(body) = body?;
-    Ok(Json(with(&store, |s| s.cancel(&id, &body.reason))?))
+    change(&store, |s| s.cancel(&id, &body.reason))
 }
 
 async fn order_address(
@@ -163,7 +187,7 @@ async fn order_address(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Reply {
     let Json(body) = body?;
-    Ok(Json(with(&store, |s| s.modify_order_address(&id, &body))?))
+    change(&store, |s| s.modify_order_address(&id, &body))
 }
 
 #[derive(Deserialize)]
@@ -177,7 +201,7 @@ async fn payment(
     body: Result<Json<PaymentBody>, JsonRejection>,
 ) -> Reply {
     let Json(body) = body?;
-    Ok(Json(with(&store, |s| s.modify_payment(&id, &body.payment_method_id))?))
+    change(&store, |s| s.modify_payment(&id, &body.payment_method_id))
 }
 
 #[derive(Deserialize)]
@@ -194,9 +218,7 @@ async fn items(
     body: Result<Json<SwapBody>, JsonRejection>,
 ) -> Reply {
     let Json(b) = body?;
-    let changed =
-        with(&store, |s| s.modify_items(&id, &b.item_ids, &b.new_item_ids, &b.payment_method_id));
-    Ok(Json(changed?))
+    change(&store, |s| s.modify_items(&id, &b.item_ids, &b.new_item_ids, &b.payment_method_id))
 }
 
 async fn return_items(
@@ -205,7 +227,7 @@ async fn return_items(
     body: Result<Json<SwapBody>, JsonRejection>,
 ) -> Reply {
     let Json(b) = body?;
-    Ok(Json(with(&store, |s| s.request_return(&id, &b.item_ids, &b.payment_method_id))?))
+    change(&store, |s| s.request_return(&id, &b.item_ids, &b.payment_method_id))
 }
 
 async fn exchange(
@@ -214,10 +236,7 @@ async fn exchange(
     body: Result<Json<SwapBody>, JsonRejection>,
 ) -> Reply {
     let Json(b) = body?;
-    let changed = with(&store, |s| {
-        s.request_exchange(&id, &b.item_ids, &b.new_item_ids, &b.payment_method_id)
-    });
-    Ok(Json(changed?))
+    change(&store, |s| s.request_exchange(&id, &b.item_ids, &b.new_item_ids, &b.payment_method_id))
 }
 
 #[derive(Deserialize)]
@@ -231,7 +250,7 @@ async fn refund(
     body: Result<Json<RefundBody>, JsonRejection>,
 ) -> Reply {
     let Json(body) = body?;
-    Ok(Json(with(&store, |s| s.refund(&id, body.amount))?))
+    change(&store, |s| s.refund(&id, body.amount))
 }
 
 async fn user_address(
@@ -240,9 +259,9 @@ async fn user_address(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Reply {
     let Json(body) = body?;
-    Ok(Json(with(&store, |s| s.modify_user_address(&id, &body))?))
+    change(&store, |s| s.modify_user_address(&id, &body))
 }
 
 async fn password_reset(State(store): State<SharedStore>, Path(id): Path<String>) -> Reply {
-    Ok(Json(with(&store, |s| s.reset_password(&id))?))
+    change(&store, |s| s.reset_password(&id))
 }

@@ -105,3 +105,88 @@ async fn a_delivered_item_is_returned_to_the_original_card() {
     assert_eq!(order["status"], "return requested");
     assert_eq!(order["return_items"], json!(["8440408474"]));
 }
+
+#[tokio::test]
+async fn a_store_with_a_state_file_keeps_its_changes_across_a_restart() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo/store");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+
+    // First run: a cancellation is saved as it is made.
+    let data = StoreData::load_with_state(&demo, &file).unwrap();
+    assert!(!file.exists());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let store = Arc::new(Mutex::new(data));
+    let server = tokio::spawn(baton_demo_store::serve(listener, store, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let cancel = client
+        .post(format!("{base}/orders/W7363125/cancel"))
+        .json(&json!({"reason": "no longer needed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status().as_u16(), 200);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["orders"]["#W7363125"]["status"], "cancelled");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+
+    // Second run on the same file: the order is still cancelled, and the
+    // state shows it.
+    let data = StoreData::load_with_state(&demo, &file).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let store = Arc::new(Mutex::new(data));
+    tokio::spawn(baton_demo_store::serve(listener, store, std::future::pending()));
+    let state: Value =
+        client.get(format!("{base}/state")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["orders"]["#W7363125"]["status"], "cancelled");
+    assert_eq!(state["orders"]["#W7363125"]["cancel_reason"], "no longer needed");
+}
+
+#[tokio::test]
+async fn a_refused_change_leaves_the_state_file_as_it_was() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo/store");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let store = Arc::new(Mutex::new(StoreData::load_with_state(&demo, &file).unwrap()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(baton_demo_store::serve(listener, store, std::future::pending()));
+    let refused = reqwest::Client::new()
+        .post(format!("{base}/orders/W7363125/cancel"))
+        .json(&json!({"reason": "too expensive"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 422);
+    assert!(!file.exists());
+}
+
+#[tokio::test]
+async fn a_customers_orders_are_listed_whole_oldest_first() {
+    let base = spawn_store().await;
+    let user: Value = reqwest::get(format!("{base}/users/jonah_bellweather_8285"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed: Value = reqwest::get(format!("{base}/users/jonah_bellweather_8285/orders"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&Value> =
+        listed["orders"].as_array().unwrap().iter().map(|o| &o["order_id"]).collect();
+    let expected: Vec<&Value> = user["orders"].as_array().unwrap().iter().collect();
+    assert_eq!(ids, expected);
+    assert!(listed["orders"][0]["items"].is_array());
+    let missing = reqwest::get(format!("{base}/users/nobody_1/orders")).await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+}

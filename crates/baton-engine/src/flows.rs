@@ -39,14 +39,40 @@ pub struct FlowState {
     /// across flows for the whole conversation.
     pub customer: Option<Value>,
     pub pending: Option<Pending>,
+    /// The customer said the e-mail the conversation started with is not
+    /// theirs: it is not offered again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub start_email_declined: bool,
+}
+
+/// What the e-mail a conversation started with does for its verification.
+enum StartEmail {
+    /// Look the customer up with it, without asking.
+    Use(String),
+    /// Ask the customer whether it is theirs.
+    Confirm(String),
+    None,
 }
 
 /// A write waiting for the customer's yes or a person's approval.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Pending {
-    Confirmation { tool: String, parameters: Map<String, Value> },
-    Approval { id: String, tool: String, parameters: Map<String, Value>, step: usize },
+    Confirmation {
+        tool: String,
+        parameters: Map<String, Value>,
+    },
+    Approval {
+        id: String,
+        tool: String,
+        parameters: Map<String, Value>,
+        step: usize,
+    },
+    /// An e-mail from the conversation's start, on a channel that does not
+    /// sign customers in, waiting for the customer to say it is theirs.
+    Identity {
+        email: String,
+    },
 }
 
 /// The answer a flow turn gives the engine.
@@ -83,9 +109,18 @@ impl Engine {
 
         // A new intent with its own flow replaces the active one, unless the
         // message answers what the active flow is waiting for.
+        // TODO: a flow waiting for a yes or a slot is replaced by any
+        // confident intent with a flow, even a side question about the same
+        // request ("what would the price difference be?"); the replay of the
+        // tau-bench retail transcripts loses most of its writes this way.
+        // Keeping the active flow unless the new intent's own slots are
+        // given needs the intent model's confidence per flow, not yet here.
         let active = state.flow.as_deref().and_then(|f| actions.flow(f));
-        let answers_active = active
-            .is_some_and(|flow| analysis.affirmation.is_some() || fills_any(flow, analysis, text));
+        let answers_active = active.is_some_and(|flow| {
+            analysis.affirmation.is_some()
+                || fills_any(flow, analysis, text)
+                || picks_any(self.workspace(), flow, &state, text)
+        });
 
         // Escalations decided by the policy win, except those that come
         // from reading a bare answer as if it were a request: an e-mail
@@ -196,17 +231,21 @@ impl Engine {
 
         // 1. What the message says: slots (a new value is a change of mind,
         //    and what was looked up for the old one is forgotten).
+        let before = state.slots.clone();
         if fill_slots(flow, &mut state.slots, analysis, text) {
-            state.results.clear();
-            if matches!(state.pending, Some(Pending::Confirmation { .. })) {
-                state.pending = None;
-            }
+            forget_after_change(flow, state, &before);
         }
+        let given_now: Vec<String> = state
+            .slots
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect();
 
         // 2. An answer to a pending confirmation.
         let mut confirmed = None;
-        if let Some(Pending::Confirmation { tool, parameters }) = state.pending.take() {
-            match analysis.affirmation {
+        match state.pending.take() {
+            Some(Pending::Confirmation { tool, parameters }) => match analysis.affirmation {
                 Some(true) => confirmed = Some((tool, parameters)),
                 Some(false) => {
                     let reply = render(&messages.declined, &scope(workspace, state))?;
@@ -214,7 +253,9 @@ impl Engine {
                     return Ok(Step::End("the customer said no; nothing was changed"));
                 }
                 None => {}
-            }
+            },
+            identity @ Some(Pending::Identity { .. }) => state.pending = identity,
+            _ => {}
         }
 
         // 3. Who the customer is, when the flow needs it.
@@ -224,11 +265,26 @@ impl Engine {
             }
         }
 
+        // 3b. Slots picked from a list the tools give: "the desk lamp", "my
+        //     last order", "actually, the other one".
+        self.pick_slots(turn, flow, state, text, &given_now).await?;
+
         // 4. The slots still missing, one question at a time.
-        if let Some(slot) =
-            flow.slots.iter().find(|s| !s.optional && !state.slots.contains_key(&s.name))
-        {
-            turn.say(Author::Bot, render(&slot.question, &scope(workspace, state))?, vec![])?;
+        let values = scope(workspace, state);
+        if let Some(slot) = flow.slots.iter().find(|s| {
+            !s.optional
+                && !state.slots.contains_key(&s.name)
+                && s.when.as_deref().is_none_or(|w| holds(w, &values))
+        }) {
+            // A question quoting a list that could not be read is asked
+            // without it, never with a hole.
+            let values = scope(workspace, state);
+            let question = render(&slot.question, &values).or_else(|_| {
+                let plain = slot.question.split('{').next().unwrap_or_default().trim();
+                let ask = format!("Could you tell me the {}?", slot.name.replace('_', " "));
+                Ok::<_, EngineError>(if plain.ends_with('?') { plain.to_string() } else { ask })
+            })?;
+            turn.say(Author::Bot, question, vec![])?;
             return Ok(Step::Wait("asked for a slot"));
         }
 
@@ -373,31 +429,62 @@ impl Engine {
         let Some(identity) = &workspace.actions.identity else {
             return Ok(None);
         };
-        let email = analysis.entities_of(EntityKind::Email).next().map(|e| e.value.clone());
-        let lookup = match (email, name_and_zip(text), &identity.by_email, &identity.by_name_zip) {
-            (Some(email), _, Some(tool), _) => Some((tool, json!({"email": email}))),
-            (_, Some((first, last, zip)), _, Some(tool)) => {
-                Some((tool, json!({"first_name": first, "last_name": last, "zip": zip})))
+        let mut email = analysis.entities_of(EntityKind::Email).next().map(|e| e.value.clone());
+        let claimed = match state.pending.take() {
+            Some(Pending::Identity { email }) => Some(email),
+            other => {
+                state.pending = other;
+                None
             }
-            _ => None,
         };
-        let Some((tool_name, given)) = lookup else {
+        if email.is_none() && name_and_zip(text).is_none() && identity.by_email.is_some() {
+            match self.start_email(turn, state, claimed, analysis.affirmation).await? {
+                StartEmail::Use(known) => email = Some(known),
+                StartEmail::Confirm(known) => {
+                    let values = with_value(workspace, state, "email", &known);
+                    let question = render(&identity.confirm_email, &values)?;
+                    turn.say(Author::Bot, question, vec!["Yes".into(), "No".into()])?;
+                    state.pending = Some(Pending::Identity { email: known });
+                    return Ok(Some(Step::Wait("asked the customer to confirm their e-mail")));
+                }
+                StartEmail::None => {}
+            }
+        }
+        // Every way the message offers, e-mail first: a customer who gives
+        // a mistyped e-mail with their name and zip is still found.
+        let mut lookups = Vec::new();
+        if let (Some(email), Some(tool)) = (email, &identity.by_email) {
+            lookups.push((tool, json!({"email": email})));
+        }
+        if let (Some((first, last, zip)), Some(tool)) = (name_and_zip(text), &identity.by_name_zip)
+        {
+            lookups.push((tool, json!({"first_name": first, "last_name": last, "zip": zip})));
+        }
+        if lookups.is_empty() {
             turn.say(Author::Bot, render(&identity.question, &scope(workspace, state))?, vec![])?;
             return Ok(Some(Step::Wait("asked the customer who they are")));
-        };
-        let Some(tool) = workspace.actions.tool(tool_name) else { return Ok(None) };
-        let mut lookup_scope = scope(workspace, state);
-        if let (Value::Object(s), Value::Object(g)) = (&mut lookup_scope, &given) {
-            s.extend(g.clone());
         }
-        let params = parameters(tool, &lookup_scope).unwrap_or_default();
-        let outcome = self.call_tool(turn, tool, &params, Actor::Bot, json!("read")).await?;
-        let user_id = match &outcome {
-            CallOutcome::Done { body, .. } => resolve(body, &identity.user_id),
-            _ => None,
-        };
+        let mut user_id = None;
+        let mut outcome = None;
+        for (tool_name, given) in lookups {
+            let Some(tool) = workspace.actions.tool(tool_name) else { return Ok(None) };
+            let mut lookup_scope = scope(workspace, state);
+            if let (Value::Object(s), Value::Object(g)) = (&mut lookup_scope, &given) {
+                s.extend(g.clone());
+            }
+            let params = parameters(tool, &lookup_scope).unwrap_or_default();
+            let answer = self.call_tool(turn, tool, &params, Actor::Bot, json!("read")).await?;
+            user_id = match &answer {
+                CallOutcome::Done { body, .. } => resolve(body, &identity.user_id),
+                _ => None,
+            };
+            outcome = Some(answer);
+            if user_id.is_some() {
+                break;
+            }
+        }
         let Some(user_id) = user_id else {
-            if let CallOutcome::Failed { error, .. } = &outcome {
+            if let Some(CallOutcome::Failed { error, .. }) = &outcome {
                 let values = with_error(workspace, state, error);
                 let reply = render(&workspace.actions.messages.failed, &values)?;
                 turn.say(Author::Bot, reply, vec!["Talk to a person".into()])?;
@@ -419,6 +506,153 @@ impl Engine {
         }
         state.customer = Some(customer);
         Ok(None)
+    }
+
+    /// What the e-mail given when the conversation was created counts for:
+    /// verified on a channel the workspace says signs customers in, a claim
+    /// to confirm elsewhere. `claimed` is the e-mail asked about last turn.
+    async fn start_email(
+        &self,
+        turn: &Turn,
+        state: &mut FlowState,
+        claimed: Option<String>,
+        affirmation: Option<bool>,
+    ) -> Result<StartEmail, EngineError> {
+        let workspace = self.workspace();
+        let Some(identity) = &workspace.actions.identity else { return Ok(StartEmail::None) };
+        if let Some(email) = claimed {
+            return Ok(match affirmation {
+                Some(true) => StartEmail::Use(email),
+                Some(false) => {
+                    state.start_email_declined = true;
+                    StartEmail::None
+                }
+                None => StartEmail::Confirm(email),
+            });
+        }
+        if state.start_email_declined {
+            return Ok(StartEmail::None);
+        }
+        let customer = self.store().customer(turn.state.customer_id).await?;
+        let Some(email) = customer.and_then(|c| c.email) else { return Ok(StartEmail::None) };
+        if identity.authenticated_channels.iter().any(|c| c == &turn.state.channel) {
+            Ok(StartEmail::Use(email))
+        } else {
+            Ok(StartEmail::Confirm(email))
+        }
+    }
+
+    /// Fill the slots that are picked from a list, and turn one to "the
+    /// other" entry when the customer changes their mind. A slot whose
+    /// list cannot be read yet (its lookup needs a slot still missing, or
+    /// the customer is not verified) waits for a later turn.
+    async fn pick_slots(
+        &self,
+        turn: &mut Turn,
+        flow: &FlowDef,
+        state: &mut FlowState,
+        text: &str,
+        given_now: &[String],
+    ) -> Result<(), EngineError> {
+        let workspace = self.workspace();
+        let mut said: Option<Vec<String>> = None;
+        let mut turned = false;
+        for slot in &flow.slots {
+            let Some(among) = &slot.among else { continue };
+            if given_now.contains(&slot.name) {
+                continue;
+            }
+            // The list is read even for a slot that has its value: a later
+            // slot's lookup may need it (an item's product, say).
+            if let Some(lookup) = &slot.lookup {
+                if !self.look_up(turn, state, lookup).await? {
+                    continue;
+                }
+            }
+            if let Some(when) = &slot.when {
+                if !holds(when, &scope(workspace, state)) {
+                    continue;
+                }
+            }
+            let current = state.slots.get(&slot.name).cloned();
+            let turning = current.is_some() && !turned && pick::says_other(text);
+            if current.is_some() && !turning {
+                continue;
+            }
+            let values = scope(workspace, state);
+            let entries = pick::entries(resolve(&values, among));
+            let original = slot.original.as_deref().and_then(|r| resolve(&values, r));
+            if entries.is_empty() && original.is_none() {
+                continue;
+            }
+            // A change of mind is read from this message alone; a first
+            // pick from everything the customer said in this segment.
+            let texts = if turning {
+                vec![text.to_string()]
+            } else {
+                if said.is_none() {
+                    said = Some(self.customer_texts(turn, text).await?);
+                }
+                said.clone().unwrap_or_default()
+            };
+            let Some(mut value) = pick::pick(slot, &entries, current.as_ref(), &texts, original)
+            else {
+                continue;
+            };
+            // An order number picked from a list reads as one the customer
+            // typed: without its `#`.
+            if let (Some("order_number"), Value::String(s)) = (slot.entity.as_deref(), &value) {
+                value = json!(s.trim_start_matches('#'));
+            }
+            if current.as_ref() == Some(&value) {
+                continue;
+            }
+            let before = state.slots.clone();
+            state.slots.insert(slot.name.clone(), value);
+            if turning {
+                turned = true;
+                forget_after_change(flow, state, &before);
+            }
+        }
+        Ok(())
+    }
+
+    /// A read a slot's list comes from, called once for the slots it has.
+    /// False when it cannot run yet or did not answer.
+    async fn look_up(
+        &self,
+        turn: &mut Turn,
+        state: &mut FlowState,
+        name: &str,
+    ) -> Result<bool, EngineError> {
+        if state.results.contains_key(name) {
+            return Ok(true);
+        }
+        let workspace = self.workspace();
+        let Some(tool) = workspace.actions.tool(name) else { return Ok(false) };
+        let Ok(params) = parameters(tool, &scope(workspace, state)) else { return Ok(false) };
+        if tool.requires_verified_customer && state.customer.is_none() {
+            return Ok(false);
+        }
+        match self.call_tool(turn, tool, &params, Actor::Bot, json!("read")).await? {
+            CallOutcome::Done { body, .. } => {
+                state.results.insert(name.to_string(), body);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The customer's messages of this segment, newest (this one) first.
+    async fn customer_texts(&self, turn: &Turn, text: &str) -> Result<Vec<String>, EngineError> {
+        let mut events = self.store().events(turn.state.id, turn.state.segment_start).await?;
+        events.retain(|e| e.seq <= turn.base_seq);
+        let mut texts = vec![text.to_string()];
+        texts.extend(events.iter().rev().filter_map(|e| match &e.kind {
+            EventKind::MessagePosted { author: Author::Customer, text, .. } => Some(text.clone()),
+            _ => None,
+        }));
+        Ok(texts)
     }
 
     /// Run one call and record it, with who allowed it.
@@ -797,12 +1031,47 @@ fn end(state: &mut FlowState) {
     }
 }
 
+/// After a slot changed: what was looked up for the old value no longer
+/// holds, a summary waiting for a yes is void, and the slots picked from a
+/// list after the changed one are picked again.
+fn forget_after_change(flow: &FlowDef, state: &mut FlowState, before: &Map<String, Value>) {
+    state.results.clear();
+    if matches!(state.pending, Some(Pending::Confirmation { .. })) {
+        state.pending = None;
+    }
+    let changed = |name: &str| state.slots.get(name) != before.get(name);
+    let Some(first) = flow.slots.iter().position(|s| changed(&s.name)) else { return };
+    let stale: Vec<String> = flow.slots[first + 1..]
+        .iter()
+        .filter(|s| s.among.is_some() && !changed(&s.name))
+        .map(|s| s.name.clone())
+        .collect();
+    for name in stale {
+        state.slots.remove(&name);
+    }
+}
+
 /// Whether the message gives a value for any slot of the flow.
 fn fills_any(flow: &FlowDef, analysis: &Analysis, text: &str) -> bool {
     let mut scratch = Map::new();
+    let picked = flow.slots.iter().any(|s| s.among.is_some());
     fill_slots(flow, &mut scratch, analysis, text)
         || analysis.entities_of(EntityKind::Email).next().is_some()
         || name_and_zip(text).is_some()
+        || picked && (pick::says_other(text) || pick::says_latest(text))
+}
+
+/// Whether the message picks an entry for a slot still missing, from the
+/// lists the flow has read ("the desk lamp", "the original card").
+fn picks_any(workspace: &Workspace, flow: &FlowDef, state: &FlowState, text: &str) -> bool {
+    let values = scope(workspace, state);
+    flow.slots.iter().filter(|s| !state.slots.contains_key(&s.name)).any(|slot| {
+        let Some(among) = &slot.among else { return false };
+        let entries = pick::entries(resolve(&values, among));
+        let named =
+            slot.matches.as_deref().is_some_and(|m| !pick::named(m, &entries, text).is_empty());
+        named || slot.original.is_some() && pick::says_original(text)
+    })
 }
 
 /// Fill the flow's slots from one message; true when a value was set or
@@ -874,7 +1143,16 @@ pub fn name_and_zip(text: &str) -> Option<(String, String, String)> {
         "hi", "hello", "hey", "postcode", "postal", "live", "in", "at", "this", "here", "sure",
         "yes", "ok", "okay", "thanks", "please", "of", "with", "me", "a", "first", "last",
     ];
-    let words: Vec<&str> = text
+    // The words after "my name is" / "I'm" when the message has them, so
+    // that "Of course! My name is Jonah Bellweather" skips "Of course".
+    let lower = text.to_lowercase();
+    let from = ["name is ", "i'm ", "i am ", "this is "]
+        .iter()
+        .filter_map(|m| lower.find(m).map(|at| at + m.len()))
+        .min()
+        .filter(|at| text.is_char_boundary(*at))
+        .unwrap_or(0);
+    let words: Vec<&str> = text[from..]
         .split(|c: char| !(c.is_alphabetic() || c == '-' || c == '\''))
         .filter(|w| !w.is_empty())
         .filter(|w| !FILLER.contains(&w.to_lowercase().as_str()))
@@ -931,18 +1209,20 @@ pub fn resolve(scope: &Value, reference: &str) -> Option<Value> {
             let Some(child) = value.get(key) else { continue };
             match filter {
                 None => next.push(child.clone()),
-                Some("") => next.extend(child.as_array().cloned().unwrap_or_default()),
+                Some("") => next.extend(pick::entries(Some(child.clone()))),
                 Some(condition) => {
                     let (field, wanted) = condition.split_once('=')?;
-                    let wanted = resolve(scope, wanted).unwrap_or(json!(wanted));
-                    let same = |v: &Value| plain(v).eq_ignore_ascii_case(&plain(&wanted));
+                    // A list wanted keeps the entries equal to any of it.
+                    let wanted = match resolve(scope, wanted).unwrap_or(json!(wanted)) {
+                        Value::Array(list) => list,
+                        one => vec![one],
+                    };
+                    let same =
+                        |v: &Value| wanted.iter().any(|w| plain(v).eq_ignore_ascii_case(&plain(w)));
                     next.extend(
-                        child
-                            .as_array()
+                        pick::entries(Some(child.clone()))
                             .into_iter()
-                            .flatten()
-                            .filter(|e| e.get(field).is_some_and(same))
-                            .cloned(),
+                            .filter(|e| e.get(field).is_some_and(same)),
                     );
                 }
             }
@@ -967,7 +1247,14 @@ pub fn plain(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap_or(0.0)),
         Value::Number(n) => n.to_string(),
+        Value::Array(items) if items.iter().any(Value::is_object) => {
+            items.iter().map(plain).collect::<Vec<_>>().join("; ")
+        }
         Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+        // An object reads as its fields ("color: blue, size: M").
+        Value::Object(fields) => {
+            fields.iter().map(|(k, v)| format!("{k}: {}", plain(v))).collect::<Vec<_>>().join(", ")
+        }
         Value::Null => String::new(),
         other => other.to_string(),
     }
@@ -1022,6 +1309,8 @@ pub fn holds(condition: &str, scope: &Value) -> bool {
         }
     }
 }
+
+mod pick;
 
 #[cfg(test)]
 mod tests;

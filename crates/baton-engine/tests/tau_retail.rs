@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use baton_core::{EventKind, ManualClock};
 use baton_demo_store::StoreData;
 use baton_engine::workspace::Workspace;
-use baton_engine::{Engine, LocalBus};
+use baton_engine::{CustomerDetails, Engine, LocalBus};
 use baton_store::{SqliteStore, Store};
 
 fn root() -> PathBuf {
@@ -62,6 +62,45 @@ impl Tau {
             })
             .nth(skip)
             .expect("the tau data has users with pending orders")
+    }
+
+    /// The first (email, order, user) in the data, by user id, for which
+    /// `fits` holds of the user and one of their orders.
+    fn find(&self, skip: usize, fits: impl Fn(&Value, &Value) -> bool) -> (String, String, Value) {
+        let data = self.store.lock().unwrap();
+        data.users
+            .values()
+            .filter_map(|user| {
+                let email = user["email"].as_str()?.to_string();
+                let order = user["orders"].as_array()?.iter().find_map(|o| {
+                    let order = data.orders.get(o.as_str()?)?;
+                    fits(user, order).then(|| order.clone())
+                })?;
+                let id = order["order_id"].as_str()?.to_string();
+                Some((email, id, user.clone()))
+            })
+            .nth(skip)
+            .expect("the tau data has such a user")
+    }
+
+    fn product(&self, id: &str) -> Value {
+        self.store.lock().unwrap().products[id].clone()
+    }
+
+    fn pending_orders(&self, user: &Value) -> Vec<String> {
+        let data = self.store.lock().unwrap();
+        user["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o.as_str())
+            .filter(|o| data.orders[*o]["status"] == "pending")
+            .map(str::to_string)
+            .collect()
+    }
+
+    async fn start(&self) -> baton_core::ConversationId {
+        self.engine.start_conversation("web", Default::default()).await.unwrap().id
     }
 
     fn order(&self, id: &str) -> Value {
@@ -142,4 +181,391 @@ async fn another_customers_order_is_refused() {
         format!("I can only help with orders on your own account, and {theirs} isn't one of them.")
     );
     assert_eq!(tau.order(&theirs)["status"], "pending");
+}
+
+/// The item of an order whose product has another available variant that
+/// no other variant's options contain, with that variant: what a customer
+/// can name without ambiguity.
+fn swappable(tau: &Tau, order: &Value) -> Option<(Value, Value)> {
+    order["items"].as_array()?.iter().find_map(|item| {
+        let name = item["name"].as_str()?;
+        // One item of its kind in the order, so that its name says which.
+        let same_name = order["items"].as_array()?.iter().filter(|i| i["name"] == name).count();
+        if same_name != 1 || name.contains(' ') {
+            return None;
+        }
+        let product = tau.product(item["product_id"].as_str()?);
+        let variants: Vec<Value> = product["variants"].as_object()?.values().cloned().collect();
+        let words = |v: &Value| -> Vec<String> {
+            v["options"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, o)| o.as_str())
+                .map(str::to_lowercase)
+                .collect()
+        };
+        variants.iter().find_map(|v| {
+            let wanted = words(v);
+            let unique = v["available"] == true
+                && v["item_id"] != item["item_id"]
+                && wanted.iter().all(|w| w.len() >= 3 && w.chars().all(char::is_alphabetic))
+                && !variants.iter().any(|o| {
+                    o["item_id"] != v["item_id"] && wanted.iter().all(|w| words(o).contains(w))
+                });
+            unique.then(|| (item.clone(), v.clone()))
+        })
+    })
+}
+
+fn options_text(variant: &Value) -> String {
+    let options = variant["options"].as_object().unwrap();
+    options.values().filter_map(|o| o.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+#[tokio::test]
+async fn the_other_of_two_pending_orders_is_cancelled_after_a_change_of_mind() {
+    let tau = tau().await;
+    let (email, first, second) = (0..400)
+        .find_map(|skip| {
+            let (email, _, user) = tau.find(skip, |_, _| true);
+            match tau.pending_orders(&user).as_slice() {
+                [a, b] => Some((email, a.clone(), b.clone())),
+                _ => None,
+            }
+        })
+        .expect("a user with exactly two pending orders");
+    let id = tau.start().await;
+    tau.say(id, &format!("please cancel order {first}, I ordered it by mistake")).await;
+    let reply = tau.say(id, &email).await;
+    assert!(reply.starts_with(&format!("To confirm: I'll cancel order {first}")), "{reply}");
+
+    let reply = tau.say(id, "sorry, actually the other order").await;
+    assert!(reply.starts_with(&format!("To confirm: I'll cancel order {second}")), "{reply}");
+    let reply = tau.say(id, "yes").await;
+    assert!(reply.starts_with(&format!("Done: order {second} is cancelled")), "{reply}");
+    assert_eq!(tau.order(&second)["status"], "cancelled");
+    assert_eq!(tau.order(&first)["status"], "pending");
+    assert_eq!(tau.writes(id).await, 1);
+}
+
+#[tokio::test]
+async fn my_most_recent_order_is_looked_up_without_asking_for_its_number() {
+    let tau = tau().await;
+    let (email, _, user) = tau.find(0, |user, order| {
+        user["orders"].as_array().and_then(|o| o.last()) == Some(&order["order_id"])
+            && order["status"] == "pending"
+            && user["orders"].as_array().is_some_and(|o| o.len() >= 2)
+    });
+    let last = user["orders"].as_array().unwrap().last().unwrap().as_str().unwrap().to_string();
+    let id = tau.start().await;
+    tau.say(id, "what's the status of my most recent order?").await;
+    let reply = tau.say(id, &email).await;
+    assert!(reply.starts_with(&format!("Order {last} (")), "{reply}");
+    assert!(reply.contains("is pending"), "{reply}");
+}
+
+#[tokio::test]
+async fn a_delivered_item_is_returned_to_the_original_payment_method_after_a_yes() {
+    let tau = tau().await;
+    let (email, order_id, _) =
+        tau.find(0, |_, order| order["status"] == "delivered" && swappable_name(order).is_some());
+    let order = tau.order(&order_id);
+    let item = swappable_name(&order).unwrap();
+    let paid_with = order["payment_history"][0]["payment_method_id"].clone();
+    let id = tau.start().await;
+
+    tau.say(
+        id,
+        &format!("I want to return the {} from order {order_id}", item["name"].as_str().unwrap()),
+    )
+    .await;
+    let reply = tau.say(id, &email).await;
+    assert_eq!(reply, "Should the refund go to the original payment method, or to a gift card?");
+    let reply = tau.say(id, "the original payment method please").await;
+    assert!(reply.starts_with("To confirm: I'll start a return of"), "{reply}");
+    assert_eq!(tau.order(&order_id)["status"], "delivered");
+
+    let reply = tau.say(id, "yes").await;
+    assert!(reply.starts_with("Done: the return of"), "{reply}");
+    let after = tau.order(&order_id);
+    assert_eq!(after["status"], "return requested");
+    assert_eq!(after["return_items"], json!([item["item_id"]]));
+    assert_eq!(after["return_payment_method_id"], paid_with);
+}
+
+/// An item whose name is one word and unique in its order.
+fn swappable_name(order: &Value) -> Option<Value> {
+    let items = order["items"].as_array()?;
+    items
+        .iter()
+        .find(|i| {
+            let name = i["name"].as_str().unwrap_or(" ");
+            !name.contains(' ')
+                && !name.contains('-')
+                && items.iter().filter(|o| o["name"] == name).count() == 1
+        })
+        .cloned()
+}
+
+#[tokio::test]
+async fn a_return_refunded_to_a_gift_card_uses_the_customers_gift_card() {
+    let tau = tau().await;
+    let (email, order_id, user) = tau.find(0, |user, order| {
+        let cards = user["payment_methods"]
+            .as_object()
+            .map_or(0, |m| m.values().filter(|p| p["source"] == "gift_card").count());
+        let paid_by_card = order["payment_history"][0]["payment_method_id"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("gift_card"));
+        cards == 1
+            && !paid_by_card
+            && order["status"] == "delivered"
+            && swappable_name(order).is_some()
+    });
+    let card = user["payment_methods"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|p| p["source"] == "gift_card")
+        .unwrap()["id"]
+        .clone();
+    let item = swappable_name(&tau.order(&order_id)).unwrap();
+    let id = tau.start().await;
+    let name = item["name"].as_str().unwrap();
+    tau.say(id, &format!("return the {name} of order {order_id}, refund to my gift card")).await;
+    let reply = tau.say(id, &email).await;
+    assert!(
+        reply.contains(&format!("refunded to gift_card ({})", card.as_str().unwrap())),
+        "{reply}"
+    );
+    tau.say(id, "yes").await;
+    let after = tau.order(&order_id);
+    assert_eq!(after["status"], "return requested");
+    assert_eq!(after["return_payment_method_id"], card);
+}
+
+#[tokio::test]
+async fn a_delivered_item_is_exchanged_for_the_variant_named_and_nothing_before_a_yes() {
+    let tau = tau().await;
+    let mut found = None;
+    for skip in 0..200 {
+        let (email, order_id, _) = tau.find(skip, |_, order| order["status"] == "delivered");
+        if let Some((item, variant)) = swappable(&tau, &tau.order(&order_id)) {
+            found = Some((email, order_id, item, variant));
+            break;
+        }
+    }
+    let (email, order_id, item, variant) = found.expect("an exchangeable item");
+    let name = item["name"].as_str().unwrap();
+    let id = tau.start().await;
+    tau.say(id, &format!("I'd like to exchange the {name} from order {order_id}")).await;
+    let reply = tau.say(id, &email).await;
+    assert!(reply.starts_with(&format!("Which {name} would you like instead?")), "{reply}");
+    let reply = tau.say(id, &format!("the one with {}", options_text(&variant))).await;
+    assert!(reply.starts_with("Which payment method"), "{reply}");
+    let reply = tau.say(id, "the original one").await;
+    assert!(
+        reply.starts_with(&format!("To confirm: in order {order_id} I'll exchange")),
+        "{reply}"
+    );
+
+    // A question instead of a yes changes nothing; the summary stands.
+    assert_eq!(tau.order(&order_id)["status"], "delivered");
+    assert_eq!(tau.writes(id).await, 0);
+
+    let reply = tau.say(id, "yes").await;
+    assert!(reply.starts_with(&format!("Done: the exchange in order {order_id}")), "{reply}");
+    let after = tau.order(&order_id);
+    assert_eq!(after["status"], "exchange requested");
+    assert_eq!(after["exchange_items"], json!([item["item_id"]]));
+    assert_eq!(after["exchange_new_items"], json!([variant["item_id"]]));
+}
+
+#[tokio::test]
+async fn a_pending_orders_item_is_changed_and_a_no_changes_nothing() {
+    let tau = tau().await;
+    let mut found = Vec::new();
+    for skip in 0..300 {
+        let (email, order_id, _) = tau.find(skip, |_, order| order["status"] == "pending");
+        if let Some((item, variant)) = swappable(&tau, &tau.order(&order_id)) {
+            found.push((email, order_id, item, variant));
+            if found.len() == 2 {
+                break;
+            }
+        }
+    }
+    for (n, (email, order_id, item, variant)) in found.into_iter().enumerate() {
+        let name = item["name"].as_str().unwrap();
+        let id = tau.start().await;
+        tau.say(id, &format!("I want to change the {name} in my order {order_id} before it ships"))
+            .await;
+        tau.say(id, &email).await;
+        tau.say(id, &format!("make it the {}", options_text(&variant))).await;
+        let reply = tau.say(id, "use the same payment method").await;
+        assert!(
+            reply.starts_with(&format!("To confirm: in order {order_id} I'll change")),
+            "{reply}"
+        );
+        if n == 0 {
+            tau.say(id, "no").await;
+            assert_eq!(tau.order(&order_id)["status"], "pending");
+            assert_eq!(tau.writes(id).await, 0);
+        } else {
+            tau.say(id, "yes").await;
+            let after = tau.order(&order_id);
+            assert_eq!(after["status"], "pending (item modified)");
+            let ids: Vec<&Value> =
+                after["items"].as_array().unwrap().iter().map(|i| &i["item_id"]).collect();
+            assert!(ids.contains(&&variant["item_id"]), "{ids:?}");
+            assert!(!ids.contains(&&item["item_id"]), "{ids:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_pending_order_is_paid_with_the_method_named() {
+    let tau = tau().await;
+    let (email, order_id, user) = tau.find(0, |user, order| {
+        let methods = user["payment_methods"].as_object();
+        let paypal = methods.map_or(0, |m| m.values().filter(|p| p["source"] == "paypal").count());
+        let paid = order["payment_history"].as_array().map_or(0, |h| h.len());
+        let by_paypal = order["payment_history"][0]["payment_method_id"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("paypal"));
+        order["status"] == "pending" && paypal == 1 && paid == 1 && !by_paypal
+    });
+    let paypal = user["payment_methods"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|p| p["source"] == "paypal")
+        .unwrap()["id"]
+        .clone();
+    let id = tau.start().await;
+    tau.say(id, &format!("can I change the payment method of order {order_id} to my paypal?"))
+        .await;
+    let reply = tau.say(id, &email).await;
+    assert!(reply.starts_with(&format!("To confirm: order {order_id}")), "{reply}");
+    tau.say(id, "yes please").await;
+    let history = tau.order(&order_id)["payment_history"].clone();
+    assert_eq!(history[1]["payment_method_id"], paypal);
+    assert_eq!(history[2]["transaction_type"], "refund");
+}
+
+#[tokio::test]
+async fn a_product_question_is_answered_from_the_product_record() {
+    let tau = tau().await;
+    let (email, order_id, _) = tau.find(0, |_, order| swappable_name(order).is_some());
+    let item = swappable_name(&tau.order(&order_id)).unwrap();
+    let name = item["name"].as_str().unwrap();
+    let id = tau.start().await;
+    tau.say(id, &format!("what options does the {name} I bought in order {order_id} come in?"))
+        .await;
+    let reply = tau.say(id, &email).await;
+    assert!(reply.starts_with(&format!("The {name} in order {order_id} has")), "{reply}");
+    assert!(reply.contains("Available now:"), "{reply}");
+    assert_eq!(tau.writes(id).await, 0);
+}
+
+#[tokio::test]
+async fn an_unverified_customer_returns_nothing_and_anothers_order_is_refused() {
+    let tau = tau().await;
+    let (_, order_id, _) =
+        tau.find(0, |_, o| o["status"] == "delivered" && swappable_name(o).is_some());
+    let (email, _, _) = tau.find(5, |_, o| o["status"] == "delivered");
+    let name = swappable_name(&tau.order(&order_id)).unwrap()["name"].as_str().unwrap().to_string();
+
+    let id = tau.start().await;
+    tau.say(id, &format!("return the {name} from order {order_id} to the original card")).await;
+    let reply = tau.say(id, "nobody.here@example.com").await;
+    assert!(reply.starts_with("I couldn't find an account"), "{reply}");
+    tau.say(id, "yes").await;
+
+    let id2 = tau.start().await;
+    tau.say(id2, &format!("return the {name} from order {order_id} to the original card")).await;
+    let reply = tau.say(id2, &email).await;
+    assert_eq!(
+        reply,
+        format!(
+            "I can only help with orders on your own account, and {order_id} isn't one of them."
+        )
+    );
+    assert_eq!(tau.order(&order_id)["status"], "delivered");
+    assert_eq!(tau.writes(id).await + tau.writes(id2).await, 0);
+}
+
+#[tokio::test]
+async fn an_email_from_a_signed_in_channel_is_not_asked_for_again() {
+    let tau = tau().await;
+    let (email, order_id) = tau.user_with_pending_order(6);
+    let details = CustomerDetails { email: Some(email), ..Default::default() };
+    let id = tau.engine.start_conversation("web-signed-in", details).await.unwrap().id;
+    let reply = tau.say(id, &format!("what's the status of order {order_id}?")).await;
+    assert!(reply.starts_with(&format!("Order {order_id} (")), "{reply}");
+}
+
+#[tokio::test]
+async fn an_email_from_another_channel_is_confirmed_before_it_is_used() {
+    let tau = tau().await;
+    let (email, order_id) = tau.user_with_pending_order(7);
+    let details = CustomerDetails { email: Some(email.clone()), ..Default::default() };
+    let id = tau.engine.start_conversation("web", details).await.unwrap().id;
+    let reply = tau.say(id, &format!("what's the status of order {order_id}?")).await;
+    assert_eq!(
+        reply,
+        format!("Before I look at your account: is {email} the e-mail address on it?")
+    );
+    let calls = tau.engine.events(id, 0).await.unwrap();
+    assert!(!calls.iter().any(|e| matches!(e.kind, EventKind::ToolCalled { .. })));
+    let reply = tau.say(id, "yes").await;
+    assert!(reply.starts_with(&format!("Order {order_id} (")), "{reply}");
+
+    // A "no" asks the usual question and does not offer the e-mail again.
+    let id = tau
+        .engine
+        .start_conversation("web", CustomerDetails { email: Some(email), ..Default::default() })
+        .await
+        .unwrap()
+        .id;
+    tau.say(id, &format!("what's the status of order {order_id}?")).await;
+    let reply = tau.say(id, "no").await;
+    assert!(reply.starts_with("Before I look at your account, I need to confirm"), "{reply}");
+}
+
+#[tokio::test]
+async fn a_mistyped_email_with_a_name_and_zip_still_finds_the_customer() {
+    let tau = tau().await;
+    let (email, order_id) = tau.user_with_pending_order(8);
+    let user = {
+        let data = tau.store.lock().unwrap();
+        data.users.values().find(|u| u["email"] == email.as_str()).unwrap().clone()
+    };
+    let (first, last) = (&user["name"]["first_name"], &user["name"]["last_name"]);
+    let zip = &user["address"]["zip"];
+    let id = tau.start().await;
+    tau.say(id, &format!("what's the status of order {order_id}?")).await;
+    let text = format!(
+        "Sure! My name is {} {}, zip {}, e-mail nobody.here@example.com",
+        first.as_str().unwrap(),
+        last.as_str().unwrap(),
+        zip.as_str().unwrap()
+    );
+    let reply = tau.say(id, &text).await;
+    assert!(reply.starts_with(&format!("Order {order_id} (")), "{reply}");
+}
+
+#[tokio::test]
+async fn the_items_of_another_customers_order_are_never_listed() {
+    let tau = tau().await;
+    let (_, theirs, _) = tau.find(0, |_, o| o["status"] == "delivered");
+    let (email, _, _) = tau.find(9, |_, o| o["status"] == "delivered");
+    let id = tau.start().await;
+    tau.say(id, &format!("I'd like to return something from order {theirs}")).await;
+    let reply = tau.say(id, &email).await;
+    assert_eq!(
+        reply,
+        format!("I can only help with orders on your own account, and {theirs} isn't one of them.")
+    );
+    assert_eq!(tau.order(&theirs)["status"], "delivered");
 }

@@ -83,6 +83,11 @@ pub struct DemoStoreArgs {
     /// The address to listen on; port 0 picks a free port and prints it.
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
+    /// A file the store keeps its state in, so that a restart keeps the
+    /// changes: read instead of --data when it exists, written after every
+    /// change. Without it the state lives in memory only.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Args)]

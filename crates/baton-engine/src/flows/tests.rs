@@ -85,6 +85,10 @@ fn a_name_and_zip_are_read_around_filler_words() {
         name_and_zip("Hi, I'm Jonah Bellweather and my zip code is 43215"),
         Some(("Jonah".into(), "Bellweather".into(), "43215".into()))
     );
+    assert_eq!(
+        name_and_zip("Of course! My name is Isabella Quill, and my zip code is 32286."),
+        Some(("Isabella".into(), "Quill".into(), "32286".into()))
+    );
     assert_eq!(name_and_zip("my zip is 43215"), None);
     assert_eq!(name_and_zip("Jonah Bellweather"), None);
 }
@@ -140,4 +144,117 @@ fn conditions_compare_text_references_and_numbers() {
     assert!(!holds("get_order.total < 250", &scope));
     assert!(holds("get_order.nothing != 'x'", &scope));
     assert!(!holds("get_order.nothing == 'x'", &scope));
+}
+
+fn picked_slot(extra: &str) -> SlotDef {
+    toml::from_str(&format!(
+        "name = \"order_id\"\nquestion = \"Which order?\"\nentity = \"order_number\"\n\
+         among = \"orders\"\n{extra}"
+    ))
+    .unwrap()
+}
+
+fn two_orders() -> Vec<Value> {
+    vec![
+        json!({"order_id": "#W1111111", "status": "delivered",
+               "items": [{"name": "Desk Lamp"}, {"name": "Smart Watch"}]}),
+        json!({"order_id": "#W2222222", "status": "pending",
+               "items": [{"name": "Smart Thermostat"}, {"name": "Garden Hose"}]}),
+    ]
+}
+
+fn said(texts: &[&str]) -> Vec<String> {
+    texts.iter().map(|t| t.to_string()).collect()
+}
+
+#[test]
+fn the_other_of_two_orders_replaces_the_one_the_flow_had() {
+    let slot = picked_slot("value = \"order_id\"");
+    let orders = two_orders();
+    let now = json!("#W1111111");
+    let picked =
+        pick::pick(&slot, &orders, Some(&now), &said(&["actually, the other order"]), None);
+    assert_eq!(picked, Some(json!("#W2222222")));
+
+    // With three orders "the other one" says no single one: nothing changes.
+    let mut three = orders.clone();
+    three.push(json!({"order_id": "#W3333333", "items": []}));
+    assert_eq!(pick::pick(&slot, &three, Some(&now), &said(&["the other one"]), None), None);
+}
+
+#[test]
+fn my_recent_order_is_the_last_of_the_list() {
+    let slot = picked_slot("value = \"order_id\"");
+    let texts = said(&["ada@example.com", "I want to check my most recent order"]);
+    assert_eq!(pick::pick(&slot, &two_orders(), None, &texts, None), Some(json!("#W2222222")));
+    // "last name" is no order.
+    let texts = said(&["my last name is Quill"]);
+    assert_eq!(pick::pick(&slot, &two_orders(), None, &texts, None), None);
+}
+
+#[test]
+fn the_order_is_picked_by_the_items_the_customer_names() {
+    let slot = picked_slot("value = \"order_id\"\nmatch = \"items[].name\"");
+    let texts =
+        said(&["Ada Quill, 12180", "I'd like to return the smart watch from my recent order"]);
+    // The Smart Watch is named in full; the Smart Thermostat only by "smart".
+    assert_eq!(pick::pick(&slot, &two_orders(), None, &texts, None), Some(json!("#W1111111")));
+    let texts = said(&["the one with the garden hoses"]);
+    assert_eq!(pick::pick(&slot, &two_orders(), None, &texts, None), Some(json!("#W2222222")));
+}
+
+#[test]
+fn several_items_are_picked_for_a_list_slot_and_an_only_entry_is_taken() {
+    let slot: SlotDef = toml::from_str(
+        "name = \"items\"\nquestion = \"Which?\"\namong = \"o.items\"\nvalue = \"item_id\"\n\
+         match = \"name\"\nmany = true",
+    )
+    .unwrap();
+    let items = vec![
+        json!({"name": "Air Purifier", "item_id": "1"}),
+        json!({"name": "Vacuum Cleaner", "item_id": "2"}),
+        json!({"name": "Water Bottle", "item_id": "3"}),
+    ];
+    let texts = said(&["return the air purifier and the robotic vacuum please"]);
+    assert_eq!(pick::pick(&slot, &items, None, &texts, None), Some(json!(["1", "2"])));
+    let only = vec![items[2].clone()];
+    assert_eq!(pick::pick(&slot, &only, None, &said(&["hello"]), None), Some(json!(["3"])));
+}
+
+#[test]
+fn a_payment_method_is_named_or_the_original_is_asked_for_and_never_assumed() {
+    let slot: SlotDef = toml::from_str(
+        "name = \"pay\"\nquestion = \"How?\"\namong = \"m\"\nvalue = \"id\"\n\
+         match = \"source, brand\"\noriginal = \"o\"\nalways_ask = true",
+    )
+    .unwrap();
+    let methods = vec![
+        json!({"source": "credit_card", "brand": "visa", "id": "credit_card_1"}),
+        json!({"source": "gift_card", "id": "gift_card_2"}),
+    ];
+    let original = Some(json!(["credit_card_1"]));
+    let pick_for = |text: &str| pick::pick(&slot, &methods, None, &said(&[text]), original.clone());
+    assert_eq!(pick_for("put it on my gift card"), Some(json!("gift_card_2")));
+    assert_eq!(pick_for("my visa please"), Some(json!("credit_card_1")));
+    assert_eq!(pick_for("back to the original payment method"), Some(json!("credit_card_1")));
+    assert_eq!(pick_for("a card"), None);
+    let one = vec![methods[1].clone()];
+    assert_eq!(pick::pick(&slot, &one, None, &said(&["ok"]), None), None);
+}
+
+#[test]
+fn references_read_the_values_of_a_map_and_filter_by_a_list() {
+    let scope = json!({
+        "p": {"variants": {"9": {"item_id": "9", "available": true, "options": {"color": "blue"}},
+                           "8": {"item_id": "8", "available": false, "options": {"color": "red"}}}},
+        "o": {"items": [{"item_id": "1", "name": "Mug"}, {"item_id": "2", "name": "Lamp"},
+                        {"item_id": "3", "name": "Hose"}]},
+        "chosen": ["1", "3"]
+    });
+    assert_eq!(resolve(&scope, "p.variants[available=true].item_id"), Some(json!(["9"])));
+    assert_eq!(
+        plain(&resolve(&scope, "p.variants[available=true].options").unwrap()),
+        "color: blue"
+    );
+    assert_eq!(resolve(&scope, "o.items[item_id=chosen].name"), Some(json!(["Mug", "Hose"])));
 }

@@ -145,10 +145,25 @@ pub struct IdentityDef {
     /// answer becomes the rest of `customer`.
     pub details: Option<String>,
     pub not_found: String,
+    /// Channels that sign customers in before the conversation starts (a
+    /// web widget behind the shop's login, say). There, an e-mail given
+    /// when the conversation was created counts as verified: it is matched
+    /// by `by_email` without asking. On any other channel it is only a
+    /// claim: the customer is asked to confirm it first (`confirm_email`).
+    #[serde(default)]
+    pub authenticated_channels: Vec<String>,
+    /// The yes-or-no question for an e-mail given at the start on a channel
+    /// that does not sign customers in (`{email}`).
+    #[serde(default = "default_confirm_email")]
+    pub confirm_email: String,
 }
 
 fn default_user_id() -> String {
     "user_id".into()
+}
+
+fn default_confirm_email() -> String {
+    "Before I look at your account: is {email} the e-mail address on it?".into()
 }
 
 /// One piece of information a flow collects.
@@ -171,6 +186,40 @@ pub struct SlotDef {
     /// Not asked for; left empty when the customer does not say it.
     #[serde(default)]
     pub optional: bool,
+    /// A reference to a list the value is picked from once the customer is
+    /// verified (`customer.orders`, `list_orders.orders[status=delivered]`):
+    /// by the words of `match`, by "my last/recent one", by "the other one",
+    /// or as the only entry. A map's values count as its entries.
+    #[serde(default)]
+    pub among: Option<String>,
+    /// A read tool called (once, when its parameters are known) before
+    /// `among` is read; its answer is named by the tool, as in a step.
+    #[serde(default)]
+    pub lookup: Option<String>,
+    /// The field of an entry that becomes the value; the entry itself when
+    /// absent.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// The field(s) of an entry whose words, said by the customer, pick it
+    /// (`items[].name`, `options`, `source, brand`).
+    #[serde(default, rename = "match")]
+    pub matches: Option<String>,
+    /// The value is the list of every entry the customer names.
+    #[serde(default)]
+    pub many: bool,
+    /// A reference picked when the customer says "the original" or "the
+    /// same" (the payment method an order was paid with, say).
+    #[serde(default)]
+    pub original: Option<String>,
+    /// The only entry of the list is not taken unless the customer names
+    /// it (a payment method, say, where silence is no choice).
+    #[serde(default)]
+    pub always_ask: bool,
+    /// The slot is picked and asked for only while this condition holds
+    /// (`get_order.user_id == customer.user_id`: never list the items of
+    /// someone else's order); otherwise the steps run and decide.
+    #[serde(default)]
+    pub when: Option<String>,
 }
 
 /// One step of a flow: a condition, then a call and/or a reply.
@@ -456,6 +505,7 @@ fn check_flows(
         // What a reference may start with, growing as tools are called.
         let mut roots: Vec<String> = flow.slots.iter().map(|s| s.name.clone()).collect();
         roots.push("customer".into());
+        roots.extend(flow.slots.iter().filter_map(|s| s.lookup.clone()));
         for slot in &flow.slots {
             if let Some(kind) = &slot.entity {
                 if !ENTITY_KINDS.contains(&kind.as_str()) {
@@ -472,13 +522,18 @@ fn check_flows(
                     here(format!("flow `{intent}`, slot `{}`: bad pattern: {e}", slot.name));
                 }
             }
-            if slot.entity.is_none() && slot.pattern.is_none() && slot.choices.is_empty() {
+            if slot.entity.is_none()
+                && slot.pattern.is_none()
+                && slot.choices.is_empty()
+                && slot.among.is_none()
+            {
                 here(format!(
-                    "flow `{intent}`, slot `{}` has no `entity`, `pattern` or \
-                              `choices` to be filled from",
+                    "flow `{intent}`, slot `{}` has no `entity`, `pattern`, \
+                              `choices` or `among` to be filled from",
                     slot.name
                 ));
             }
+            check_pick(slot, actions, &roots, intent, &mut here);
         }
         for (n, step) in flow.steps.iter().enumerate() {
             let step_no = n + 1;
@@ -525,6 +580,68 @@ fn check_flows(
                 }
             }
         }
+    }
+}
+
+/// A slot picked from a list: its lookup is a known read, its references
+/// start where references may.
+fn check_pick(
+    slot: &SlotDef,
+    actions: &Actions,
+    roots: &[String],
+    intent: &str,
+    here: &mut impl FnMut(String),
+) {
+    let name = &slot.name;
+    let mut roots = roots.to_vec();
+    if let Some(lookup) = &slot.lookup {
+        match actions.tool(lookup) {
+            None => here(format!("flow `{intent}`, slot `{name}`: unknown lookup tool `{lookup}`")),
+            Some(t) if t.kind != ToolKind::Read => {
+                here(format!("flow `{intent}`, slot `{name}`: lookup `{lookup}` must be a read"))
+            }
+            Some(t) => {
+                for def in t.params.values() {
+                    check_slot_root(&def.from, &roots, intent, name, here);
+                }
+                roots.push(lookup.clone());
+            }
+        }
+    }
+    for reference in [&slot.among, &slot.original].into_iter().flatten() {
+        check_slot_root(reference, &roots, intent, name, here);
+    }
+    if let Some(when) = &slot.when {
+        match parse_condition(when) {
+            Ok(c) => c.references().for_each(|r| check_slot_root(r, &roots, intent, name, here)),
+            Err(e) => here(format!("flow `{intent}`, slot `{name}`: {e}")),
+        }
+    }
+    let needs_among = slot.lookup.is_some()
+        || slot.value.is_some()
+        || slot.matches.is_some()
+        || slot.original.is_some();
+    if needs_among && slot.among.is_none() {
+        here(format!(
+            "flow `{intent}`, slot `{name}`: `lookup`, `value`, `match` and `original` \
+             need `among`, the list to pick from"
+        ));
+    }
+}
+
+fn check_slot_root(
+    reference: &str,
+    roots: &[String],
+    intent: &str,
+    slot: &str,
+    here: &mut impl FnMut(String),
+) {
+    let root = reference.split(['.', '[']).next().unwrap_or("");
+    if !roots.iter().any(|r| r == root) && !GLOBAL_ROOTS.contains(&root) {
+        here(format!(
+            "flow `{intent}`, slot `{slot}`: `{reference}` names `{root}`, which is no \
+             slot, not the slot's lookup and not `customer`"
+        ));
     }
 }
 

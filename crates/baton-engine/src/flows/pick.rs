@@ -1,0 +1,233 @@
+//! Picking a slot's value from a list a tool gave (the customer's orders,
+//! an order's items, a product's variants): by the words the customer uses
+//! for an entry ("the desk lamp"), by "my last order", by "the other one",
+//! by "the original one", or as the only entry there is. Pure functions over
+//! JSON, so that what a message picks can be tested without a store.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::resolve;
+use crate::workspace::SlotDef;
+
+/// Words that name nothing: they never pick an entry.
+const STOP_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "with",
+    "from",
+    "that",
+    "this",
+    "one",
+    "ones",
+    "order",
+    "item",
+    "items",
+    "want",
+    "like",
+    "would",
+    "could",
+    "please",
+    "can",
+    "you",
+    "have",
+    "not",
+    "but",
+    "are",
+    "was",
+    "its",
+    "it's",
+    "all",
+    "any",
+    "some",
+    "get",
+    "new",
+    "yes",
+    "none",
+    "instead",
+    "also",
+    "just",
+    "recent",
+    "recently",
+    "last",
+    "other",
+    "bought",
+    "purchased",
+    "ordered",
+];
+
+/// The words of a text that can name an entry: lower-cased, a plural `s`
+/// dropped, numbers kept whatever their length, other words of three
+/// letters or more.
+pub fn words(text: &str) -> BTreeSet<String> {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty() || w.len() >= 3)
+        .filter(|w| !STOP_WORDS.contains(w))
+        .map(|w| match w.strip_suffix('s') {
+            Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem.to_string(),
+            _ => w.to_string(),
+        })
+        .collect()
+}
+
+/// Every text inside a value: a string, the strings of a list, the values
+/// of an object.
+fn texts(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
+        Value::Object(fields) => fields.values().for_each(|v| texts(v, out)),
+        _ => {}
+    }
+}
+
+/// The entries of a list: a list's items, or an object's values.
+pub fn entries(list: Option<Value>) -> Vec<Value> {
+    match list {
+        Some(Value::Array(items)) => items,
+        Some(Value::Object(fields)) => fields.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a message turns from the value it has to the other one.
+pub fn says_other(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ["the other", "other one", "other order", "not that one", "different order", "wrong order"]
+        .iter()
+        .any(|p| lower.contains(p))
+}
+
+/// Whether a message points at the latest entry ("my recent order").
+pub fn says_latest(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ["most recent", "recent order", "latest", "newest", "last order", "last one", "last purchase"]
+        .iter()
+        .any(|p| lower.contains(p))
+}
+
+/// Whether a message asks for the value things already have ("to the
+/// original payment method", "the same card").
+pub fn says_original(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ["original", "same card", "same payment", "same method", "same account"]
+        .iter()
+        .any(|p| lower.contains(p))
+}
+
+/// The entries a text names, by the words of each entry's `matches`
+/// field(s). An entry whose named words are all named for another entry
+/// too, which has more, is left out: "smart watch" names the Smart Watch,
+/// not the Smart Thermostat.
+pub fn named(matches: &str, entries: &[Value], text: &str) -> Vec<usize> {
+    let said = words(text);
+    let hits: Vec<BTreeSet<String>> = entries
+        .iter()
+        .map(|entry| {
+            let mut found = Vec::new();
+            for field in matches.split(',').map(str::trim) {
+                texts(&resolve(entry, field).unwrap_or(Value::Null), &mut found);
+            }
+            let own: BTreeSet<String> = found.iter().flat_map(|t| words(t)).collect();
+            own.intersection(&said).cloned().collect()
+        })
+        .collect();
+    (0..entries.len())
+        .filter(|&i| !hits[i].is_empty())
+        .filter(|&i| {
+            !hits.iter().any(|other| other.len() > hits[i].len() && other.is_superset(&hits[i]))
+        })
+        .collect()
+}
+
+/// The value a slot takes from its list, given what it holds now and the
+/// customer's messages, newest first. `None` leaves the slot as it is.
+pub fn pick(
+    slot: &SlotDef,
+    entries: &[Value],
+    current: Option<&Value>,
+    texts: &[String],
+    original: Option<Value>,
+) -> Option<Value> {
+    let values: Vec<Value> = entries
+        .iter()
+        .map(|e| match &slot.value {
+            Some(field) => resolve(e, field).unwrap_or(Value::Null),
+            None => e.clone(),
+        })
+        .filter(|v| !v.is_null())
+        .collect();
+
+    // A change of mind in the newest message: the other of two.
+    if let (Some(current), Some(newest)) = (current, texts.first()) {
+        if !slot.many && says_other(newest) {
+            let rest: Vec<&Value> = values.iter().filter(|v| !same(v, current)).collect();
+            return match rest.as_slice() {
+                [only] => Some((*only).clone()),
+                _ => None,
+            };
+        }
+    }
+
+    let original = match original {
+        Some(Value::Array(mut one)) if one.len() == 1 => one.pop(),
+        other => other,
+    };
+    for text in texts {
+        if let (Some(value), true) = (&original, says_original(text)) {
+            return Some(value.clone());
+        }
+        if let Some(matches) = &slot.matches {
+            let hit = named(matches, entries, text);
+            let chosen: Vec<Value> =
+                hit.iter().filter_map(|&i| value_of(slot, &entries[i])).collect();
+            if slot.many && !chosen.is_empty() {
+                return Some(Value::Array(chosen));
+            }
+            match distinct(&chosen).as_slice() {
+                [] => {}
+                [one] => return Some((*one).clone()),
+                // Two entries fit the words: the customer says which.
+                _ => return None,
+            }
+        }
+        if !slot.many && says_latest(text) {
+            return values.last().cloned();
+        }
+    }
+
+    // Nothing said, and only one entry to take.
+    match (current, values.as_slice()) {
+        _ if slot.always_ask => None,
+        (None, [only]) if slot.many => Some(Value::Array(vec![only.clone()])),
+        (None, [only]) => Some(only.clone()),
+        _ => None,
+    }
+}
+
+fn value_of(slot: &SlotDef, entry: &Value) -> Option<Value> {
+    match &slot.value {
+        Some(field) => resolve(entry, field),
+        None => Some(entry.clone()),
+    }
+}
+
+fn distinct(values: &[Value]) -> Vec<&Value> {
+    let mut out: Vec<&Value> = Vec::new();
+    for v in values {
+        if !out.iter().any(|o| same(o, v)) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Two values as the customer reads them: `#W1` and `W1` are one order.
+fn same(a: &Value, b: &Value) -> bool {
+    let plain = |v: &Value| super::plain(v).trim_start_matches('#').to_lowercase();
+    plain(a) == plain(b)
+}
