@@ -54,6 +54,25 @@ impl StoreData {
         })
     }
 
+    /// Writes the three files to a folder, in the layout [`StoreData::load`]
+    /// reads, so that a restart can carry on from the state it had. Each
+    /// file is written beside its final name and then renamed over it, so a
+    /// crash mid-write leaves the previous version whole.
+    pub fn save(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for (name, records) in [
+            ("users.json", &self.users),
+            ("orders.json", &self.orders),
+            ("products.json", &self.products),
+        ] {
+            let text = serde_json::to_string_pretty(records).map_err(std::io::Error::other)?;
+            let partial = dir.join(format!("{name}.partial"));
+            std::fs::write(&partial, text + "\n")?;
+            std::fs::rename(&partial, dir.join(name))?;
+        }
+        Ok(())
+    }
+
     /// The id of the user with this e-mail address (case does not matter).
     pub fn find_by_email(&self, email: &str) -> Result<String, StoreError> {
         let wanted = email.trim().to_lowercase();

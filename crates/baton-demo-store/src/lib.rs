@@ -4,7 +4,9 @@
 //! knows nothing of conversations.
 //!
 //! - [`data`]: the records and the rules of each operation, without HTTP.
-//! - [`router`]: the HTTP surface over a shared [`StoreData`].
+//! - [`router`]: the HTTP surface over a shared [`StoreData`];
+//!   [`saving_router`] the same, writing the store to a folder after every
+//!   change it accepts, so that a restart keeps the orders' state.
 //!
 //! ```text
 //! GET  /users?email=E | ?first_name=F&last_name=L&zip=Z   → {"user_id"}
@@ -27,11 +29,13 @@
 pub mod data;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -64,6 +68,30 @@ pub fn router(store: SharedStore) -> Router {
         .with_state(store)
 }
 
+/// The HTTP surface over a store that is written to `dir` (with
+/// [`StoreData::save`]) after every request that changed it: a write
+/// answered with a 2xx. Load it back with [`StoreData::load`] on start.
+pub fn saving_router(store: SharedStore, dir: PathBuf) -> Router {
+    let saved = store.clone();
+    let dir = Arc::new(dir);
+    router(store).layer(middleware::from_fn(move |request: Request, next: Next| {
+        let (store, dir) = (saved.clone(), dir.clone());
+        async move {
+            let changes = request.method() != Method::GET;
+            let response = next.run(request).await;
+            if changes && response.status().is_success() {
+                let snapshot = with(&store, |s| s.clone());
+                if let Err(err) = snapshot.save(&dir) {
+                    // The change stands in memory; the next save may succeed.
+                    let dir = dir.display();
+                    tracing::error!(error = %err, %dir, "cannot save the demo store");
+                }
+            }
+            response
+        }
+    }))
+}
+
 /// Serve a store on a listener until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
@@ -71,6 +99,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(store)).with_graceful_shutdown(shutdown).await
+}
+
+/// Serve a store that is saved to `dir` after every change (see
+/// [`saving_router`]) until `shutdown` completes.
+pub async fn serve_saving(
+    listener: TcpListener,
+    store: SharedStore,
+    dir: PathBuf,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, saving_router(store, dir)).with_graceful_shutdown(shutdown).await
 }
 
 /// An error as the store's clients see it.

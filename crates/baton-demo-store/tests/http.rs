@@ -105,3 +105,36 @@ async fn a_delivered_item_is_returned_to_the_original_card() {
     assert_eq!(order["status"], "return requested");
     assert_eq!(order["return_items"], json!(["8440408474"]));
 }
+
+#[tokio::test]
+async fn a_saving_store_writes_each_accepted_change_so_a_restart_keeps_it() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo/store");
+    let saved = tempfile::tempdir().unwrap();
+    let store = Arc::new(Mutex::new(StoreData::load(&dir).unwrap()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let to = saved.path().to_path_buf();
+    tokio::spawn(baton_demo_store::serve_saving(listener, store, to, std::future::pending()));
+    let client = reqwest::Client::new();
+
+    // A read and a refused write save nothing.
+    let read = client.get(format!("{base}/orders/W7363125")).send().await.unwrap();
+    assert_eq!(read.status().as_u16(), 200);
+    let refused =
+        client.post(format!("{base}/orders/W7363125/cancel")).json(&json!({"reason": "?"}));
+    assert_eq!(refused.send().await.unwrap().status().as_u16(), 422);
+    assert!(!saved.path().join("orders.json").exists());
+
+    let url = format!("{base}/orders/W7363125/cancel");
+    let cancel = client.post(&url).json(&json!({"reason": "ordered by mistake"})).send().await;
+    assert_eq!(cancel.unwrap().status().as_u16(), 200);
+
+    // What a restart would load: the cancellation, and the rest untouched.
+    let reloaded = StoreData::load(saved.path()).unwrap();
+    assert_eq!(reloaded.orders["#W7363125"]["status"], "cancelled");
+    assert_eq!(reloaded.orders["#W7363125"]["cancel_reason"], "ordered by mistake");
+    let original = StoreData::load(&dir).unwrap();
+    assert_eq!(reloaded.users, original.users);
+    assert_eq!(reloaded.products, original.products);
+    assert_eq!(reloaded.orders.len(), original.orders.len());
+}
