@@ -80,7 +80,7 @@ pub fn audit(events: &[Event], filter: &Filter, settings: &Settings) -> Vec<Audi
     // keep the conversation with the AI as the sign of a wrong answer.
     intents(events, filter, settings)
         .into_iter()
-        .filter(|row| row.intent != "-")
+        .filter(|row| row.intent != super::NO_INTENT)
         .enumerate()
         .map(|(i, row)| {
             let (recommendation, why) = recommend(&row);
