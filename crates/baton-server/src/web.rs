@@ -40,6 +40,11 @@ const CONSOLE_HTML: Asset =
     Asset { body: include_str!("../assets/console.html"), content_type: HTML, framable: false };
 const CONSOLE_JS: Asset =
     Asset { body: include_str!("../assets/console.js"), content_type: JS, framable: false };
+const CONSOLE_APPROVALS_JS: Asset = Asset {
+    body: include_str!("../assets/console-approvals.js"),
+    content_type: JS,
+    framable: false,
+};
 const CONSOLE_CSS: Asset =
     Asset { body: include_str!("../assets/console.css"), content_type: CSS, framable: false };
 const COMMON_JS: Asset =
@@ -63,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .route("/widget.js", get(|| serve(&WIDGET_JS)))
         .route("/console", get(|| serve(&CONSOLE_HTML)))
         .route("/assets/console.js", get(|| serve(&CONSOLE_JS)))
+        .route("/assets/console-approvals.js", get(|| serve(&CONSOLE_APPROVALS_JS)))
         .route("/assets/console.css", get(|| serve(&CONSOLE_CSS)))
         .route("/assets/common.js", get(|| serve(&COMMON_JS)))
         .route("/dashboard", get(|| serve(&DASHBOARD_HTML)))
