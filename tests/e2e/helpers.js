@@ -59,6 +59,11 @@ export async function startBaton() {
   child.removeAllListeners('exit');
   return {
     ...ready,
+    /** The demo store's URL, printed after the login line. */
+    storeUrl() {
+      const store = output.match(/demo store: (http:\/\/127\.0\.0\.1:\d+)/);
+      return store ? store[1] : null;
+    },
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

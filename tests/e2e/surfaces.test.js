@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
 import {
   startBaton, launchChromium, watchedPage, api, screenshot, agentLogin,
 } from './helpers.js';
@@ -76,25 +77,54 @@ test('the chat works on a 375 pixel wide phone screen with the keyboard alone', 
   await phone.context.close();
 });
 
-test('the dashboard shows the live queue and the report figures, or says reports are unavailable', async () => {
+/** The value at a dotted path of a JSON object (`csat.average`). */
+function at(object, dotted) {
+  return dotted.split('.').reduce((value, key) => (value == null ? undefined : value[key]), object);
+}
+
+/** `baton report --json` against the running server, for the same period. */
+function reportCli(token, query) {
+  // `--name=value`, since a token may begin with a dash.
+  const args = ['report', `--url=${baton.url}`, `--token=${token}`, '--json'];
+  for (const [key, value] of new URLSearchParams(query)) args.push(`--${key}=${value}`);
+  return JSON.parse(execFileSync(process.env.BATON_BIN, args, { encoding: 'utf8' }));
+}
+
+test('the dashboard shows the live queue and every report figure exactly as the API and baton report give it', async () => {
   const login = await api(baton, 'POST', '/api/v1/auth/login', {
     body: { email: baton.email, password: baton.password },
   });
   const token = login.body.token;
   const waitingBefore = (await api(baton, 'GET', '/api/v1/queue', { token })).body.conversations.length;
 
-  // Two more customers waiting for a person.
+  // The seeded period: one question the AI answers and closes, rated 5; one
+  // customer who asks for a person, is helped and rated 2; two customers
+  // still waiting for a person.
+  const start = async () => (await api(baton, 'POST', '/api/v1/conversations', { body: { channel: 'web' } })).body;
+  const send = (c, text, token) => api(baton, 'POST', `/api/v1/conversations/${c.id}/messages`, {
+    token: token || c.customer_token, body: { text },
+  });
+  const answered = await start();
+  await send(answered, 'What are your opening hours?');
+  const goodbye = await send(answered, "thanks, that's all");
+  assert.equal(goodbye.body.stage, 'resolved');
+  await api(baton, 'POST', `/api/v1/conversations/${answered.id}/csat`, {
+    token: answered.customer_token, body: { score: 5 },
+  });
+  const helped = await start();
+  assert.equal((await send(helped, 'I want to talk to a human')).body.stage, 'queued');
+  await api(baton, 'POST', `/api/v1/conversations/${helped.id}/assign`, { token, body: {} });
+  assert.equal((await send(helped, 'Hello, I can help with that.', token)).status, 201);
+  await api(baton, 'POST', `/api/v1/conversations/${helped.id}/resolve`, { token });
+  await api(baton, 'POST', `/api/v1/conversations/${helped.id}/csat`, {
+    token: helped.customer_token, body: { score: 2 },
+  });
   for (const text of ['I need a human', 'Let me talk to a real person']) {
-    const started = await api(baton, 'POST', '/api/v1/conversations', { body: { channel: 'web' } });
-    const posted = await api(baton, 'POST', `/api/v1/conversations/${started.body.id}/messages`, {
-      token: started.body.customer_token,
-      body: { text },
-    });
-    assert.equal(posted.body.stage, 'queued');
+    assert.equal((await send(await start(), text)).body.stage, 'queued');
   }
   const queue = await api(baton, 'GET', '/api/v1/queue', { token });
 
-  const supervisor = await watchedPage(browser, { viewport: { width: 1280, height: 860 } });
+  const supervisor = await watchedPage(browser, { viewport: { width: 1280, height: 1500 } });
   const page = supervisor.page;
   await agentLogin(page, baton);
   await page.goto(`${baton.url}/dashboard`);
@@ -103,19 +133,54 @@ test('the dashboard shows the live queue and the report figures, or says reports
   assert.equal(queue.body.conversations.length, waitingBefore + 2);
   assert.equal(await page.locator('#live-agents .value').textContent(), '1');
 
-  const summary = await api(baton, 'GET', '/api/v1/reports/summary', { token });
-  if (summary.status === 404) {
-    await page.locator('#report-unavailable').waitFor();
-    assert.match(await page.locator('#report-unavailable').textContent(), /Reports are not available/);
-  } else {
-    assert.equal(summary.status, 200);
-    await page.locator('#report-tiles').waitFor();
-    for (const [key, value] of Object.entries(summary.body)) {
-      if (typeof value === 'number') {
-        assert.equal(await page.locator(`[data-figure="${key}"]`).count(), 1, key);
-      }
-    }
+  // Every figure on the page is the API's number, and baton report's.
+  await page.locator('#report-tiles').waitFor();
+  const query = await page.locator('#report').getAttribute('data-query');
+  assert.match(query, /^from=\d{4}-\d{2}-\d{2}&to=\d{4}-\d{2}-\d{2}$/);
+  const summary = (await api(baton, 'GET', `/api/v1/reports/summary?${query}`, { token })).body;
+  const cli = reportCli(token, query);
+  const figures = await page.locator('[data-figure]').evaluateAll((nodes) => nodes.map((n) => [n.dataset.figure, n.dataset.value, n.textContent]));
+  const names = figures.map(([name]) => name);
+  for (const wanted of [
+    'conversations', 'containment_rate', 'escalation_rate', 'first_response_bot.median_seconds',
+    'first_response_bot.p90_seconds', 'time_to_human.median_seconds', 'time_to_human.p90_seconds',
+    'resolution_time.median_seconds', 'resolution_time.p90_seconds', 'csat.average',
+    'csat.response_rate', 'tools_total.success_rate', 'suggestions_total.acceptance_rate',
+  ]) assert.ok(names.includes(wanted), `the dashboard shows ${wanted}`);
+  for (const [name, value] of figures) {
+    assert.equal(value, String(at(summary, name)), `${name} as the API gives it`);
+    assert.equal(value, String(at(cli, name)), `${name} as baton report gives it`);
   }
+  assert.ok(summary.conversations >= 4);
+  assert.equal(summary.csat.received, 2);
+  const text = (name) => figures.find(([n]) => n === name)[2];
+  assert.equal(text('conversations'), String(summary.conversations));
+  assert.equal(text('csat.average'), summary.csat.average.toFixed(2));
+  assert.equal(text('containment_rate'), `${(summary.containment_rate * 100).toFixed(1)}%`);
+
+  // The charts are drawn from the same figures.
+  const reasons = await page.locator('#reasons-chart .row').evaluateAll((rows) => rows.map((r) => [r.dataset.label, Number(r.dataset.count)]));
+  assert.deepEqual(reasons, Object.entries(summary.escalations_by_reason).filter(([, n]) => n > 0));
+  const ratings = await page.locator('#csat-chart .row').evaluateAll((rows) => rows.map((r) => [r.dataset.label, Number(r.dataset.count)]));
+  assert.deepEqual(ratings, Object.entries(summary.csat.distribution));
+  const series = (await api(baton, 'GET', `/api/v1/reports/timeseries?${query}&bucket=hour`, { token })).body;
+  const bars = await page.locator('#volume-chart .bucket').evaluateAll((groups) => groups.map((g) => Number(g.dataset.ai) + Number(g.dataset.human)));
+  assert.deepEqual(bars, series.points.map((p) => p.conversations));
+
+  // The intents with the most escalations, and the journey audit with the
+  // recommendation for the customers who asked for a person.
+  const intents = (await api(baton, 'GET', `/api/v1/reports/intents?${query}`, { token })).body.intents;
+  const mostEscalated = intents.filter((r) => r.escalated > 0).sort((a, b) => b.escalated - a.escalated || a.intent.localeCompare(b.intent));
+  const shownEscalated = await page.locator('#most-escalated tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.intent));
+  assert.deepEqual(shownEscalated, mostEscalated.slice(0, 5).map((r) => r.intent));
+  const audit = (await api(baton, 'GET', `/api/v1/reports/audit?${query}`, { token })).body.intents;
+  const human = audit.find((r) => r.top_reason === 'human_requested');
+  assert.equal(human.recommendation, 'keep_human');
+  const row = page.locator(`#audit-table tr[data-intent="${human.intent}"]`);
+  assert.equal(await row.getAttribute('data-recommendation'), 'keep_human');
+  assert.equal(await row.locator('.advice').textContent(), 'Keep human');
+  assert.equal(await row.locator('.why').textContent(), human.why);
+  assert.equal(await page.locator('#audit-table tbody tr').count(), audit.length);
 
   // A third escalation moves the live figure without a reload.
   const third = await api(baton, 'POST', '/api/v1/conversations', { body: { channel: 'web' } });

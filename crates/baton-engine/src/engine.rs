@@ -112,7 +112,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         bus: Arc<dyn Bus>,
     ) -> Self {
-        let tools = ToolClient::new(&workspace.actions.backend);
+        let tools = ToolClient::new(&workspace.actions.backend, &workspace.settings.tls);
         Self {
             tools,
             workspace,

@@ -17,6 +17,8 @@
 //! - `flows`: the workspace's flows run turn by turn (slots, identity,
 //!   calls, replies), and the agent's approval of a held call.
 //! - [`tools`]: the HTTP calls to the company's systems.
+//! - [`tls`]: the HTTPS client those calls and the webhooks use, and which
+//!   URLs may be called.
 //! - [`guardrails`]: the pure checks a call passes before it runs.
 
 pub mod bus;
@@ -29,6 +31,7 @@ pub mod model;
 pub mod policy;
 pub mod replay;
 pub mod reports;
+pub mod tls;
 pub mod tools;
 pub mod whatif;
 pub mod workspace;

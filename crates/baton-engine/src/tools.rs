@@ -5,7 +5,12 @@
 //! A call ends in one of three ways ([`CallOutcome`]): the backend
 //! answered with JSON (`Done`), the backend refused and said why in a 4xx
 //! (`Refused`: a precondition the customer can be told about), or the call
-//! could not be completed (`Failed`: timeout, connection, 5xx, bad JSON).
+//! could not be completed (`Failed`: timeout, connection, a refused TLS
+//! certificate, 5xx, bad JSON).
+//!
+//! The base URL must be `https://`, or `http://` to a loopback address
+//! (see [`crate::tls::check_url`]); the server's certificate is checked
+//! against the machine's roots and the workspace's `[tls] ca_file`.
 
 use std::fmt;
 use std::time::Duration;
@@ -13,6 +18,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use tracing::{debug, warn};
 
+use crate::tls::{self, TlsSettings};
 use crate::workspace::{path_placeholders, Backend, ToolDef, ToolKind};
 
 /// A secret that cannot be printed by accident.
@@ -28,9 +34,23 @@ impl fmt::Debug for Secret {
 /// How a call ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CallOutcome {
-    Done { status: u16, body: Value, attempts: u32 },
-    Refused { status: u16, message: String, attempts: u32 },
-    Failed { error: String, attempts: u32 },
+    Done {
+        status: u16,
+        body: Value,
+        attempts: u32,
+    },
+    Refused {
+        status: u16,
+        message: String,
+        attempts: u32,
+    },
+    /// `detail` is the cause under `error`, for the record: the TLS
+    /// library's word on a refused certificate, say.
+    Failed {
+        error: String,
+        attempts: u32,
+        detail: Option<String>,
+    },
 }
 
 impl CallOutcome {
@@ -47,9 +67,12 @@ impl CallOutcome {
             CallOutcome::Refused { status, message, attempts } => json!({
                 "result": "refused", "status": status, "error": message, "attempts": attempts
             }),
-            CallOutcome::Failed { error, attempts } => {
+            CallOutcome::Failed { error, attempts, detail: None } => {
                 json!({"result": "failed", "error": error, "attempts": attempts})
             }
+            CallOutcome::Failed { error, attempts, detail: Some(detail) } => json!({
+                "result": "failed", "error": error, "detail": detail, "attempts": attempts
+            }),
         }
     }
 }
@@ -57,7 +80,9 @@ impl CallOutcome {
 /// The HTTP side of every tool of a workspace.
 #[derive(Clone, Debug)]
 pub struct ToolClient {
-    http: reqwest::Client,
+    /// The client, or why none could be built (every call then fails with
+    /// that reason rather than pretending).
+    http: Result<reqwest::Client, String>,
     base_url: Option<String>,
     secret: Option<Secret>,
     timeout: Duration,
@@ -65,18 +90,17 @@ pub struct ToolClient {
 
 impl ToolClient {
     /// A client for a workspace's backend: the base URL from the
-    /// environment variable the workspace names, else from the file.
-    pub fn new(backend: &Backend) -> ToolClient {
+    /// environment variable the workspace names, else from the file; TLS
+    /// trusting the machine's roots and the workspace's CA bundle.
+    pub fn new(backend: &Backend, tls: &TlsSettings) -> ToolClient {
         let from_env = backend.base_url_env.as_ref().and_then(|v| std::env::var(v).ok());
         let secret = backend.secret_env.as_ref().and_then(|v| std::env::var(v).ok()).map(Secret);
-        // TODO: reqwest is built without TLS in this workspace, so an
-        // `https://` backend fails every call (reported as a failure, never
-        // faked); enabling a TLS feature is a dependency decision to take.
+        let timeout = Duration::from_millis(backend.timeout_ms.max(1));
         ToolClient {
-            http: reqwest::Client::new(),
+            http: tls::client(tls, timeout).map_err(|e| e.to_string()),
             base_url: from_env.or_else(|| backend.base_url.clone()),
             secret,
-            timeout: Duration::from_millis(backend.timeout_ms.max(1)),
+            timeout,
         }
     }
 
@@ -99,11 +123,18 @@ impl ToolClient {
         params: &Map<String, Value>,
         key: &str,
     ) -> CallOutcome {
+        let failed = |error: String| CallOutcome::Failed { error, attempts: 0, detail: None };
         let Some(base) = &self.base_url else {
-            return CallOutcome::Failed {
-                error: "no backend URL is configured for the tools".into(),
-                attempts: 0,
-            };
+            return failed("no backend URL is configured for the tools".into());
+        };
+        // The file's URL is checked at load; this also holds an override
+        // from the environment to the rule.
+        if let Err(problem) = tls::check_url(base) {
+            return failed(format!("the tools' base URL {problem}"));
+        }
+        let http = match &self.http {
+            Ok(http) => http,
+            Err(e) => return failed(e.clone()),
         };
 
         // Path parameters go in the URL; the others in the query of a GET
@@ -127,7 +158,7 @@ impl ToolClient {
         for attempt in 1..=attempts_allowed {
             let method =
                 reqwest::Method::from_bytes(tool.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-            let mut request = self.http.request(method.clone(), &url).timeout(self.timeout);
+            let mut request = http.request(method.clone(), &url).timeout(self.timeout);
             if method == reqwest::Method::GET {
                 let query: Vec<(String, String)> =
                     rest.iter().map(|(k, v)| (k.clone(), plain(v))).collect();
@@ -150,13 +181,22 @@ impl ToolClient {
                 Attempt::Refused(status, message) => {
                     return CallOutcome::Refused { status, message, attempts: attempt };
                 }
+                Attempt::Untrusted(detail) => {
+                    // A certificate does not become trusted on a retry.
+                    warn!(tool = %tool.name, attempt, %detail, "tool server's certificate refused");
+                    return CallOutcome::Failed {
+                        error: "the system's TLS certificate is not trusted".into(),
+                        attempts: attempt,
+                        detail: Some(detail),
+                    };
+                }
                 Attempt::Transient(error) => {
                     warn!(tool = %tool.name, attempt, %error, "tool call failed");
                     last_error = error;
                 }
             }
         }
-        CallOutcome::Failed { error: last_error, attempts: attempts_allowed }
+        CallOutcome::Failed { error: last_error, attempts: attempts_allowed, detail: None }
     }
 
     async fn attempt(&self, request: reqwest::RequestBuilder) -> Attempt {
@@ -165,6 +205,7 @@ impl ToolClient {
             Err(e) if e.is_timeout() => {
                 return Attempt::Transient("the system did not answer in time".into())
             }
+            Err(e) if tls::is_certificate_error(&e) => return Attempt::Untrusted(tls::chain(&e)),
             Err(_) => return Attempt::Transient("the system could not be reached".into()),
         };
         let status = response.status().as_u16();
@@ -201,6 +242,8 @@ impl ToolClient {
 enum Attempt {
     Answer(u16, Value),
     Refused(u16, String),
+    /// The server's certificate was refused; the text says why.
+    Untrusted(String),
     Transient(String),
 }
 

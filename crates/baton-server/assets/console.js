@@ -245,6 +245,7 @@
       state.queue = result.conversations;
       state.queueFetchedAt = Date.now();
       renderQueue();
+      document.dispatchEvent(new CustomEvent('baton:queue', { detail: state.queue }));
     } catch (err) {
       if (err.status === 401) location.reload();
     }
@@ -352,6 +353,7 @@
 
   function renderHeader() {
     const c = state.current;
+    document.dispatchEvent(new CustomEvent('baton:conversation', { detail: c }));
     ui.title.replaceChildren(customerLabel(c), el('span', { class: `badge ${c.stage}`, text: c.stage }));
     const parts = [`Started ${clock(c.started_at)}`, c.channel];
     if (c.assigned_agent) parts.push(`with ${c.assigned_agent.name}`);

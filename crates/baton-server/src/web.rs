@@ -45,6 +45,11 @@ const CONSOLE_FEEDBACK_JS: Asset = Asset {
     content_type: JS,
     framable: false,
 };
+const CONSOLE_APPROVALS_JS: Asset = Asset {
+    body: include_str!("../assets/console-approvals.js"),
+    content_type: JS,
+    framable: false,
+};
 const CONSOLE_CSS: Asset =
     Asset { body: include_str!("../assets/console.css"), content_type: CSS, framable: false };
 const COMMON_JS: Asset =
@@ -69,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/console", get(|| serve(&CONSOLE_HTML)))
         .route("/assets/console.js", get(|| serve(&CONSOLE_JS)))
         .route("/assets/console-feedback.js", get(|| serve(&CONSOLE_FEEDBACK_JS)))
+        .route("/assets/console-approvals.js", get(|| serve(&CONSOLE_APPROVALS_JS)))
         .route("/assets/console.css", get(|| serve(&CONSOLE_CSS)))
         .route("/assets/common.js", get(|| serve(&COMMON_JS)))
         .route("/dashboard", get(|| serve(&DASHBOARD_HTML)))

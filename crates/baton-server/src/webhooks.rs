@@ -12,6 +12,12 @@
 //! attempt and `X-Baton-Signature` is `sha256=` and the hex HMAC-SHA256 of
 //! `timestamp.body` under the endpoint's shared secret, read from the
 //! environment variable the endpoint names.
+//!
+//! Endpoints are `https://`; the server's certificate is checked against
+//! the machine's roots and the workspace's `[tls] ca_file`. Plain
+//! `http://` is accepted only to a loopback address and only with
+//! `allow_loopback_http = true`, for local testing. A refused certificate
+//! is recorded with its cause and not retried.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,6 +32,7 @@ use sha2::Sha256;
 use tokio::sync::broadcast;
 
 use baton_core::{Event, EventKind};
+use baton_engine::tls::{self, TlsSettings};
 
 /// The event types an endpoint may subscribe to.
 pub const EVENT_TYPES: [&str; 3] =
@@ -104,23 +111,11 @@ pub fn load(
     raw.endpoint
         .into_iter()
         .map(|e| {
-            let loopback_http = e.url.starts_with("http://127.0.0.1:")
-                || e.url.starts_with("http://127.0.0.1/")
-                || e.url.starts_with("http://[::1]");
-            let allowed = e.url.starts_with("https://") || (e.allow_loopback_http && loopback_http);
-            if !allowed {
+            let https = e.url.starts_with("https://");
+            if tls::check_url(&e.url).is_err() || !(https || e.allow_loopback_http) {
                 return Err(problem(format!(
-                    "`{}` must be an https:// URL (plain http is allowed only to 127.0.0.1 \
-                     or ::1 with allow_loopback_http = true)",
-                    e.url
-                )));
-            }
-            // TODO: the HTTP client is built without TLS, to keep the build
-            // free of a TLS stack for now; until one is added, an https
-            // endpoint is refused here rather than failing every delivery.
-            if e.url.starts_with("https://") {
-                return Err(problem(format!(
-                    "`{}`: this build of Baton cannot deliver over https yet",
+                    "`{}` must be an https:// URL (plain http is allowed only to a loopback \
+                     address, 127.0.0.1, ::1 or localhost, with allow_loopback_http = true)",
                     e.url
                 )));
             }
@@ -220,11 +215,13 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
-    /// `log_dir` is where `webhook-deliveries.jsonl` is appended to.
+    /// `log_dir` is where `webhook-deliveries.jsonl` is appended to; `tls`
+    /// names the CA bundle trusted beside the machine's roots.
     pub fn new(
         endpoints: Vec<Endpoint>,
         retry: Retry,
         log_dir: Option<&Path>,
+        tls: &TlsSettings,
     ) -> std::io::Result<Self> {
         let log = match log_dir {
             Some(dir) => Some(Mutex::new(
@@ -235,10 +232,7 @@ impl Webhooks {
             )),
             None => None,
         };
-        let client = reqwest::Client::builder()
-            .timeout(retry.timeout)
-            .build()
-            .map_err(std::io::Error::other)?;
+        let client = tls::client(tls, retry.timeout).map_err(std::io::Error::other)?;
         Ok(Webhooks { endpoints, client, retry, log })
     }
 
@@ -285,9 +279,14 @@ impl Webhooks {
                 .body(body.clone())
                 .send()
                 .await;
-            let (status, error) = match result {
-                Ok(response) => (Some(response.status().as_u16()), None),
-                Err(e) => (None, Some(e.to_string())),
+            let (status, error, untrusted) = match result {
+                Ok(response) => (Some(response.status().as_u16()), None, false),
+                Err(e) if tls::is_certificate_error(&e) => {
+                    let cause = tls::chain(&e);
+                    let text = format!("the endpoint's TLS certificate is not trusted: {cause}");
+                    (None, Some(text), true)
+                }
+                Err(e) => (None, Some(tls::chain(&e)), false),
             };
             let ok = status.is_some_and(|s| (200..300).contains(&s));
             self.record(Delivery {
@@ -302,6 +301,10 @@ impl Webhooks {
             });
             if ok {
                 return true;
+            }
+            // A certificate does not become trusted by asking again.
+            if untrusted {
+                return false;
             }
             if attempt < self.retry.attempts {
                 tokio::time::sleep(backoff).await;
@@ -373,9 +376,9 @@ mod tests {
     }
 
     #[test]
-    fn https_unknown_events_and_missing_secrets_are_each_named() {
+    fn https_is_accepted_and_unknown_events_and_missing_secrets_are_each_named() {
         let https = check("https://hooks.example.com/x", "csat.received", "HOOK_SECRET", false);
-        assert!(https.ends_with("cannot deliver over https yet"), "{https}");
+        assert_eq!(https, "https://hooks.example.com/x");
         let unknown = check("http://127.0.0.1:9/x", "chat.started", "HOOK_SECRET", true);
         assert!(unknown.contains("unknown event `chat.started`"), "{unknown}");
         let missing = check("http://127.0.0.1:9/x", "csat.received", "MISSING", true);
@@ -450,7 +453,8 @@ mod delivery_tests {
             first_backoff: Duration::from_millis(20),
             timeout: Duration::from_secs(5),
         };
-        let webhooks = Arc::new(Webhooks::new(vec![endpoint], retry, Some(data.path())).unwrap());
+        let webhooks = Webhooks::new(vec![endpoint], retry, Some(data.path()), &Default::default());
+        let webhooks = Arc::new(webhooks.unwrap());
         let bus = LocalBus::new();
         let worker = tokio::spawn(webhooks.clone().run(bus.subscribe()));
 

@@ -173,6 +173,14 @@ fn text(s: &Summary) -> String {
             percent(t.success_rate)
         );
     }
+    let t = &s.tools_total;
+    let _ = writeln!(
+        out,
+        "AI actions           {} calls, {} failed ({} ok)",
+        t.calls,
+        t.failed,
+        percent(t.success_rate)
+    );
     let a = &s.approvals;
     let _ = writeln!(
         out,
@@ -189,6 +197,15 @@ fn text(s: &Summary) -> String {
             percent(g.acceptance_rate)
         );
     }
+    let g = &s.suggestions_total;
+    let _ = writeln!(
+        out,
+        "suggestions          {} used, {} edited, {} dismissed ({} accepted)",
+        g.used,
+        g.edited,
+        g.dismissed,
+        percent(g.acceptance_rate)
+    );
     for (agent, share) in &s.agent_occupancy {
         let _ = writeln!(out, "occupancy {agent} {}", percent(Some(*share)));
     }

@@ -1,5 +1,6 @@
 //! `baton serve`: the start-up steps, in order.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +21,9 @@ use baton_store::{PostgresStore, SqliteStore, Store};
 
 use crate::agent::ensure_demo_agent;
 use crate::cli::ServeArgs;
+
+/// The folder of the data folder the demo store's state is saved in.
+const DEMO_STORE_STATE: &str = "demo-store.json";
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     // 1. The workspace, whole and valid, or a list of what to fix.
@@ -68,7 +72,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     // 5. The store backend the tools call: a workspace with its own store
     //    and tools gets the demo store in process on a free loopback port,
     //    unless the environment points the tools somewhere else.
-    let backend = start_demo_store(&workspace).await?;
+    let backend = start_demo_store(&workspace, &args.data).await?;
 
     // 6. The engine and the HTTP app.
     let workspace = Arc::new(workspace);
@@ -98,7 +102,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     // 7. Webhooks, delivered beside the conversations from the engine's bus.
     let endpoints = webhooks::load(&workspace.dir, |name| std::env::var(name).ok())?;
     if !endpoints.is_empty() {
-        let hooks = Webhooks::new(endpoints, Retry::default(), Some(&args.data))
+        let tls = &workspace.settings.tls;
+        let hooks = Webhooks::new(endpoints, Retry::default(), Some(&args.data), tls)
             .context("while preparing webhook deliveries")?;
         tokio::spawn(Arc::new(hooks).run(engine.bus().subscribe()));
     }
@@ -131,22 +136,26 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
 
 /// Starts the demo store of a workspace that has `store/` and tools, and
 /// returns its URL; `None` when there is none or the environment variable
-/// the tools name sends them to another backend.
-async fn start_demo_store(workspace: &Workspace) -> Result<Option<String>> {
+/// the tools name sends them to another backend. The store's state is kept
+/// in `demo-store.json` of the data folder, so a restart keeps what the tools
+/// changed; the workspace's `store/` is only the first state.
+async fn start_demo_store(workspace: &Workspace, data_dir: &Path) -> Result<Option<String>> {
     let backend = &workspace.actions.backend;
     let overridden = backend.base_url_env.as_ref().is_some_and(|v| std::env::var(v).is_ok());
     let dir = workspace.dir.join("store");
     if workspace.actions.tools.is_empty() || overridden || !dir.is_dir() {
         return Ok(None);
     }
-    let data = StoreData::load(&dir)
+    let saved = data_dir.join(DEMO_STORE_STATE);
+    let data = StoreData::load_with_state(&dir, &saved)
         .with_context(|| format!("while loading the demo store from {}", dir.display()))?;
     let listener =
         TcpListener::bind("127.0.0.1:0").await.context("while binding the demo store")?;
     let addr = listener.local_addr().context("while reading the demo store's address")?;
     let store = Arc::new(Mutex::new(data));
     tokio::spawn(async move {
-        if let Err(err) = baton_demo_store::serve(listener, store, shutdown_signal()).await {
+        let serving = baton_demo_store::serve(listener, store, shutdown_signal());
+        if let Err(err) = serving.await {
             tracing::error!(error = %err, "the demo store stopped");
         }
     });

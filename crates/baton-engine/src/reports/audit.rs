@@ -79,7 +79,7 @@ const EMOTIONAL: [&str; 3] = ["negative_sentiment", "frustration", "sensitive_to
 pub fn audit(events: &[Event], filter: &Filter, settings: &Settings) -> Vec<AuditRow> {
     intents(events, filter, settings)
         .into_iter()
-        .filter(|row| row.intent != "-")
+        .filter(|row| row.intent != super::NO_INTENT)
         .enumerate()
         .map(|(i, row)| {
             let (recommendation, why) = recommend(&row);

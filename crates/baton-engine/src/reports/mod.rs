@@ -42,6 +42,10 @@ pub const SUGGESTION_OUTCOMES: [(&str, &str); 3] = [
     ("suggestion_dismissed", "dismissed"),
 ];
 
+/// How the breakdown by intent lists conversations without a main intent,
+/// and the `intent` filter value that keeps them.
+pub const NO_INTENT: &str = "-";
+
 /// Which conversations a report covers. Empty fields do not filter.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Filter {
@@ -52,7 +56,7 @@ pub struct Filter {
     pub to: Option<DateTime<Utc>>,
     /// Escalated to this queue at least once.
     pub queue: Option<String>,
-    /// With this main intent.
+    /// With this main intent; [`NO_INTENT`] keeps those with none.
     pub intent: Option<String>,
     pub channel: Option<String>,
     /// Assigned to this agent at least once.
@@ -64,7 +68,10 @@ impl Filter {
         self.from.is_none_or(|from| facts.started_at >= from)
             && self.to.is_none_or(|to| facts.started_at < to)
             && self.queue.as_ref().is_none_or(|q| facts.queues.contains(q))
-            && self.intent.as_ref().is_none_or(|i| facts.intent.as_ref() == Some(i))
+            && self
+                .intent
+                .as_ref()
+                .is_none_or(|i| facts.intent.as_deref().unwrap_or(NO_INTENT) == i.as_str())
             && self.channel.as_ref().is_none_or(|c| &facts.channel == c)
             && self.agent.is_none_or(|a| facts.agents.contains(&a))
     }
@@ -228,8 +235,12 @@ pub struct Summary {
     pub csat: Csat,
     pub effort: Effort,
     pub tools: BTreeMap<String, ToolStats>,
+    /// Every tool call together: the AI action success rate.
+    pub tools_total: ToolStats,
     pub approvals: Approvals,
     pub suggestions: BTreeMap<String, SuggestionStats>,
+    /// Every suggestion kind together: the suggestion acceptance rate.
+    pub suggestions_total: SuggestionStats,
     /// Share of the period each agent owned at least one conversation.
     pub agent_occupancy: BTreeMap<String, f64>,
     pub roi: Roi,
@@ -262,16 +273,18 @@ fn summarise(facts: &[Facts], filter: &Filter, settings: &Settings) -> Summary {
     };
 
     let mut tools: BTreeMap<String, ToolStats> = BTreeMap::new();
+    let mut tools_total = ToolStats::default();
     for (tool, ok) in facts.iter().flat_map(|f| &f.tools) {
-        let stats = tools.entry(tool.clone()).or_default();
-        stats.calls += 1;
-        if *ok {
-            stats.succeeded += 1;
-        } else {
-            stats.failed += 1;
+        for stats in [tools.entry(tool.clone()).or_default(), &mut tools_total] {
+            stats.calls += 1;
+            if *ok {
+                stats.succeeded += 1;
+            } else {
+                stats.failed += 1;
+            }
         }
     }
-    for stats in tools.values_mut() {
+    for stats in tools.values_mut().chain([&mut tools_total]) {
         stats.success_rate = rate(stats.succeeded, stats.calls);
     }
 
@@ -286,15 +299,17 @@ fn summarise(facts: &[Facts], filter: &Filter, settings: &Settings) -> Summary {
     };
 
     let mut suggestions: BTreeMap<String, SuggestionStats> = BTreeMap::new();
+    let mut suggestions_total = SuggestionStats::default();
     for (kind, outcome) in facts.iter().flat_map(|f| &f.suggestions) {
-        let stats = suggestions.entry(kind.clone()).or_default();
-        match outcome.as_str() {
-            "used" => stats.used += 1,
-            "edited" => stats.edited += 1,
-            _ => stats.dismissed += 1,
+        for stats in [suggestions.entry(kind.clone()).or_default(), &mut suggestions_total] {
+            match outcome.as_str() {
+                "used" => stats.used += 1,
+                "edited" => stats.edited += 1,
+                _ => stats.dismissed += 1,
+            }
         }
     }
-    for stats in suggestions.values_mut() {
+    for stats in suggestions.values_mut().chain([&mut suggestions_total]) {
         let acted = stats.used + stats.edited + stats.dismissed;
         stats.acceptance_rate = rate(stats.used + stats.edited, acted);
     }
@@ -324,8 +339,10 @@ fn summarise(facts: &[Facts], filter: &Filter, settings: &Settings) -> Summary {
         csat: Csat::of(facts.iter()),
         effort,
         tools,
+        tools_total,
         approvals,
         suggestions,
+        suggestions_total,
         agent_occupancy: occupancy(facts, filter)
             .into_iter()
             .map(|(agent, share)| (agent.to_string(), share))
@@ -441,7 +458,7 @@ pub fn intents(events: &[Event], filter: &Filter, settings: &Settings) -> Vec<In
     let facts = conversations(events, filter, settings);
     let mut groups: BTreeMap<String, Vec<&Facts>> = BTreeMap::new();
     for f in &facts {
-        groups.entry(f.intent.clone().unwrap_or_else(|| "-".into())).or_default().push(f);
+        groups.entry(f.intent.clone().unwrap_or_else(|| NO_INTENT.into())).or_default().push(f);
     }
     let mut rows: Vec<IntentRow> = groups
         .into_iter()

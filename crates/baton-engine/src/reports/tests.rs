@@ -246,6 +246,106 @@ async fn each_filter_keeps_only_its_conversations() {
     assert_eq!(count(Filter { from: Some(at(600)), to: Some(at(2400)), ..Default::default() }), 2);
 }
 
+/// The headline figures of one report, for comparing filters at a glance:
+/// conversations, resolved, contained, escalated, time to a human,
+/// resolution time and the CSAT (requested, received, average).
+type Headline = (usize, usize, usize, usize, Durations, Durations, (usize, usize, Option<f64>));
+
+fn headline(s: &Summary) -> Headline {
+    let c = &s.csat;
+    (
+        s.conversations,
+        s.resolved,
+        s.contained,
+        s.escalated,
+        s.time_to_human.clone(),
+        s.resolution_time.clone(),
+        (c.requested, c.received, c.average),
+    )
+}
+
+#[tokio::test]
+async fn every_report_answers_every_filter_with_the_figures_of_its_conversations() {
+    let f = fixture().await;
+    let settings = &demo().0.settings;
+    let none = Durations::default();
+    let cases: Vec<(&str, Filter, Headline, Vec<&str>)> = vec![
+        (
+            "period: B and C",
+            Filter { from: Some(at(600)), to: Some(at(2400)), ..Default::default() },
+            (2, 2, 0, 1, durations(1, 120, 120), durations(2, 30, 470), (3, 1, Some(2.0))),
+            vec!["order_status", "talk_to_human"],
+        ),
+        (
+            "queue general: B, D and E",
+            Filter { queue: Some("general".into()), ..Default::default() },
+            (3, 2, 0, 3, durations(2, 60, 120), durations(2, 430, 470), (2, 1, Some(2.0))),
+            vec!["talk_to_human", "complaint"],
+        ),
+        (
+            "intent order_status: A and C",
+            Filter { intent: Some("order_status".into()), ..Default::default() },
+            (2, 2, 1, 0, none.clone(), durations(2, 30, 60), (3, 1, Some(5.0))),
+            vec!["order_status"],
+        ),
+        (
+            "channel email: C and D",
+            Filter { channel: Some("email".into()), ..Default::default() },
+            (2, 1, 0, 1, none.clone(), durations(1, 30, 30), (2, 0, None)),
+            vec!["complaint", "order_status"],
+        ),
+        (
+            "agent Avery: B and E",
+            Filter { agent: Some(f.avery), ..Default::default() },
+            (2, 2, 0, 2, durations(2, 60, 120), durations(2, 430, 470), (2, 1, Some(2.0))),
+            vec!["talk_to_human"],
+        ),
+    ];
+    for (name, filter, expected, intent_names) in cases {
+        let s = summary(&f.events, &filter, settings);
+        assert_eq!(headline(&s), expected, "{name}");
+
+        // The breakdowns, the series and the audit cover the same set.
+        let rows = intents(&f.events, &filter, settings);
+        let names: Vec<&str> = rows.iter().map(|r| r.intent.as_str()).collect();
+        assert_eq!(names, intent_names, "{name}");
+        let audited: Vec<String> =
+            audit(&f.events, &filter, settings).into_iter().map(|r| r.intent).collect();
+        assert_eq!(audited, intent_names, "{name}");
+        let series = timeseries(&f.events, &filter, settings, Bucket::Day);
+        let total: usize = series.iter().map(|p| p.conversations).sum();
+        assert_eq!(total, s.conversations, "{name}");
+        let escalated: usize = series.iter().map(|p| p.escalated).sum();
+        assert_eq!(escalated, s.escalated, "{name}");
+    }
+
+    // The agent breakdown under a filter: Avery's own figures are those of
+    // B and E, and Blake appears through B.
+    let names = HashMap::new();
+    let filter = Filter { agent: Some(f.avery), ..Default::default() };
+    let rows = agents(&f.events, &filter, settings, &names);
+    let shape: Vec<(AgentId, usize, usize)> =
+        rows.iter().map(|r| (r.agent_id, r.conversations, r.resolved)).collect();
+    let mut expected = vec![(f.avery, 2, 0), (f.blake, 1, 1)];
+    expected.sort_by_key(|(id, _, _)| *id);
+    assert_eq!(shape, expected);
+    let filter = Filter { channel: Some("email".into()), ..Default::default() };
+    assert!(agents(&f.events, &filter, settings, &names).is_empty());
+}
+
+#[test]
+fn the_intent_filter_dash_keeps_the_conversations_without_a_main_intent() {
+    let events = hand_log(vec![EventKind::Resolved]);
+    let settings = Settings::default();
+    let dash = Filter { intent: Some(NO_INTENT.into()), ..Default::default() };
+    let s = summary(&events, &dash, &settings);
+    assert_eq!((s.conversations, s.resolved), (1, 1));
+    let rows = intents(&events, &dash, &settings);
+    assert_eq!(rows.iter().map(|r| r.intent.as_str()).collect::<Vec<_>>(), vec!["-"]);
+    let other = Filter { intent: Some("order_status".into()), ..Default::default() };
+    assert_eq!(summary(&events, &other, &settings).conversations, 0);
+}
+
 #[tokio::test]
 async fn events_after_the_end_of_the_period_are_not_read() {
     let f = fixture().await;
@@ -411,6 +511,11 @@ fn tool_calls_approvals_and_suggestions_are_counted_by_their_kind() {
         decided("suggestion_dismissed", json!({"kind": "action"})),
     ]);
     let s = summary(&events, &Filter::default(), &Settings::default());
+    let all = &s.tools_total;
+    assert_eq!((all.calls, all.succeeded, all.failed, all.success_rate), (4, 2, 2, Some(0.5)));
+    let every = &s.suggestions_total;
+    assert_eq!((every.used, every.edited, every.dismissed), (1, 1, 2));
+    assert_eq!(every.acceptance_rate, Some(0.5));
     let lookup = &s.tools["lookup_order"];
     assert_eq!((lookup.calls, lookup.succeeded, lookup.failed), (3, 2, 1));
     assert_eq!(lookup.success_rate, Some(2.0 / 3.0));

@@ -390,9 +390,8 @@ fn check_tools(
         problems.push(src.whole("[backend] needs `base_url` or `base_url_env` for the tools"));
     }
     if let Some(url) = &backend.base_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            problems
-                .push(src.at_text("base_url", "`base_url` must start with http:// or https://"));
+        if let Err(problem) = crate::tls::check_url(url) {
+            problems.push(src.at_text("base_url", format!("`base_url`: {problem}")));
         }
     }
     if backend.timeout_ms == 0 || backend.timeout_ms > 60_000 {

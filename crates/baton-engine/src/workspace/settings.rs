@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::source::{Problem, Source};
+use crate::tls::{self, RawTls, TlsSettings};
 
 /// Everything `workspace.toml` configures.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +27,8 @@ pub struct Settings {
     pub reports: ReportSettings,
     /// The agent created on first start; set only in demo workspaces.
     pub demo: Option<DemoAgent>,
+    /// `[tls]`: the CA bundle trusted beside the machine's roots.
+    pub tls: TlsSettings,
 }
 
 /// `[workspace]`: who the bot is and where it lives.
@@ -293,6 +296,7 @@ impl Default for Settings {
                 small_talk_intents: vec!["greeting".into(), "goodbye".into()],
             },
             demo: None,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -310,6 +314,7 @@ struct RawSettings {
     knowledge: RawKnowledge,
     reports: RawReports,
     demo: Option<DemoAgent>,
+    tls: RawTls,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -410,6 +415,8 @@ pub(crate) fn parse(
         check_demo_agent(check.source, demo, check.problems);
     }
     let reports = check.reports(raw.reports);
+    let dir = source.path.parent().unwrap_or(std::path::Path::new("."));
+    let tls = tls::check(raw.tls, dir, |span, msg| source.at(span, msg), check.problems);
     let settings = Settings {
         workspace,
         nlu,
@@ -419,6 +426,7 @@ pub(crate) fn parse(
         knowledge,
         reports,
         demo: raw.demo,
+        tls,
     };
     (settings, Some(human_only_spans))
 }

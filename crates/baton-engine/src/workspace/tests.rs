@@ -632,3 +632,42 @@ fn rendering_garbage_templates_gives_errors_and_never_a_panic() {
         }
     }
 }
+
+#[test]
+fn a_ca_file_that_is_missing_or_holds_no_certificate_is_reported_with_its_line() {
+    let dir = valid();
+    let settings = format!("{SETTINGS}[tls]\nca_file = \"certs/internal-ca.pem\"\n");
+    write(dir.path(), "workspace.toml", &settings);
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].starts_with("workspace.toml:11: ca_file `certs/internal-ca.pem` cannot be read:"),
+        "{found:?}"
+    );
+
+    write(dir.path(), "certs/internal-ca.pem", "not a certificate\n");
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "workspace.toml:11: ca_file `certs/internal-ca.pem`: the CA bundle holds no usable \
+              certificate: no `BEGIN CERTIFICATE` block was found"
+        ]
+    );
+    assert!(Workspace::load(dir.path()).is_err());
+}
+
+#[test]
+fn a_tools_backend_over_plain_http_to_another_host_is_reported() {
+    let dir = valid();
+    let tools = "[backend]\nbase_url = \"http://store.example.com/api\"\n";
+    write(dir.path(), "tools.toml", tools);
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "tools.toml:2: `base_url`: `http://store.example.com/api` must be an https:// URL: \
+              plain http is allowed only to a loopback address (127.0.0.1, ::1 or localhost)"
+        ]
+    );
+    write(dir.path(), "tools.toml", "[backend]\nbase_url = \"https://store.example.com/api\"\n");
+    assert_eq!(problems(dir.path()), Vec::<String>::new());
+}

@@ -120,3 +120,45 @@ async fn audit(
     let settings = &state.engine.workspace().settings;
     Ok(Json(json!({"intents": reports::audit::audit(&events, &filter, settings)})))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    #[test]
+    fn the_openapi_document_lists_every_report_with_every_filter() {
+        let doc: Value = serde_json::from_str(crate::routes::OPENAPI).unwrap();
+        let filters = ["from", "to", "queue", "intent", "channel", "agent"];
+        for report in ["summary", "intents", "agents", "timeseries", "audit"] {
+            let path = format!("/api/v1/reports/{report}");
+            let parameters = doc["paths"][&path]["get"]["parameters"].as_array().unwrap();
+            let names: Vec<&str> = parameters
+                .iter()
+                .map(|p| match p["$ref"].as_str() {
+                    Some(reference) => {
+                        let name = reference.trim_start_matches("#/components/parameters/");
+                        doc["components"]["parameters"][name]["name"].as_str().unwrap()
+                    }
+                    None => p["name"].as_str().unwrap(),
+                })
+                .collect();
+            let expected: Vec<&str> = if report == "timeseries" {
+                std::iter::once("bucket").chain(filters).collect()
+            } else {
+                filters.to_vec()
+            };
+            assert_eq!(names, expected, "{path}");
+            let schema = &doc["paths"][&path]["get"]["responses"]["200"]["content"];
+            assert!(schema["application/json"]["schema"].is_object(), "{path} has its answer");
+        }
+
+        // The summary's schema names every field the summary has.
+        let summary = serde_json::to_value(baton_engine::reports::Summary::default()).unwrap();
+        let mut fields: Vec<&String> = summary.as_object().unwrap().keys().collect();
+        let schema = &doc["components"]["schemas"]["ReportSummary"]["properties"];
+        let mut documented: Vec<&String> = schema.as_object().unwrap().keys().collect();
+        fields.sort();
+        documented.sort();
+        assert_eq!(fields, documented);
+    }
+}
