@@ -11,6 +11,8 @@
 //! - [`bus`]: how committed events reach every open socket.
 //! - [`replay`]: recorded conversations run through the same engine.
 //! - [`reports`]: the metrics, breakdowns and journey audit, from events.
+//! - [`routing`]: queues, priorities, eligibility, automatic and pulled
+//!   assignment, transfers to a queue and the SLA sweep.
 //! - [`whatif`]: two replays of the same input under two workspaces, compared.
 //! - `flows`: the workspace's flows run turn by turn (slots, identity,
 //!   calls, replies), and the agent's approval of a held call.
@@ -26,6 +28,7 @@ pub mod model;
 pub mod policy;
 pub mod replay;
 pub mod reports;
+pub mod routing;
 pub mod tools;
 pub mod whatif;
 pub mod workspace;
