@@ -155,3 +155,23 @@ async fn a_supervisor_gives_an_agent_the_billing_skill_and_the_auto_queue_assign
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0]["text"], "Not a billing matter after all");
 }
+
+#[tokio::test]
+async fn a_conversation_waiting_in_an_auto_queue_goes_to_the_agent_who_logs_in() {
+    let data = tempfile::tempdir().unwrap();
+    add_agent(data.path(), "kim@example.com", "Kim Abara", 2, "en,billing");
+    let server = Server::start(data.path());
+    let client = Client::new();
+
+    // Nobody with the billing skill is online: it waits.
+    let conversation = escalate(&client, &server, "I was charged twice for my order").await;
+    let (kim, _) = login(&client, &server, "kim@example.com").await;
+
+    let path = format!("/api/v1/conversations/{}", conversation.id);
+    let (_, view) = client.get(&server.url(&path), Some(&kim)).await;
+    assert_eq!(view["queue"], "billing", "{view}");
+    assert_eq!(view["stage"], "human", "{view}");
+    assert_eq!(view["assigned_agent"]["name"], "Kim Abara");
+    let (_, queue) = client.get(&server.url("/api/v1/queue"), Some(&kim)).await;
+    assert_eq!(queue["conversations"], json!([]));
+}

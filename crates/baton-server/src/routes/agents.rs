@@ -58,6 +58,7 @@ async fn login(
     state.store.create_token(&record).await?;
     if agent.status == AgentStatus::Offline {
         state.store.set_agent_status(agent.id, AgentStatus::Online).await?;
+        state.engine.dispatch_after_change().await;
     }
     Ok(Json(json!({
         "token": token,
