@@ -81,10 +81,13 @@ pub enum EscalationReason {
     ActionFailed,
     /// The customer writes in a language the AI was not trained on.
     UnsupportedLanguage,
+    /// The customer wrote again soon after an agent resolved the
+    /// conversation, and that agent is not online to take it back.
+    AgentUnavailable,
 }
 
 impl EscalationReason {
-    pub const ALL: [EscalationReason; 10] = [
+    pub const ALL: [EscalationReason; 11] = [
         EscalationReason::HumanRequested,
         EscalationReason::NegativeSentiment,
         EscalationReason::Frustration,
@@ -95,6 +98,7 @@ impl EscalationReason {
         EscalationReason::ApprovalRequired,
         EscalationReason::ActionFailed,
         EscalationReason::UnsupportedLanguage,
+        EscalationReason::AgentUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +113,7 @@ impl EscalationReason {
             EscalationReason::ApprovalRequired => "approval_required",
             EscalationReason::ActionFailed => "action_failed",
             EscalationReason::UnsupportedLanguage => "unsupported_language",
+            EscalationReason::AgentUnavailable => "agent_unavailable",
         }
     }
 }
@@ -222,6 +227,32 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
+    /// Back to waiting in a queue (an agent's transfer to a queue, or a
+    /// move between queues); the handoff packet stays.
+    Requeued {
+        queue: String,
+        /// The new priority, higher is more urgent.
+        priority: i32,
+        /// How the priority was reached, as in `Escalated::evidence`.
+        #[serde(default)]
+        evidence: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// No person answered within the queue's first-response target. Raised
+    /// once per wait in a queue.
+    SlaBreached {
+        queue: String,
+        /// When the first response was due.
+        due_at: DateTime<Utc>,
+        target_minutes: u32,
+    },
+    /// The customer left a message while nobody who could take it was at
+    /// work; someone is to follow it up.
+    FollowUpRequested {
+        /// The customer message the follow-up is about.
+        message_seq: u64,
+    },
 }
 
 /// What an agent's feedback says.
@@ -266,6 +297,7 @@ impl EventKind {
             EventKind::Resolved => Some(Transition::Resolve),
             EventKind::Reopened { agent_id: Some(_) } => Some(Transition::ReopenToHuman),
             EventKind::Reopened { agent_id: None } => Some(Transition::ReopenToBot),
+            EventKind::Requeued { .. } => Some(Transition::Requeue),
             _ => None,
         }
     }
@@ -289,6 +321,9 @@ impl EventKind {
             EventKind::ToolCalled { .. } => "tool_called",
             EventKind::FeedbackGiven { .. } => "feedback_given",
             EventKind::FeedbackReviewed { .. } => "feedback_reviewed",
+            EventKind::Requeued { .. } => "requeued",
+            EventKind::SlaBreached { .. } => "sla_breached",
+            EventKind::FollowUpRequested { .. } => "follow_up_requested",
         }
     }
 }
@@ -350,6 +385,20 @@ pub struct Projection {
     pub csat: Option<(u8, Option<String>)>,
     /// The top intent of the latest analysed customer message.
     pub last_intent: Option<String>,
+    /// The language of the latest analysed customer message (ISO 639-1),
+    /// when it could be told.
+    pub language: Option<String>,
+    /// The queue it waits in or was last routed to, and its priority there.
+    pub queue: Option<String>,
+    pub priority: i32,
+    /// When the current wait for a first human response began: set on
+    /// entering a queue, cleared by the first agent message, a hand-back
+    /// or a resolution. The SLA clock.
+    pub awaiting_response_since: Option<DateTime<Utc>>,
+    /// Whether the current wait already broke its first-response target.
+    pub sla_breached: bool,
+    /// Whether the customer left a message for a follow-up while waiting.
+    pub follow_up: bool,
 }
 
 /// Why a log could not be folded into a conversation.
@@ -394,6 +443,12 @@ impl Projection {
             csat_requested: false,
             csat: None,
             last_intent: None,
+            language: None,
+            queue: None,
+            priority: 0,
+            awaiting_response_since: None,
+            sla_breached: false,
+            follow_up: false,
         };
         for event in events {
             state.apply(event)?;
@@ -435,15 +490,28 @@ impl Projection {
                     quick_replies: quick_replies.clone(),
                     citations: citations.clone(),
                 });
+                if *author == Author::Agent {
+                    self.awaiting_response_since = None;
+                }
             }
             EventKind::MessageAnalysed { analysis, .. } => {
                 if let Some(top) = analysis.top_intent().filter(|_| !analysis.out_of_scope) {
                     self.last_intent = Some(top.intent.clone());
                 }
+                if analysis.language.code != "und" {
+                    self.language = Some(analysis.language.code.clone());
+                }
             }
-            EventKind::Escalated { .. } => {
+            EventKind::Escalated { queue, priority, .. } => {
                 self.escalation = Some(event.clone());
+                self.enter_queue(queue, *priority, event.at);
             }
+            EventKind::Requeued { queue, priority, .. } => {
+                self.assigned_agent = None;
+                self.enter_queue(queue, *priority, event.at);
+            }
+            EventKind::SlaBreached { .. } => self.sla_breached = true,
+            EventKind::FollowUpRequested { .. } => self.follow_up = true,
             EventKind::HandoffPrepared { packet } => {
                 self.handoff = Some(packet.clone());
             }
@@ -456,10 +524,12 @@ impl Projection {
                 self.escalation = None;
                 self.handoff = None;
                 self.segment_start = event.seq;
+                self.leave_queue();
             }
             EventKind::Resolved => {
                 self.assigned_agent = None;
                 self.escalation = None;
+                self.leave_queue();
                 self.resolved_at = Some(event.at);
                 self.segment_start = event.seq;
                 self.csat_requested = false;
@@ -476,6 +546,21 @@ impl Projection {
             _ => {}
         }
         Ok(())
+    }
+
+    /// A new wait in a queue: a new SLA clock and no follow-up yet.
+    fn enter_queue(&mut self, queue: &str, priority: i32, at: DateTime<Utc>) {
+        self.queue = Some(queue.to_string());
+        self.priority = priority;
+        self.awaiting_response_since = Some(at);
+        self.sla_breached = false;
+        self.follow_up = false;
+    }
+
+    /// The person's part is over: no clock runs any more.
+    fn leave_queue(&mut self) {
+        self.awaiting_response_since = None;
+        self.follow_up = false;
     }
 
     /// Whether the customer may still answer the CSAT question: asked after

@@ -7,6 +7,9 @@
 //!   └──────────────resolve (by AI)──────────────▶ resolved ◀──┘ reopen
 //! ```
 //!
+//! Routing adds one move: `requeue` puts a conversation a person holds (or
+//! one already waiting) back in a queue, the same or another one.
+//!
 //! The stage is never stored on its own: it is derived from the event log by
 //! folding every event's transition through [`Stage::apply`], which is the
 //! one place that says what may follow what.
@@ -47,17 +50,21 @@ pub enum Transition {
     ReopenToBot,
     /// A customer wrote again after resolution: back to the same agent.
     ReopenToHuman,
+    /// Back to waiting, in the same queue or another one: an agent's
+    /// transfer to a queue, or a move between queues.
+    Requeue,
 }
 
 impl Transition {
     /// Every transition, for exhaustive checks.
-    pub const ALL: [Transition; 6] = [
+    pub const ALL: [Transition; 7] = [
         Transition::Escalate,
         Transition::Assign,
         Transition::HandBack,
         Transition::Resolve,
         Transition::ReopenToBot,
         Transition::ReopenToHuman,
+        Transition::Requeue,
     ];
 }
 
@@ -88,6 +95,8 @@ impl Stage {
             (Bot, Resolve) | (Human, Resolve) => Resolved,
             (Resolved, ReopenToBot) => Bot,
             (Resolved, ReopenToHuman) => Human,
+            // A transfer to a queue; the packet and the log stay.
+            (Human, Requeue) | (Queued, Requeue) => Queued,
             _ => return Err(TransitionError { from: self, transition }),
         };
         Ok(next)
@@ -129,6 +138,7 @@ impl fmt::Display for Transition {
             Transition::Resolve => "be resolved",
             Transition::ReopenToBot => "be reopened to the AI",
             Transition::ReopenToHuman => "be reopened to an agent",
+            Transition::Requeue => "be put back in a queue",
         })
     }
 }
@@ -140,13 +150,15 @@ mod tests {
     use super::*;
 
     /// The whole table of allowed moves; anything absent is forbidden.
-    const ALLOWED: [(Stage, Transition, Stage); 10] = [
+    const ALLOWED: [(Stage, Transition, Stage); 12] = [
         (Bot, Escalate, Queued),
         (Bot, Assign, Human),
         (Bot, Resolve, Resolved),
         (Queued, Assign, Human),
         (Queued, HandBack, Bot),
+        (Queued, Requeue, Queued),
         (Human, Assign, Human),
+        (Human, Requeue, Queued),
         (Human, HandBack, Bot),
         (Human, Resolve, Resolved),
         (Resolved, ReopenToBot, Bot),
@@ -172,13 +184,24 @@ mod tests {
                 refused += 1;
             }
         }
-        assert_eq!(refused, 4 * 6 - ALLOWED.len());
+        assert_eq!(refused, 4 * 7 - ALLOWED.len());
     }
 
     #[test]
     fn a_queued_conversation_cannot_be_resolved_before_someone_takes_it() {
         let err = Queued.apply(Resolve).unwrap_err();
         assert_eq!(err.to_string(), "a conversation in stage `queued` cannot be resolved");
+    }
+
+    #[test]
+    fn a_conversation_can_go_back_to_a_queue_but_not_from_the_bot_or_once_resolved() {
+        assert_eq!(Human.apply(Requeue), Ok(Queued));
+        assert_eq!(Bot.apply(Requeue), Err(TransitionError { from: Bot, transition: Requeue }));
+        let err = Resolved.apply(Requeue).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a conversation in stage `resolved` cannot be put back in a queue"
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ use baton_store::{
 use crate::bus::Bus;
 use crate::handoff;
 use crate::policy::{self, Action, Decision, TurnContext};
+use crate::routing::{self, AssignOptions, Dispatcher};
 use crate::tools::ToolClient;
 use crate::workspace::{Workspace, WorkspaceError};
 
@@ -84,10 +85,19 @@ pub struct CustomerDetails {
 /// An entry of the human queue.
 #[derive(Clone, Debug, Serialize)]
 pub struct QueueEntry {
+    /// The place in its own queue, 1 for the next to be taken.
     pub position: usize,
     #[serde(flatten)]
     pub conversation: ConversationSummary,
     pub waiting_seconds: i64,
+    /// The priority including the points for waiting; the order it is in.
+    pub effective_priority: i32,
+    /// When the first agent message is due by the queue's target.
+    pub sla_due_at: Option<DateTime<Utc>>,
+    pub sla_breached: bool,
+    /// The customer left a message while nobody could take it.
+    pub follow_up: bool,
+    pub language: Option<String>,
 }
 
 pub struct Engine {
@@ -102,6 +112,8 @@ pub struct Engine {
     locks: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<()>>>>,
     /// The HTTP client of the workspace's tools.
     tools: ToolClient,
+    /// Automatic assignment runs one at a time on this node.
+    dispatcher: Dispatcher,
 }
 
 impl Engine {
@@ -121,7 +133,12 @@ impl Engine {
             clock,
             bus,
             locks: Mutex::new(HashMap::new()),
+            dispatcher: Dispatcher::default(),
         }
+    }
+
+    pub(crate) fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -186,23 +203,7 @@ impl Engine {
 
     /// The human queue, most urgent first, then longest waiting.
     pub async fn queue(&self) -> Result<Vec<QueueEntry>, EngineError> {
-        let now = self.now();
-        let waiting = self
-            .store
-            .conversations(&ConversationFilter {
-                stages: vec![Stage::Queued],
-                ..Default::default()
-            })
-            .await?;
-        Ok(waiting
-            .into_iter()
-            .enumerate()
-            .map(|(i, conversation)| QueueEntry {
-                position: i + 1,
-                waiting_seconds: (now - conversation.stage_since).num_seconds().max(0),
-                conversation,
-            })
-            .collect())
+        self.queue_entries().await
     }
 
     // Customer side.
@@ -242,7 +243,22 @@ impl Engine {
     }
 
     /// Take a message from the customer and let the AI (or the queue) answer.
+    /// A conversation that lands in an `auto` queue is assigned right after.
     pub async fn customer_message(
+        &self,
+        id: ConversationId,
+        text: &str,
+        client_id: Option<&str>,
+    ) -> Result<TurnOutcome, EngineError> {
+        let outcome = self.customer_turn(id, text, client_id).await?;
+        if outcome.stage == Stage::Queued {
+            self.dispatch_after_change().await;
+        }
+        Ok(outcome)
+    }
+
+    /// [`Engine::customer_message`] under the conversation's lock.
+    async fn customer_turn(
         &self,
         id: ConversationId,
         text: &str,
@@ -377,8 +393,9 @@ impl Engine {
             }
         }
 
+        let mut unavailable = None;
         if turn.state.stage == Stage::Resolved {
-            self.reopen(turn).await?;
+            unavailable = self.reopen(turn).await?;
         }
 
         let analysis = self.analyse(turn, text);
@@ -387,9 +404,18 @@ impl Engine {
             EventKind::MessageAnalysed { message_seq, analysis: analysis.clone() },
         )?;
 
+        // Reopened soon after an agent resolved it, with that agent unable
+        // to take it back: a person is still who the customer expects.
+        if let Some(evidence) = unavailable {
+            return self.escalate(turn, EscalationReason::AgentUnavailable, evidence).await;
+        }
+
         match turn.state.stage {
             Stage::Bot => self.bot_turn(turn, &analysis, text).await,
-            Stage::Queued => self.queue_update(turn, "queue_update").await,
+            Stage::Queued => {
+                self.note_follow_up(turn, message_seq).await?;
+                self.queue_update(turn, "queue_update").await
+            }
             // A person owns the conversation: the AI stays silent here and
             // works for the agent through the assist panel instead.
             Stage::Human | Stage::Resolved => Ok(()),
@@ -543,8 +569,10 @@ impl Engine {
         let handoff_text = self.workspace.templates.render("handoff", &[])?;
         turn.say(Author::Bot, handoff_text, vec![])?;
 
-        let priority = priority(reason, &turn.new);
-        let queue = self.workspace.settings.queue.default_queue.clone();
+        let explained = self.turn_priority_of(turn, reason).await?;
+        let priority = explained.value;
+        let queue = self.route(&turn.state).name.clone();
+        let evidence = routing::with_priority(evidence, &explained);
         turn.push(
             Actor::Bot,
             EventKind::Escalated { reason, evidence: evidence.clone(), priority, queue },
@@ -592,36 +620,36 @@ impl Engine {
 
     /// Tell a waiting customer their place in the queue and the expected
     /// wait, or when the team is next in.
-    async fn queue_update(&self, turn: &mut Turn, action: &str) -> Result<(), EngineError> {
+    pub(crate) async fn queue_update(
+        &self,
+        turn: &mut Turn,
+        action: &str,
+    ) -> Result<(), EngineError> {
         let settings = &self.workspace.settings;
         let templates = &self.workspace.templates;
-        let queued = self
-            .store
-            .conversations(&ConversationFilter {
-                stages: vec![Stage::Queued],
-                ..Default::default()
-            })
-            .await?;
-        let my_priority = turn_priority(&turn.state);
-        let ahead = queued
-            .iter()
-            .filter(|c| c.id != turn.state.id)
-            .filter(|c| {
-                c.priority > my_priority
-                    || (c.priority == my_priority && c.stage_since <= turn.state.stage_since)
-            })
+        let aging = settings.queue.aging_minutes;
+        let my_queue = turn.state.queue.clone();
+        let mine =
+            turn.state.priority + routing::waiting_points(turn.now - turn.state.stage_since, aging);
+        let ahead = self
+            .queue_order()
+            .await?
+            .into_iter()
+            .filter(|(c, _)| c.id != turn.state.id && c.queue == my_queue)
+            .filter(|(c, p)| *p > mine || (*p == mine && c.stage_since <= turn.state.stage_since))
             .count();
         let position = ahead + 1;
+        let queue = self.route(&turn.state).clone();
+        let queue = my_queue.and_then(|q| settings.queue.queue(&q).cloned()).unwrap_or(queue);
+        let available =
+            self.available_agents(&queue, turn.state.language.as_deref(), turn.now).await?;
 
-        let (reply, detail) = if settings.queue.business_hours.is_open(turn.now) {
-            let online = self
-                .store
-                .agents()
-                .await?
-                .iter()
-                .filter(|a| a.status == AgentStatus::Online)
-                .count()
-                .max(1);
+        let open = settings.queue.business_hours.is_open(turn.now);
+        let (reply, detail) = if open && available == 0 {
+            let reply = self.no_agent_text();
+            (reply, json!({"position": position, "agents_available": 0, "follow_up": true}))
+        } else if open {
+            let online = available.max(1);
             let minutes = (position as f64 * settings.queue.minutes_per_conversation as f64
                 / online as f64)
                 .ceil() as i64;
@@ -651,22 +679,34 @@ impl Engine {
         Ok(())
     }
 
-    /// Reopen a resolved conversation: back to its agent if they are online
-    /// and it is within the window, else to the AI.
-    async fn reopen(&self, turn: &mut Turn) -> Result<(), EngineError> {
+    /// Reopen a resolved conversation. Within the window, back to its agent
+    /// if they are online with a free seat; if they are not, the evidence of
+    /// that, for the caller to put it in the queue. Otherwise to the AI.
+    async fn reopen(&self, turn: &mut Turn) -> Result<Option<Value>, EngineError> {
         let window = Duration::minutes(self.workspace.settings.lifecycle.reopen_window_minutes);
         let within = turn.state.resolved_at.is_some_and(|at| turn.now - at <= window);
         let mut to_agent = None;
-        if within {
-            if let Some(agent_id) = turn.state.last_agent {
-                let agent = self.store.agent(agent_id).await?;
-                if agent.is_some_and(|a| a.status == AgentStatus::Online) {
+        let mut unavailable = None;
+        if let Some(agent_id) = turn.state.last_agent.filter(|_| within) {
+            let agent = self.store.agent(agent_id).await?;
+            let load = self.load_of(agent_id).await?;
+            match agent {
+                Some(a) if a.status == AgentStatus::Online && load < a.capacity => {
                     to_agent = Some(agent_id);
                 }
+                Some(a) => {
+                    unavailable = Some(json!({
+                        "agent_id": agent_id,
+                        "status": a.status,
+                        "load": load,
+                        "capacity": a.capacity,
+                    }))
+                }
+                None => unavailable = Some(json!({"agent_id": agent_id, "status": "removed"})),
             }
         }
         turn.push(Actor::System, EventKind::Reopened { agent_id: to_agent })?;
-        Ok(())
+        Ok(unavailable)
     }
 
     /// The policy's view of the segment so far.
@@ -712,6 +752,26 @@ impl Engine {
         by: Actor,
         transfer: bool,
     ) -> Result<Projection, EngineError> {
+        let options = AssignOptions { transfer, ..Default::default() };
+        let state = self.assign_with(id, agent_id, by, options).await?;
+        if transfer {
+            // The previous agent has a free seat now.
+            self.dispatch_after_change().await;
+        }
+        Ok(state)
+    }
+
+    /// [`Engine::assign`] with a note for the next agent and, for a
+    /// supervisor, the choice to go past the agent's capacity. Never to an
+    /// offline agent.
+    pub async fn assign_with(
+        &self,
+        id: ConversationId,
+        agent_id: AgentId,
+        by: Actor,
+        options: AssignOptions,
+    ) -> Result<Projection, EngineError> {
+        let transfer = options.transfer;
         let by_supervisor = match by {
             Actor::Agent(caller) => self
                 .store
@@ -725,8 +785,18 @@ impl Engine {
             .agent(agent_id)
             .await?
             .ok_or_else(|| EngineError::Invalid(format!("no agent with id {agent_id}")))?;
+        let note = options.note.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+            return Err(EngineError::Invalid("`note` must be at most 2000 characters".into()));
+        }
+        let already_theirs =
+            self.store.conversation(id).await?.is_some_and(|c| c.assigned_agent == Some(agent_id));
+        if !already_theirs {
+            self.check_can_take(&agent, by_supervisor, &options).await?;
+        }
         self.with_turn(id, |engine, turn| {
             let agent = agent.clone();
+            let note = note.clone();
             Box::pin(async move {
                 if turn.state.assigned_agent == Some(agent.id) {
                     return Err(EngineError::Conflict(
@@ -753,6 +823,9 @@ impl Engine {
                                 .into(),
                         ));
                     }
+                }
+                if let Some(text) = note {
+                    turn.push(by, EventKind::NoteAdded { text })?;
                 }
                 turn.push(by, EventKind::Assigned { agent_id: agent.id, previous })?;
                 let joined = engine
@@ -850,38 +923,44 @@ impl Engine {
         agent_id: AgentId,
         note: Option<String>,
     ) -> Result<Projection, EngineError> {
-        self.with_turn(id, |engine, turn| {
-            let note = note.clone();
-            Box::pin(async move {
-                if let Some(owner) = turn.state.assigned_agent.filter(|o| *o != agent_id) {
-                    return Err(EngineError::Forbidden(format!(
-                        "the conversation is assigned to agent {owner}"
-                    )));
-                }
-                turn.push(Actor::Agent(agent_id), EventKind::HandedBack { note })?;
-                let text = engine.workspace.templates.render("handed_back", &[])?;
-                turn.say(Author::Bot, text, vec![])?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Close the conversation and ask the customer for a rating.
-    pub async fn resolve(&self, id: ConversationId, by: Actor) -> Result<Projection, EngineError> {
-        self.with_turn(id, |engine, turn| {
-            Box::pin(async move {
-                if let (Actor::Agent(agent), Some(owner)) = (by, turn.state.assigned_agent) {
-                    if agent != owner {
+        let state = self
+            .with_turn(id, |engine, turn| {
+                let note = note.clone();
+                Box::pin(async move {
+                    if let Some(owner) = turn.state.assigned_agent.filter(|o| *o != agent_id) {
                         return Err(EngineError::Forbidden(format!(
                             "the conversation is assigned to agent {owner}"
                         )));
                     }
-                }
-                engine.resolve_turn(turn, by)
+                    turn.push(Actor::Agent(agent_id), EventKind::HandedBack { note })?;
+                    let text = engine.workspace.templates.render("handed_back", &[])?;
+                    turn.say(Author::Bot, text, vec![])?;
+                    Ok(())
+                })
             })
-        })
-        .await
+            .await?;
+        self.dispatch_after_change().await;
+        Ok(state)
+    }
+
+    /// Close the conversation and ask the customer for a rating.
+    pub async fn resolve(&self, id: ConversationId, by: Actor) -> Result<Projection, EngineError> {
+        let state = self
+            .with_turn(id, |engine, turn| {
+                Box::pin(async move {
+                    if let (Actor::Agent(agent), Some(owner)) = (by, turn.state.assigned_agent) {
+                        if agent != owner {
+                            return Err(EngineError::Forbidden(format!(
+                                "the conversation is assigned to agent {owner}"
+                            )));
+                        }
+                    }
+                    engine.resolve_turn(turn, by)
+                })
+            })
+            .await?;
+        self.dispatch_after_change().await;
+        Ok(state)
     }
 
     fn resolve_turn(&self, turn: &mut Turn, by: Actor) -> Result<(), EngineError> {
@@ -1152,12 +1231,13 @@ fn replay_outcome(state: &Projection, seq: u64) -> TurnOutcome {
 }
 
 fn summary_of(state: &Projection, now: DateTime<Utc>) -> ConversationSummary {
-    let (queue, priority, reason) = match &state.escalation {
-        Some(Event { kind: EventKind::Escalated { queue, priority, reason, .. }, .. }) => {
-            (Some(queue.clone()), *priority, Some(reason.as_str().to_string()))
+    let reason = match &state.escalation {
+        Some(Event { kind: EventKind::Escalated { reason, .. }, .. }) => {
+            Some(reason.as_str().to_string())
         }
-        _ => (None, 0, None),
+        _ => None,
     };
+    let (queue, priority) = (state.queue.clone(), state.priority);
     ConversationSummary {
         id: state.id,
         customer_id: state.customer_id,
@@ -1174,42 +1254,6 @@ fn summary_of(state: &Projection, now: DateTime<Utc>) -> ConversationSummary {
         last_seq: state.last_seq,
         preview: state.messages.last().map(|m| handoff::short(&m.text, 120)),
     }
-}
-
-fn turn_priority(state: &Projection) -> i32 {
-    match &state.escalation {
-        Some(Event { kind: EventKind::Escalated { priority, .. }, .. }) => *priority,
-        _ => 0,
-    }
-}
-
-/// How urgent an escalation is: the reason sets the base, a very negative
-/// tone and churn or legal cues in the segment raise it.
-fn priority(reason: EscalationReason, new: &[Event]) -> i32 {
-    let base = match reason {
-        EscalationReason::SensitiveTopic => 3,
-        EscalationReason::NegativeSentiment
-        | EscalationReason::Frustration
-        | EscalationReason::ApprovalRequired
-        | EscalationReason::ActionFailed => 2,
-        _ => 1,
-    };
-    let analyses = new.iter().filter_map(|e| match &e.kind {
-        EventKind::MessageAnalysed { analysis, .. } => Some(analysis),
-        _ => None,
-    });
-    let mut bump = 0;
-    for analysis in analyses {
-        if analysis.sentiment.score <= -0.5 {
-            bump = bump.max(1);
-        }
-        if analysis.cues.iter().any(|c| {
-            matches!(c.kind, baton_core::CueKind::ChurnThreat | baton_core::CueKind::Legal)
-        }) {
-            bump = bump.max(1);
-        }
-    }
-    base + bump
 }
 
 fn action_name(action: &Action) -> &'static str {

@@ -391,6 +391,10 @@ pub fn reason_sentence(reason: EscalationReason, evidence: &Value) -> String {
             "the customer writes in `{}`",
             evidence.get("language").and_then(Value::as_str).unwrap_or("another language")
         ),
+        EscalationReason::AgentUnavailable => format!(
+            "the customer wrote again after a resolution and their agent is {}",
+            evidence.get("status").and_then(Value::as_str).unwrap_or("not available")
+        ),
     }
 }
 

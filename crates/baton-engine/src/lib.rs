@@ -13,6 +13,8 @@
 //! - [`reports`]: the metrics, breakdowns and journey audit, from events.
 //! - [`feedback`]: agents' corrections and saved replies, and their review.
 //! - [`model`]: the intent model in service and its trained versions.
+//! - [`routing`]: queues, priorities, eligibility, automatic and pulled
+//!   assignment, transfers to a queue and the SLA sweep.
 //! - [`whatif`]: two replays of the same input under two workspaces, compared.
 //! - `flows`: the workspace's flows run turn by turn (slots, identity,
 //!   calls, replies), and the agent's approval of a held call.
@@ -31,6 +33,7 @@ pub mod model;
 pub mod policy;
 pub mod replay;
 pub mod reports;
+pub mod routing;
 pub mod tls;
 pub mod tools;
 pub mod whatif;

@@ -18,6 +18,7 @@
 
 mod actions;
 mod intents;
+mod queues;
 mod settings;
 mod source;
 mod store;
@@ -34,6 +35,8 @@ pub use actions::{
     ENTITY_KINDS,
 };
 pub use intents::{Answer, IntentDef, MIN_EXAMPLES};
+pub use queues::{Assignment, QueueConfig, DEFAULT_SLA_MINUTES};
+pub(crate) use settings::parse_days;
 pub use settings::{
     BusinessHours, DemoAgent, EscalationSettings, KnowledgeSettings, LifecycleSettings,
     NluSettings, OpeningPeriod, QueueSettings, ReportSettings, Settings, WorkspaceSettings,
@@ -241,9 +244,9 @@ fn build(dir: &Path) -> (Option<Workspace>, Vec<Problem>) {
     if let (Some(src), Some(intents), Some(spans)) =
         (&settings_src, &parsed_intents, &human_only_spans)
     {
-        for (name, span) in spans {
+        for (name, span, key) in spans {
             if !intents.intents.iter().any(|i| &i.name == name) {
-                let msg = format!("human_only_intents names unknown intent `{name}`");
+                let msg = format!("{key} names unknown intent `{name}`");
                 problems.push(src.at(span.clone(), msg));
             }
         }

@@ -83,6 +83,7 @@ async fn app_with(copy: Option<(tempfile::TempDir, Workspace)>, backend: Option<
         status: AgentStatus::Online,
         capacity: 3,
         skills: vec![],
+        working_hours: None,
         created_at: chrono::Utc::now(),
     };
     db.create_agent(&agent).await.unwrap();

@@ -262,12 +262,21 @@
         'aria-current': state.current && state.current.id === entry.id ? 'true' : 'false',
         onclick: () => openConversation(entry.id),
       },
-      el('span', { class: `prio ${level}`, text: `P${entry.priority}`, title: 'Priority' }),
+      el('span', {
+        class: `prio ${level}`,
+        text: `P${entry.effective_priority ?? entry.priority}`,
+        title: 'Priority, with the points for waiting',
+      }),
       el('span', { class: 'reason', text: humanise(entry.reason || entry.intent || 'waiting') }),
       el('span', { class: 'wait', 'data-wait': entry.waiting_seconds, text: duration(entry.waiting_seconds) }),
       el('span', { class: 'preview', dir: 'auto', text: entry.preview || '' }));
       const sla = slaDeadline(entry);
       if (sla) button.append(el('span', { class: 'sla', 'data-sla': sla }));
+      // The queue's name, and a message left for a follow-up while nobody was in.
+      if (entry.queue) button.append(el('span', { class: 'sla', text: `${entry.queue} queue` }));
+      if (entry.follow_up) {
+        button.append(el('span', { class: 'sla breached', text: 'Follow-up: message left' }));
+      }
       return el('li', {}, button);
     }));
     tick();

@@ -8,6 +8,7 @@
 //! - [`error`]: the one error type and its mapping to statuses.
 //! - [`metrics`]: Prometheus text metrics and the request timer.
 //! - [`webhooks`]: signed, retried deliveries of events to the company's systems.
+//! - [`sweeper`]: the periodic SLA and automatic-assignment sweep.
 //!
 //! [`app`] builds the whole router from an [`AppState`] without binding a
 //! socket, so tests can drive it directly; [`serve`] runs it on a listener
@@ -20,6 +21,7 @@ pub mod live;
 pub mod metrics;
 pub mod nats;
 pub mod routes;
+pub mod sweeper;
 pub mod web;
 pub mod webhooks;
 pub mod ws;

@@ -160,6 +160,7 @@ mod tests {
             status: AgentStatus::Online,
             capacity: 3,
             skills: vec![],
+            working_hours: None,
             created_at: Utc::now(),
         }
     }

@@ -39,6 +39,7 @@ async fn spawn() -> Server {
         status: AgentStatus::Online,
         capacity: 3,
         skills: vec![],
+        working_hours: None,
         created_at: chrono::Utc::now(),
     })
     .await

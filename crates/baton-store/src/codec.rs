@@ -266,6 +266,7 @@ pub(crate) struct AgentRow {
     pub status: String,
     pub capacity: i64,
     pub skills: String,
+    pub working_hours: Option<String>,
     pub created_at: String,
 }
 
@@ -287,14 +288,15 @@ impl TryFrom<AgentRow> for Agent {
             capacity: u32::try_from(row.capacity)
                 .map_err(|_| corrupt(what, format!("capacity {} out of range", row.capacity)))?,
             skills: parse_json(&row.skills, what)?,
+            working_hours: row.working_hours,
             created_at: parse_time(&row.created_at, what)?,
         })
     }
 }
 
-pub(crate) fn skills_text(agent: &Agent) -> String {
+pub(crate) fn skills_text(skills: &[String]) -> String {
     // A list of strings always serialises.
-    serde_json::to_string(&agent.skills).unwrap_or_else(|_| "[]".into())
+    serde_json::to_string(skills).unwrap_or_else(|_| "[]".into())
 }
 
 #[derive(sqlx::FromRow)]

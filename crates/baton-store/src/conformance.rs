@@ -117,6 +117,7 @@ fn agent(email: &str) -> Agent {
         status: AgentStatus::Offline,
         capacity: 3,
         skills: vec!["en".into(), "billing".into()],
+        working_hours: None,
         created_at: at(0),
     }
 }
@@ -473,6 +474,24 @@ pub(crate) async fn agents_read_back_and_change_status(store: &dyn Store) {
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
 
+pub(crate) async fn an_agents_capacity_skills_and_hours_are_replaced_together(store: &dyn Store) {
+    let mut ana = agent("ana@example.com");
+    store.create_agent(&ana).await.unwrap();
+    let skills = vec!["es".to_string(), "returns".to_string()];
+
+    store.set_agent_routing(ana.id, 5, &skills, Some("mon-fri 09:00-17:00 UTC")).await.unwrap();
+    ana.capacity = 5;
+    ana.skills = skills.clone();
+    ana.working_hours = Some("mon-fri 09:00-17:00 UTC".into());
+    assert_eq!(store.agent(ana.id).await.unwrap(), Some(ana.clone()));
+
+    store.set_agent_routing(ana.id, 1, &[], None).await.unwrap();
+    let back = store.agent(ana.id).await.unwrap().unwrap();
+    assert_eq!((back.capacity, back.skills, back.working_hours), (1, vec![], None));
+    let err = store.set_agent_routing(AgentId::new(), 1, &[], None).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
+
 pub(crate) async fn a_token_reads_back_by_its_hash(store: &dyn Store) {
     let customer_token = TokenRecord {
         hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
@@ -628,6 +647,7 @@ macro_rules! conformance_tests {
                 an_agent_email_differing_only_in_case_is_refused,
                 agents_read_back_and_change_status,
                 a_token_reads_back_by_its_hash,
+                an_agents_capacity_skills_and_hours_are_replaced_together,
                 customers_are_found_by_email_in_any_case_or_by_external_id,
             );
         )*

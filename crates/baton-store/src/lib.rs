@@ -104,6 +104,15 @@ pub trait Store: Send + Sync + 'static {
     async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError>;
     async fn agents(&self) -> Result<Vec<Agent>, StoreError>;
     async fn set_agent_status(&self, id: AgentId, status: AgentStatus) -> Result<(), StoreError>;
+    /// Replace what routing reads of an agent: capacity, skills and working
+    /// hours. Fails with [`StoreError::NotFound`] for an unknown agent.
+    async fn set_agent_routing(
+        &self,
+        id: AgentId,
+        capacity: u32,
+        skills: &[String],
+        working_hours: Option<&str>,
+    ) -> Result<(), StoreError>;
 
     // Access tokens (stored as SHA-256 hashes, never in clear).
 

@@ -41,7 +41,8 @@ const SUMMARY_COLUMNS: &str = "id, customer_id, channel, stage, assigned_agent, 
      priority, reason, intent, created_at, stage_since, updated_at, last_seq, preview";
 
 const AGENT_COLUMNS: &str =
-    "id, email, name, password_hash, role, status, capacity, skills::text AS skills, created_at";
+    "id, email, name, password_hash, role, status, capacity, skills::text AS skills, \
+     working_hours, created_at";
 
 const CUSTOMER_COLUMNS: &str = "id, name, email, external_id, profile::text AS profile, created_at";
 
@@ -318,7 +319,8 @@ impl Store for PostgresStore {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO agents (id, email, email_key, name, password_hash, role, status, \
-             capacity, skills, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::json, $10)",
+             capacity, skills, working_hours, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::json, $10, $11)",
         )
         .bind(agent.id.to_string())
         .bind(&agent.email)
@@ -328,7 +330,8 @@ impl Store for PostgresStore {
         .bind(agent.role.as_str())
         .bind(agent.status.as_str())
         .bind(i64::from(agent.capacity))
-        .bind(skills_text(agent))
+        .bind(skills_text(&agent.skills))
+        .bind(&agent.working_hours)
         .bind(time_text(&agent.created_at))
         .execute(&self.pool)
         .await;
@@ -375,6 +378,29 @@ impl Store for PostgresStore {
             .bind(id.to_string())
             .execute(&self.pool)
             .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("agent {id}")));
+        }
+        Ok(())
+    }
+
+    async fn set_agent_routing(
+        &self,
+        id: AgentId,
+        capacity: u32,
+        skills: &[String],
+        working_hours: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE agents SET capacity = $1, skills = $2::json, working_hours = $3 \
+             WHERE id = $4",
+        )
+        .bind(i64::from(capacity))
+        .bind(skills_text(skills))
+        .bind(working_hours)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("agent {id}")));
         }

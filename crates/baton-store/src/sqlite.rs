@@ -42,7 +42,7 @@ const SUMMARY_COLUMNS: &str = "id, customer_id, channel, stage, assigned_agent, 
      priority, reason, intent, created_at, stage_since, updated_at, last_seq, preview";
 
 const AGENT_COLUMNS: &str =
-    "id, email, name, password_hash, role, status, capacity, skills, created_at";
+    "id, email, name, password_hash, role, status, capacity, skills, working_hours, created_at";
 
 /// [`Store`] on SQLite.
 #[derive(Clone, Debug)]
@@ -339,7 +339,8 @@ impl Store for SqliteStore {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO agents (id, email, email_key, name, password_hash, role, status, \
-             capacity, skills, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             capacity, skills, working_hours, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(agent.id.to_string())
         .bind(&agent.email)
@@ -349,7 +350,8 @@ impl Store for SqliteStore {
         .bind(agent.role.as_str())
         .bind(agent.status.as_str())
         .bind(i64::from(agent.capacity))
-        .bind(skills_text(agent))
+        .bind(skills_text(&agent.skills))
+        .bind(&agent.working_hours)
         .bind(time_text(&agent.created_at))
         .execute(&self.pool)
         .await;
@@ -395,6 +397,28 @@ impl Store for SqliteStore {
             .bind(id.to_string())
             .execute(&self.pool)
             .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("agent {id}")));
+        }
+        Ok(())
+    }
+
+    async fn set_agent_routing(
+        &self,
+        id: AgentId,
+        capacity: u32,
+        skills: &[String],
+        working_hours: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE agents SET capacity = ?, skills = ?, working_hours = ? WHERE id = ?",
+        )
+        .bind(i64::from(capacity))
+        .bind(skills_text(skills))
+        .bind(working_hours)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("agent {id}")));
         }

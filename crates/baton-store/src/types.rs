@@ -124,6 +124,10 @@ pub struct Agent {
     pub capacity: u32,
     /// Languages and queues the agent can take.
     pub skills: Vec<String>,
+    /// When the agent works, as a weekly schedule the engine reads
+    /// (`mon-fri 09:00-17:00 Europe/Berlin`); none means whenever online.
+    #[serde(default)]
+    pub working_hours: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

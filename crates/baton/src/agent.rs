@@ -18,7 +18,7 @@ const MIN_PASSWORD_CHARS: usize = baton_engine::workspace::DEMO_MIN_PASSWORD_CHA
 
 pub async fn run(args: AgentArgs) -> Result<ExitCode> {
     match args.command {
-        AgentCommand::Add { data, email, name, password_env, role, capacity } => {
+        AgentCommand::Add { data, email, name, password_env, role, capacity, skills, hours } => {
             let role = AgentRole::parse(&role)
                 .with_context(|| format!("`--role` must be agent or supervisor, got `{role}`"))?;
             let password = match password_env {
@@ -27,7 +27,14 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
                 None => read_password_from_stdin()?,
             };
             let store = SqliteStore::open(&data).await.context("while opening the data folder")?;
-            let agent = new_agent(&email, &name, &password, role, capacity)?;
+            let mut agent = new_agent(&email, &name, &password, role, capacity)?;
+            agent.skills = baton_engine::routing::clean_skills(&skills)
+                .map_err(|e| anyhow::anyhow!("`--skills`: {e}"))?;
+            if let Some(hours) = hours {
+                baton_engine::routing::parse_working_hours(&hours)
+                    .map_err(|e| anyhow::anyhow!("`--hours`: {e}"))?;
+                agent.working_hours = Some(hours.trim().to_string());
+            }
             match store.create_agent(&agent).await {
                 Ok(()) => {}
                 Err(StoreError::DuplicateEmail(email)) => {
@@ -45,17 +52,19 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&agents)?);
             } else {
                 println!(
-                    "{:<36}  {:<28}  {:<24}  {:<10}  {:<7}",
-                    "id", "email", "name", "role", "status"
+                    "{:<36}  {:<28}  {:<24}  {:<10}  {:<7}  {:<8}  skills",
+                    "id", "email", "name", "role", "status", "capacity"
                 );
                 for a in &agents {
                     println!(
-                        "{:<36}  {:<28}  {:<24}  {:<10}  {:<7}",
+                        "{:<36}  {:<28}  {:<24}  {:<10}  {:<7}  {:<8}  {}",
                         a.id.to_string(),
                         a.email,
                         a.name,
                         a.role.as_str(),
-                        a.status.as_str()
+                        a.status.as_str(),
+                        a.capacity,
+                        a.skills.join(",")
                     );
                 }
             }
@@ -106,6 +115,7 @@ fn new_agent(
         status: AgentStatus::Offline,
         capacity,
         skills: vec!["en".into()],
+        working_hours: None,
         created_at: SystemClock.now(),
     })
 }

@@ -145,6 +145,13 @@ pub enum AgentCommand {
         /// How many conversations the agent takes at once.
         #[arg(long, default_value_t = 3)]
         capacity: u32,
+        /// Languages and queue skills, comma-separated (`en,es,billing`).
+        #[arg(long, value_delimiter = ',', default_value = "en")]
+        skills: Vec<String>,
+        /// Working hours (`mon-fri 09:00-17:00 Europe/Berlin`); none means
+        /// whenever the agent is online.
+        #[arg(long)]
+        hours: Option<String>,
     },
     /// List the agents.
     List {

@@ -108,7 +108,14 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         tokio::spawn(Arc::new(hooks).run(engine.bus().subscribe()));
     }
 
-    // 7. Bind, say where everything is, serve until asked to stop.
+    // 8. The routing sweep: SLA breaches and automatic assignment.
+    tokio::spawn(baton_server::sweeper::run(
+        engine.clone(),
+        baton_server::sweeper::SWEEP_EVERY,
+        shutdown_signal(),
+    ));
+
+    // 9. Bind, say where everything is, serve until asked to stop.
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("while binding {}", args.listen))?;

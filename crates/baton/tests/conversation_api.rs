@@ -235,7 +235,7 @@ async fn a_typed_digit_after_the_rating_question_is_the_rating() {
 }
 
 #[tokio::test]
-async fn a_resolved_conversation_reopens_to_its_agent_while_they_are_online() {
+async fn a_resolved_conversation_reopens_to_its_agent_while_online_and_to_the_queue_after() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());
     let client = Client::new();
@@ -248,15 +248,19 @@ async fn a_resolved_conversation_reopens_to_its_agent_while_they_are_online() {
     let (_, body) = say(&client, &server, &conversation, "Sorry, one more thing about it").await;
     assert_eq!(body["stage"], "human", "{body}");
 
-    // Once the agent goes offline, a later reopening goes to the AI.
+    // Once the agent goes offline, a reopening within the window goes back
+    // to the queue for another person, saying why.
     client.post(&server.url(&format!("{path}/resolve")), Some(&agent), json!({})).await;
     let (status, _) = client
         .http_put(&server.url("/api/v1/agents/me/status"), &agent, json!({"status": "offline"}))
         .await;
     assert_eq!(status, 200);
     let (_, body) = say(&client, &server, &conversation, "How long does shipping take?").await;
-    assert_eq!(body["stage"], "bot", "{body}");
-    assert_eq!(body["replies"][0]["author"], "bot");
+    assert_eq!(body["stage"], "queued", "{body}");
+    let log = events(&client, &server, &conversation.id, &agent).await;
+    let escalations = of_type(&log, "escalated");
+    assert_eq!(escalations.last().unwrap()["reason"], "agent_unavailable");
+    assert_eq!(escalations.last().unwrap()["evidence"]["status"], "offline");
 }
 
 #[tokio::test]

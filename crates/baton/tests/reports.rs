@@ -47,6 +47,7 @@ async fn write_fixture(data: &Path) -> AgentId {
         status: AgentStatus::Online,
         capacity: 3,
         skills: vec![],
+        working_hours: None,
         created_at: t0,
     };
     store.create_agent(&agent).await.unwrap();

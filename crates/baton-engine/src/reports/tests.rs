@@ -55,6 +55,7 @@ fn agent(name: &str, email: &str) -> Agent {
         status: AgentStatus::Online,
         capacity: 3,
         skills: vec![],
+        working_hours: None,
         created_at: t0(),
     }
 }
@@ -178,7 +179,7 @@ async fn the_summary_of_the_fixture_has_every_metric_at_its_exact_value() {
         .map(|(r, n)| (r.as_str(), *n))
         .collect();
     assert_eq!(reasons, vec![("human_only_intent", 1), ("human_requested", 2)]);
-    assert_eq!(s.escalations_by_reason.len(), 10);
+    assert_eq!(s.escalations_by_reason.len(), EscalationReason::ALL.len());
 
     // Every first reply of the AI is written in the customer's own turn.
     assert_eq!(s.first_response_bot, durations(5, 0, 0));

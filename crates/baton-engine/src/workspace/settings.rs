@@ -5,6 +5,7 @@
 //! [`Settings`], where every field holds a checked value or its documented
 //! default. Every key is optional; an empty file is a valid configuration.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use chrono::{DateTime, Datelike, Days, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc, Weekday};
@@ -12,6 +13,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::queues::{self, QueueConfig, RawQueueDef};
 use super::source::{Problem, Source};
 use crate::tls::{self, RawTls, TlsSettings};
 
@@ -97,6 +99,15 @@ pub struct QueueSettings {
     pub minutes_per_conversation: u32,
     /// When agents are at work. Default: always.
     pub business_hours: BusinessHours,
+    /// Priority points a customer's tier adds (the `tier` of their
+    /// profile). Default: `{ vip = 2 }`.
+    pub tier_priority: BTreeMap<String, i32>,
+    /// Every this many minutes of waiting add one priority point, at most
+    /// three; 0 turns it off. Default: `15`.
+    pub aging_minutes: u32,
+    /// The queues of `[queues.<name>]`, by name, always including
+    /// `default_queue`.
+    pub queues: Vec<QueueConfig>,
 }
 
 /// `[knowledge]`: when an article is good enough to answer with.
@@ -180,6 +191,16 @@ impl QueueSettings {
     /// `minutes_per_conversation`.
     pub fn wait_minutes(&self, position: u32) -> u32 {
         position.saturating_mul(self.minutes_per_conversation)
+    }
+
+    /// The queue a conversation with this intent and language goes to.
+    pub fn route(&self, intent: Option<&str>, language: Option<&str>) -> &QueueConfig {
+        queues::route(&self.queues, &self.default_queue, intent, language)
+    }
+
+    /// A queue by name.
+    pub fn queue(&self, name: &str) -> Option<&QueueConfig> {
+        self.queues.iter().find(|q| q.name == name)
     }
 }
 
@@ -287,6 +308,9 @@ impl Default for Settings {
                 default_queue: "general".into(),
                 minutes_per_conversation: 5,
                 business_hours: BusinessHours::always(),
+                tier_priority: BTreeMap::from([("vip".to_string(), 2)]),
+                aging_minutes: 15,
+                queues: vec![QueueConfig::implicit("general")],
             },
             knowledge: KnowledgeSettings { min_coverage: 0.5, max_hits: 2 },
             reports: ReportSettings {
@@ -313,6 +337,7 @@ struct RawSettings {
     queue: RawQueue,
     knowledge: RawKnowledge,
     reports: RawReports,
+    queues: BTreeMap<String, RawQueueDef>,
     demo: Option<DemoAgent>,
     tls: RawTls,
 }
@@ -357,6 +382,8 @@ struct RawQueue {
     minutes_per_conversation: Option<u32>,
     timezone: Option<Spanned<String>>,
     hours: Vec<RawPeriod>,
+    tier_priority: Option<BTreeMap<String, Spanned<i32>>>,
+    aging_minutes: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -385,7 +412,8 @@ struct RawReports {
 
 /// Where in `workspace.toml` each human-only intent name was written, so
 /// that an unknown name can be reported on its line.
-pub(crate) type NameSpans = Vec<(String, Range<usize>)>;
+/// Each entry: the name, its span, and the key that named it.
+pub(crate) type NameSpans = Vec<(String, Range<usize>, String)>;
 
 /// Parses `workspace.toml`. Problems are pushed; the settings returned hold
 /// defaults wherever a value was wrong, so later checks can still run. The
@@ -409,7 +437,10 @@ pub(crate) fn parse(
     let nlu = check.nlu(raw.nlu);
     let (escalation, human_only_spans) = check.escalation(raw.escalation);
     let lifecycle = check.lifecycle(raw.lifecycle);
-    let queue = check.queue(raw.queue, workspace.timezone);
+    let mut queue = check.queue(raw.queue, workspace.timezone);
+    let (declared, queue_intents) =
+        queues::resolve(check.source, raw.queues, &queue.default_queue, check.problems);
+    queue.queues = declared;
     let knowledge = check.knowledge(raw.knowledge);
     if let Some(demo) = &raw.demo {
         check_demo_agent(check.source, demo, check.problems);
@@ -428,7 +459,9 @@ pub(crate) fn parse(
         demo: raw.demo,
         tls,
     };
-    (settings, Some(human_only_spans))
+    let mut spans = human_only_spans;
+    spans.extend(queue_intents);
+    (settings, Some(spans))
 }
 
 /// Resolves raw sections into settings, reporting each bad value on its
@@ -550,8 +583,11 @@ impl Checker<'_> {
             |t| *t >= 1,
             |_| "misunderstood_turns must be at least 1".to_string(),
         );
-        let spans: NameSpans =
-            raw.human_only_intents.iter().map(|n| (n.get_ref().clone(), n.span())).collect();
+        let spans: NameSpans = raw
+            .human_only_intents
+            .iter()
+            .map(|n| (n.get_ref().clone(), n.span(), "human_only_intents".to_string()))
+            .collect();
         let settings = EscalationSettings {
             sentiment_threshold: sentiment_threshold.unwrap_or(defaults.sentiment_threshold),
             misunderstood_turns: misunderstood_turns.unwrap_or(defaults.misunderstood_turns),
@@ -590,6 +626,22 @@ impl Checker<'_> {
                 .minutes_per_conversation
                 .unwrap_or(defaults.minutes_per_conversation),
             business_hours: BusinessHours { timezone, periods },
+            tier_priority: match raw.tier_priority {
+                None => defaults.tier_priority,
+                Some(tiers) => tiers
+                    .into_iter()
+                    .filter_map(|(tier, points)| {
+                        let points = self.valid(
+                            Some(points),
+                            |p| (0..=10).contains(p),
+                            |p| format!("tier_priority.{tier} must be 0 to 10, got {p}"),
+                        )?;
+                        Some((tier, points))
+                    })
+                    .collect(),
+            },
+            aging_minutes: raw.aging_minutes.unwrap_or(defaults.aging_minutes),
+            queues: defaults.queues,
         }
     }
 
@@ -694,7 +746,7 @@ fn opening_period(
 }
 
 /// "mon" gives Monday; "mon-fri" gives Monday to Friday; "fri-mon" wraps.
-fn parse_days(text: &str) -> Option<Vec<Weekday>> {
+pub(crate) fn parse_days(text: &str) -> Option<Vec<Weekday>> {
     let day = |s: &str| -> Option<Weekday> {
         let s = s.trim().to_ascii_lowercase();
         let all = [

@@ -1,13 +1,16 @@
-//! Agents: log in, list the team, set one's own status.
+//! Agents: log in, list the team, set one's own status, and (supervisors)
+//! set an agent's routing profile: status, capacity, skills, working hours.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use baton_store::{AgentStatus, TokenSubject};
+use baton_core::AgentId;
+use baton_engine::routing::{clean_skills, parse_working_hours};
+use baton_store::{AgentRole, AgentStatus, TokenSubject};
 
 use crate::auth::{issue_token, verify_password, Caller, AGENT_SESSION_HOURS};
 use crate::error::ApiError;
@@ -20,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/agents", get(list))
         .route("/api/v1/agents/me", get(me))
         .route("/api/v1/agents/me/status", put(set_status))
+        .route("/api/v1/agents/{id}", put(update))
 }
 
 #[derive(Deserialize)]
@@ -54,6 +58,7 @@ async fn login(
     state.store.create_token(&record).await?;
     if agent.status == AgentStatus::Offline {
         state.store.set_agent_status(agent.id, AgentStatus::Online).await?;
+        state.engine.dispatch_after_change().await;
     }
     Ok(Json(json!({
         "token": token,
@@ -91,5 +96,86 @@ async fn set_status(
         ))
     })?;
     state.store.set_agent_status(agent.id, status).await?;
+    // Coming online (or back from away) may be what an auto queue waits for.
+    if status == AgentStatus::Online {
+        state.engine.dispatch_after_change().await;
+    }
     Ok(Json(json!({"status": status})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    capacity: Option<u32>,
+    #[serde(default)]
+    skills: Option<Vec<String>>,
+    /// A schedule, or `null` to clear it; absent leaves it as it is.
+    #[serde(default, deserialize_with = "present")]
+    working_hours: Option<Option<String>>,
+}
+
+/// Tells an absent field (outer `None`) from an explicit `null`.
+fn present<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// A supervisor sets another agent's (or their own) routing profile.
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let me = caller.agent()?;
+    if me.role != AgentRole::Supervisor {
+        return Err(ApiError::Forbidden(
+            "only a supervisor can change an agent's status, capacity, skills or hours".into(),
+        ));
+    }
+    let id: AgentId =
+        id.parse().map_err(|_| ApiError::NotFound(format!("no agent with id `{id}`")))?;
+    let agent =
+        state.store.agent(id).await?.ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+
+    // Every value is checked before anything is written.
+    let status = match &body.status {
+        None => None,
+        Some(s) => Some(AgentStatus::parse(s).ok_or_else(|| {
+            ApiError::Unprocessable(format!("`status` must be online, away or offline, got `{s}`"))
+        })?),
+    };
+    let capacity = body.capacity.unwrap_or(agent.capacity);
+    if capacity == 0 || capacity > 100 {
+        return Err(ApiError::Unprocessable(format!(
+            "`capacity` must be 1 to 100 conversations, got {capacity}"
+        )));
+    }
+    let skills = match body.skills {
+        None => agent.skills.clone(),
+        Some(skills) => clean_skills(&skills).map_err(ApiError::Unprocessable)?,
+    };
+    let hours = match body.working_hours {
+        None => agent.working_hours.clone(),
+        Some(None) => None,
+        Some(Some(text)) => {
+            parse_working_hours(&text)
+                .map_err(|e| ApiError::Unprocessable(format!("`working_hours`: {e}")))?;
+            Some(text.trim().to_string())
+        }
+    };
+
+    state.store.set_agent_routing(id, capacity, &skills, hours.as_deref()).await?;
+    if let Some(status) = status {
+        state.store.set_agent_status(id, status).await?;
+    }
+    state.engine.dispatch_after_change().await;
+    let agent =
+        state.store.agent(id).await?.ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+    Ok(Json(serde_json::to_value(agent).unwrap_or(Value::Null)))
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use baton_core::{Actor, AgentId, Event, EventKind, Message, Projection};
+use baton_engine::routing::AssignOptions;
 use baton_engine::CustomerDetails;
 use baton_store::TokenSubject;
 
@@ -32,7 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/conversations/{id}/handback", post(hand_back))
         .route("/api/v1/conversations/{id}/resolve", post(resolve))
         .route("/api/v1/conversations/{id}/csat", post(csat))
+        .route("/api/v1/conversations/{id}/transfer", post(transfer))
         .route("/api/v1/queue", get(queue))
+        .route("/api/v1/queue/next", post(take_next))
+        .route("/api/v1/queues", get(queues))
 }
 
 /// How long a customer's token lasts: long enough to come back to an open
@@ -190,6 +194,12 @@ struct AssignBody {
     /// Another agent to transfer to; the caller when absent.
     #[serde(default)]
     agent_id: Option<AgentId>,
+    /// A note for the agent who takes it, kept in the log.
+    #[serde(default)]
+    note: Option<String>,
+    /// A supervisor's assignment past the agent's capacity.
+    #[serde(default)]
+    over_capacity: bool,
 }
 
 async fn assign(
@@ -200,9 +210,20 @@ async fn assign(
 ) -> Result<Json<Value>, ApiError> {
     let id = conversation_id(&id)?;
     let agent = caller.agent()?;
-    let target = body.and_then(|b| b.agent_id).unwrap_or(agent.id);
-    let transfer = target != agent.id;
-    let conversation = state.engine.assign(id, target, Actor::Agent(agent.id), transfer).await?;
+    let body = body.unwrap_or_default();
+    let target = body.agent_id.unwrap_or(agent.id);
+    let options = AssignOptions {
+        transfer: target != agent.id,
+        over_capacity: body.over_capacity,
+        note: body.note,
+    };
+    let transfer = options.transfer;
+    let conversation =
+        state.engine.assign_with(id, target, Actor::Agent(agent.id), options).await?;
+    if transfer {
+        // The caller may have freed a seat an auto queue can use.
+        state.engine.dispatch_after_change().await;
+    }
     let names = agent_names(&state).await?;
     Ok(Json(conversation_json(&state, &conversation, &caller, &names).await?))
 }
@@ -288,6 +309,74 @@ async fn queue(State(state): State<AppState>, caller: Caller) -> Result<Json<Val
     Ok(Json(json!({"conversations": entries})))
 }
 
+/// The caller takes the most urgent waiting conversation they may work:
+/// 200 with it, or 204 when there is none for them.
+async fn take_next(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let agent = caller.agent()?;
+    match state.engine.take_next(agent.id).await? {
+        Some(conversation) => {
+            let names = agent_names(&state).await?;
+            let body = conversation_json(&state, &conversation, &caller, &names).await?;
+            Ok((StatusCode::OK, Json(body)))
+        }
+        None => Ok((StatusCode::NO_CONTENT, Json(Value::Null))),
+    }
+}
+
+/// Every queue with its length, oldest wait and SLA.
+async fn queues(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.agent()?;
+    let queues = state.engine.queue_stats().await?;
+    Ok(Json(json!({"queues": queues})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    /// The queue to put it back in...
+    #[serde(default)]
+    queue: Option<String>,
+    /// ...or the agent to hand it to.
+    #[serde(default)]
+    agent_id: Option<AgentId>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Hand the conversation to another agent or put it back in a queue,
+/// keeping the packet and adding the note.
+async fn transfer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TransferBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let agent = caller.agent()?;
+    let conversation = match (body.queue, body.agent_id) {
+        (Some(queue), None) => {
+            state.engine.transfer_to_queue(id, &queue, agent.id, body.note).await?
+        }
+        (None, Some(target)) => {
+            let options = AssignOptions { transfer: true, over_capacity: false, note: body.note };
+            let moved =
+                state.engine.assign_with(id, target, Actor::Agent(agent.id), options).await?;
+            state.engine.dispatch_after_change().await;
+            moved
+        }
+        _ => {
+            return Err(ApiError::Unprocessable(
+                "give exactly one of `queue` and `agent_id`".into(),
+            ))
+        }
+    };
+    let names = agent_names(&state).await?;
+    Ok(Json(conversation_json(&state, &conversation, &caller, &names).await?))
+}
+
 /// Events a customer's own view may include: what was said to them and
 /// the changes of who is talking, never notes, analyses or decisions.
 pub(crate) fn customer_may_see(event: &Event) -> bool {
@@ -359,6 +448,9 @@ async fn conversation_json(
                 "at": at,
             });
         }
+        body["queue"] = json!(conversation.queue);
+        body["follow_up"] = json!(conversation.follow_up);
+        body["sla_breached"] = json!(conversation.sla_breached);
         let customer = state.store.customer(conversation.customer_id).await?;
         body["customer"] = serde_json::to_value(customer).unwrap_or(Value::Null);
         body["csat"] = match &conversation.csat {

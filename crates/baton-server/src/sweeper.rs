@@ -1,0 +1,35 @@
+//! The background sweep: on a fixed period, the engine raises the SLA
+//! breaches that fell due and retries automatic assignment, on the engine's
+//! own clock. Several nodes may sweep at once; the engine raises each breach
+//! once whoever gets there first.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use baton_engine::Engine;
+
+/// How often the sweep runs: a breach is raised at most this late.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(15);
+
+/// Sweep every `every` until `shutdown` completes.
+pub async fn run(engine: Arc<Engine>, every: Duration, shutdown: impl Future<Output = ()>) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = ticks.tick() => {}
+        }
+        match engine.sweep(engine.now()).await {
+            Ok(outcome) if !outcome.breaches.is_empty() || outcome.assigned > 0 => {
+                info!(breaches = outcome.breaches.len(), assigned = outcome.assigned, "swept");
+            }
+            Ok(_) => {}
+            Err(error) => warn!(%error, "the routing sweep failed; it runs again next period"),
+        }
+    }
+}
