@@ -460,7 +460,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<CopilotPulse>, StoreError> {
         let rows: Vec<PulseRow> = sqlx::query_as(
             "SELECT agent_id, week, score, at FROM copilot_pulse \
-             WHERE (? IS NULL OR at >= ?) AND (? IS NULL OR at < ?) \
+             WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2) \
              ORDER BY at, agent_id",
         )
         .bind(from.as_ref().map(time_text))
