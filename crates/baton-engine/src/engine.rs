@@ -102,6 +102,8 @@ pub struct Engine {
     locks: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<()>>>>,
     /// The HTTP client of the workspace's tools.
     tools: ToolClient,
+    /// Past agent replies, for the copilot's suggestions.
+    past_replies: crate::assist::PastReplies,
 }
 
 impl Engine {
@@ -121,7 +123,12 @@ impl Engine {
             clock,
             bus,
             locks: Mutex::new(HashMap::new()),
+            past_replies: Default::default(),
         }
+    }
+
+    pub fn past_replies(&self) -> &crate::assist::PastReplies {
+        &self.past_replies
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -389,7 +396,10 @@ impl Engine {
 
         match turn.state.stage {
             Stage::Bot => self.bot_turn(turn, &analysis, text).await,
-            Stage::Queued => self.queue_update(turn, "queue_update").await,
+            Stage::Queued => {
+                self.queue_update(turn, "queue_update").await?;
+                self.refresh_packet(turn).await
+            }
             // A person owns the conversation: the AI stays silent here and
             // works for the agent through the assist panel instead.
             Stage::Human | Stage::Resolved => Ok(()),
@@ -556,6 +566,19 @@ impl Engine {
         self.queue_update(turn, "queue_position").await
     }
 
+    /// Build the packet again while the conversation waits, so that the
+    /// agent who takes it reads what the customer added in the queue.
+    async fn refresh_packet(&self, turn: &mut Turn) -> Result<(), EngineError> {
+        let Some(EventKind::Escalated { reason, evidence, .. }) =
+            turn.state.escalation.as_ref().map(|e| e.kind.clone())
+        else {
+            return Ok(());
+        };
+        let packet = self.packet(turn, reason, evidence).await?;
+        turn.push(Actor::Bot, EventKind::HandoffPrepared { packet })?;
+        Ok(())
+    }
+
     /// Build the handoff packet from the log as it will be after this turn.
     async fn packet(
         &self,
@@ -564,7 +587,7 @@ impl Engine {
         evidence: Value,
     ) -> Result<Value, EngineError> {
         let customer = self.store.customer(turn.state.customer_id).await?;
-        let earlier: Vec<ConversationSummary> = self
+        let summaries: Vec<ConversationSummary> = self
             .store
             .conversations(&ConversationFilter {
                 customer_id: Some(turn.state.customer_id),
@@ -575,6 +598,11 @@ impl Engine {
             .into_iter()
             .filter(|c| c.id != turn.state.id)
             .collect();
+        let mut earlier = Vec::with_capacity(summaries.len());
+        for summary in &summaries {
+            let log = self.store.events(summary.id, 0).await?;
+            earlier.push(handoff::EarlierConversation::from_log(summary, &log));
+        }
         let mut events = self.store.events(turn.state.id, 0).await?;
         events.retain(|e| e.seq <= turn.base_seq);
         events.extend(turn.new.iter().cloned());

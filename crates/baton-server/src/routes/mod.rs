@@ -3,6 +3,7 @@
 mod actions;
 mod agents;
 mod approvals;
+mod assist;
 mod conversations;
 mod reports;
 
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(reports::router())
         .merge(approvals::router())
         .merge(actions::router())
+        .merge(assist::router())
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
 }
