@@ -220,6 +220,9 @@ struct PastIndex {
 
 impl PastReplies {
     /// Read what the store holds since the last refresh.
+    // TODO: the first refresh of a node reads the whole event log; a
+    // deployment with years of history will want the pairs stored as they
+    // are written instead. Later refreshes read only the last minutes.
     pub async fn refresh(&self, store: &Arc<dyn Store>) -> Result<(), StoreError> {
         let _one = self.loading.lock().await;
         let from = self.read().watermark.map(|w| w - Duration::seconds(PAST_REPLY_OVERLAP_SECONDS));
@@ -802,6 +805,10 @@ impl Engine {
             "the agent sent the suggested reply after editing it".to_string()
         };
         let seq = message.seq;
+        // TODO: the store finds earlier messages by client id for customers
+        // only, so a retried agent POST writes a second message and records
+        // a second use; the record itself is never doubled for one message.
+        // Acceptable while the console sends each reply once.
         self.with_turn(id, move |engine, turn| {
             let (detail, reason) = (detail.clone(), reason.clone());
             Box::pin(async move {
