@@ -132,14 +132,20 @@ test('a customer asks for a person, an agent takes over with the suggested reply
   assert.equal(chips.length, packet.entities.length);
   assert.equal(await desk.locator('.line.customer').count(), 2);
 
-  // The copilot panel says plainly when the server has no assist yet.
+  // The copilot panel shows the server's suggestions, each with its why.
   const assist = await api(baton, 'GET', `/api/v1/conversations/${id}/assist`, { token: login.body.token });
-  if (assist.status === 404) {
-    await desk.locator('#copilot-unavailable').waitFor();
-  } else {
-    assert.equal(assist.status, 200);
-    await desk.locator('#copilot .suggestion').first().waitFor();
-  }
+  assert.equal(assist.status, 200);
+  const first = assist.body.replies.find((s) => s.kind === 'first_reply');
+  assert.equal(first.text, packet.suggested_reply);
+  await desk.locator('#copilot .suggestion.first_reply').waitFor();
+  assert.equal(await desk.locator('#copilot .suggestion.first_reply .why').textContent(), `Why: ${first.why}`);
+
+  // The weekly copilot question, answered once.
+  await desk.locator('#pulse').waitFor();
+  await desk.locator('#pulse').getByRole('button', { name: '4 out of 5' }).click();
+  await desk.locator('#pulse').filter({ hasText: 'Thanks, noted for this week.' }).waitFor();
+  const pulse = await api(baton, 'GET', '/api/v1/agents/me/pulse', { token: login.body.token });
+  assert.deepEqual([pulse.body.answered, pulse.body.score], [true, 4]);
 
   // Take it; the customer is told who joined.
   await desk.getByRole('button', { name: 'Take', exact: true }).click();
@@ -162,13 +168,37 @@ test('a customer asks for a person, an agent takes over with the suggested reply
   await chat.locator('#typing').filter({ hasText: `${agentName} is typing` }).waitFor();
   await desk.locator('#reply').fill('');
 
-  // The suggested reply goes into the composer and out to the customer.
-  await desk.locator('#use-suggested').click();
+  // The copilot's first reply goes into the composer and out to the
+  // customer, and is recorded as used as suggested.
+  const useButton = desk.locator('#copilot .suggestion.first_reply button.use:enabled');
+  await useButton.waitFor();
+  await useButton.click();
   assert.equal(await desk.locator('#reply').inputValue(), packet.suggested_reply);
   await desk.locator('#reply').press('Control+Enter');
   await chat.locator('.msg.agent .bubble').first().waitFor();
   assert.equal(await chat.locator('.msg.agent .bubble').first().textContent(), packet.suggested_reply);
   await desk.locator('.line.agent').first().waitFor();
+  const log = await api(baton, 'GET', `/api/v1/conversations/${id}/events`, { token: login.body.token });
+  const used = log.body.events.filter((e) => e.type === 'decided' && e.action === 'suggestion_used');
+  assert.equal(used.length, 1);
+  assert.equal(used[0].detail.kind, 'first_reply');
+  assert.equal(used[0].detail.suggestion_id, first.id);
+
+  // A customer message refreshes the panel over the socket; an empathy
+  // prompt is rated helpful and then dismissed.
+  await say(chat, 'This is the third time I am asking about this order!');
+  await desk.locator('#copilot .suggestion.empathy[data-id^="empathy:repeated_contact:"]').waitFor();
+  const prompt = desk.locator('#copilot .suggestion.empathy').first();
+  const promptId = await prompt.getAttribute('data-id');
+  await prompt.getByRole('button', { name: 'Helpful', exact: true }).click();
+  await prompt.locator('.rate.chosen').waitFor();
+  await prompt.getByRole('button', { name: 'Dismiss' }).click();
+  await desk.locator(`#copilot .suggestion[data-id="${promptId}"]`).waitFor({ state: 'detached' });
+  const after = await api(baton, 'GET', `/api/v1/conversations/${id}/events`, { token: login.body.token });
+  const feedback = after.body.events
+    .filter((e) => e.type === 'decided' && e.detail && e.detail.suggestion_id === promptId)
+    .map((e) => [e.action, e.detail.helpful ?? null]);
+  assert.deepEqual(feedback, [['suggestion_rated', true], ['suggestion_dismissed', null]]);
 
   // An internal note stays with the team.
   await desk.getByLabel('Internal note').check();

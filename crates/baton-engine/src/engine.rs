@@ -114,6 +114,8 @@ pub struct Engine {
     tools: ToolClient,
     /// Automatic assignment runs one at a time on this node.
     dispatcher: Dispatcher,
+    /// Past agent replies, for the copilot's suggestions.
+    past_replies: crate::assist::PastReplies,
 }
 
 impl Engine {
@@ -134,11 +136,16 @@ impl Engine {
             bus,
             locks: Mutex::new(HashMap::new()),
             dispatcher: Dispatcher::default(),
+            past_replies: Default::default(),
         }
     }
 
     pub(crate) fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
+    }
+
+    pub fn past_replies(&self) -> &crate::assist::PastReplies {
+        &self.past_replies
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -414,7 +421,8 @@ impl Engine {
             Stage::Bot => self.bot_turn(turn, &analysis, text).await,
             Stage::Queued => {
                 self.note_follow_up(turn, message_seq).await?;
-                self.queue_update(turn, "queue_update").await
+                self.queue_update(turn, "queue_update").await?;
+                self.refresh_packet(turn).await
             }
             // A person owns the conversation: the AI stays silent here and
             // works for the agent through the assist panel instead.
@@ -584,6 +592,19 @@ impl Engine {
         self.queue_update(turn, "queue_position").await
     }
 
+    /// Build the packet again while the conversation waits, so that the
+    /// agent who takes it reads what the customer added in the queue.
+    async fn refresh_packet(&self, turn: &mut Turn) -> Result<(), EngineError> {
+        let Some(EventKind::Escalated { reason, evidence, .. }) =
+            turn.state.escalation.as_ref().map(|e| e.kind.clone())
+        else {
+            return Ok(());
+        };
+        let packet = self.packet(turn, reason, evidence).await?;
+        turn.push(Actor::Bot, EventKind::HandoffPrepared { packet })?;
+        Ok(())
+    }
+
     /// Build the handoff packet from the log as it will be after this turn.
     async fn packet(
         &self,
@@ -592,7 +613,7 @@ impl Engine {
         evidence: Value,
     ) -> Result<Value, EngineError> {
         let customer = self.store.customer(turn.state.customer_id).await?;
-        let earlier: Vec<ConversationSummary> = self
+        let summaries: Vec<ConversationSummary> = self
             .store
             .conversations(&ConversationFilter {
                 customer_id: Some(turn.state.customer_id),
@@ -603,6 +624,11 @@ impl Engine {
             .into_iter()
             .filter(|c| c.id != turn.state.id)
             .collect();
+        let mut earlier = Vec::with_capacity(summaries.len());
+        for summary in &summaries {
+            let log = self.store.events(summary.id, 0).await?;
+            earlier.push(handoff::EarlierConversation::from_log(summary, &log));
+        }
         let mut events = self.store.events(turn.state.id, 0).await?;
         events.retain(|e| e.seq <= turn.base_seq);
         events.extend(turn.new.iter().cloned());

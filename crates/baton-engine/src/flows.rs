@@ -976,7 +976,7 @@ impl Engine {
 }
 
 /// A tool's parameters from the scope, without checking them.
-fn filled(tool: &ToolDef, scope: &Value) -> Map<String, Value> {
+pub(crate) fn filled(tool: &ToolDef, scope: &Value) -> Map<String, Value> {
     let mut params = Map::new();
     for (name, def) in &tool.params {
         let value = match def.from.strip_prefix('\'').and_then(|f| f.strip_suffix('\'')) {
@@ -1164,7 +1164,7 @@ pub fn name_and_zip(text: &str) -> Option<(String, String, String)> {
 }
 
 /// Everything a reference can reach in this state.
-fn scope(workspace: &Workspace, state: &FlowState) -> Value {
+pub(crate) fn scope(workspace: &Workspace, state: &FlowState) -> Value {
     let mut scope = Map::new();
     scope.insert("bot_name".into(), json!(workspace.settings.workspace.bot_name));
     scope.insert("company".into(), json!(workspace.settings.workspace.company));

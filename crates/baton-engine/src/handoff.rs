@@ -1,9 +1,12 @@
 //! The handoff packet: everything the agent needs to take over without
 //! asking the customer again.
 //!
-//! The packet is assembled from the event log only. Its summary and its
-//! suggested first reply are sentences built from those facts, so every
-//! claim in them traces back to a message or an event.
+//! The packet is assembled from the event log only. Its summary is a list
+//! of facts, each carrying the seqs of the events it was read from, and the
+//! paragraph is those facts joined; the suggested first reply is built from
+//! the same facts. So every claim in them traces back to a message or an
+//! event. The engine builds the packet at escalation and builds it again on
+//! each customer message while the conversation waits in the queue.
 
 use std::collections::BTreeMap;
 
@@ -34,9 +37,23 @@ pub struct HandoffPacket {
     pub earlier_conversations: Vec<EarlierConversation>,
     /// The customer sentences that matter most, as written.
     pub key_sentences: Vec<String>,
+    /// The summary's sentences, each with the events it rests on.
+    pub summary_facts: Vec<SummaryFact>,
+    /// `summary_facts` as one paragraph.
     pub summary: String,
     pub suggested_reply: String,
     pub built_at: DateTime<Utc>,
+}
+
+/// One sentence of the summary and where it comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SummaryFact {
+    pub text: String,
+    /// The seqs of this conversation's events the sentence was read from.
+    pub seqs: Vec<u64>,
+    /// Other conversations it was read from (the customer's history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversations: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,6 +97,15 @@ pub struct CustomerCard {
     pub name: Option<String>,
     pub email: Option<String>,
     pub external_id: Option<String>,
+    /// The profile's `tier`, if it has one.
+    pub tier: Option<String>,
+    /// The profile's `lifetime_value`, if the workspace provides it.
+    pub lifetime_value: Option<f64>,
+    /// The profile's `language`, else the language the customer writes in.
+    pub language: Option<String>,
+    /// The profile's `preferences`, plus `prefers_human` when set.
+    pub preferences: Value,
+    /// The whole profile as stored.
     pub profile: Value,
 }
 
@@ -90,6 +116,42 @@ pub struct EarlierConversation {
     pub stage: Stage,
     pub intent: Option<String>,
     pub reason: Option<String>,
+    /// `resolved_by_ai`, `resolved_by_agent`, `escalated`, `open`.
+    pub outcome: String,
+    /// The customer's last rating of it.
+    pub csat: Option<u8>,
+}
+
+impl EarlierConversation {
+    /// An earlier conversation from its summary row and its log.
+    pub fn from_log(summary: &ConversationSummary, events: &[Event]) -> Self {
+        let mut outcome = "open";
+        let mut csat = None;
+        for event in events {
+            match &event.kind {
+                EventKind::Escalated { .. } => outcome = "escalated",
+                EventKind::Resolved => {
+                    outcome = match event.actor {
+                        Actor::Agent(_) => "resolved_by_agent",
+                        _ if outcome == "escalated" => "resolved_by_agent",
+                        _ => "resolved_by_ai",
+                    }
+                }
+                EventKind::Reopened { .. } => outcome = "open",
+                EventKind::CsatReceived { score, .. } => csat = Some(*score),
+                _ => {}
+            }
+        }
+        EarlierConversation {
+            id: summary.id.to_string(),
+            started_at: summary.created_at,
+            stage: summary.stage,
+            intent: summary.intent.clone(),
+            reason: summary.reason.clone(),
+            outcome: outcome.into(),
+            csat,
+        }
+    }
 }
 
 /// Build the packet for a conversation whose log ends with its escalation.
@@ -100,7 +162,7 @@ pub fn build(
     reason: EscalationReason,
     evidence: Value,
     customer: Option<&Customer>,
-    earlier: &[ConversationSummary],
+    earlier: &[EarlierConversation],
     now: DateTime<Utc>,
 ) -> HandoffPacket {
     let segment: Vec<&Event> = events.iter().filter(|e| e.seq > segment_start).collect();
@@ -111,6 +173,8 @@ pub fn build(
     let mut cues = Vec::new();
     let mut ai_actions = Vec::new();
     let mut customer_text: BTreeMap<u64, String> = BTreeMap::new();
+    let mut language = None;
+    let mut escalated_at = None;
 
     for event in &segment {
         match &event.kind {
@@ -125,16 +189,20 @@ pub fn build(
                 });
             }
             EventKind::MessageAnalysed { message_seq, analysis } => {
+                if analysis.language.code != "und" {
+                    language = Some(analysis.language.code.clone());
+                }
                 sentiment
                     .push(SentimentPoint { seq: *message_seq, score: analysis.sentiment.score });
-                // A short message that only asks for a person says nothing
-                // about the topic: its intent would read "about talk to
-                // human" in the summary.
+                // A message that asks for a person, short or after the
+                // topic was named, says nothing about the topic: its intent
+                // would read "about talk to human" in the summary.
                 let only_asks_for_person = analysis.cue(CueKind::HumanRequest).is_some()
                     && analysis.entities.is_empty()
-                    && customer_text
-                        .get(message_seq)
-                        .is_some_and(|t| t.split_whitespace().count() <= 8);
+                    && (!intents.is_empty()
+                        || customer_text
+                            .get(message_seq)
+                            .is_some_and(|t| t.split_whitespace().count() <= 8));
                 let topic = analysis
                     .top_intent()
                     .filter(|_| !analysis.out_of_scope && !only_asks_for_person);
@@ -176,6 +244,7 @@ pub fn build(
                     detail: reason.clone(),
                 });
             }
+            EventKind::Escalated { .. } => escalated_at = Some(event.seq),
             EventKind::ToolCalled { tool, ok, outcome, .. } => {
                 ai_actions.push(AiAction {
                     seq: event.seq,
@@ -188,24 +257,11 @@ pub fn build(
     }
 
     let key_sentences = key_sentences(&customer_text, &sentiment, &cues, &entities);
-    let card = customer
-        .map(|c| CustomerCard {
-            name: c.name.clone(),
-            email: c.email.clone(),
-            external_id: c.external_id.clone(),
-            profile: c.profile.clone(),
-        })
-        .unwrap_or_default();
-    let earlier_conversations = earlier
-        .iter()
-        .map(|c| EarlierConversation {
-            id: c.id.to_string(),
-            started_at: c.created_at,
-            stage: c.stage,
-            intent: c.intent.clone(),
-            reason: c.reason.clone(),
-        })
-        .collect::<Vec<_>>();
+    let mut card = customer.map(card_of).unwrap_or_default();
+    if card.language.is_none() {
+        card.language = language;
+    }
+    let earlier_conversations = earlier.to_vec();
 
     let mut packet = HandoffPacket {
         reason,
@@ -218,13 +274,46 @@ pub fn build(
         customer: card,
         earlier_conversations,
         key_sentences,
+        summary_facts: Vec::new(),
         summary: String::new(),
         suggested_reply: String::new(),
         built_at: now,
     };
-    packet.summary = summary(&packet, customer_text.len());
+    let messages: Vec<u64> = customer_text.keys().copied().collect();
+    packet.summary_facts = summary_facts(&packet, &messages, escalated_at);
+    packet.summary =
+        packet.summary_facts.iter().map(|f| f.text.as_str()).collect::<Vec<_>>().join(" ");
     packet.suggested_reply = suggested_reply(&packet);
     packet
+}
+
+/// The customer's card: the stored details and the profile fields an agent
+/// looks for first.
+fn card_of(customer: &Customer) -> CustomerCard {
+    let profile = &customer.profile;
+    let text = |key: &str| match profile.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let mut preferences = match profile.get("preferences") {
+        Some(Value::Object(map)) => Value::Object(map.clone()),
+        Some(Value::Null) | None => Value::Object(Default::default()),
+        Some(other) => serde_json::json!({ "note": other }),
+    };
+    if let Some(prefers) = profile.get("prefers_human").and_then(Value::as_bool) {
+        preferences["prefers_human"] = Value::Bool(prefers);
+    }
+    CustomerCard {
+        name: customer.name.clone(),
+        email: customer.email.clone(),
+        external_id: customer.external_id.clone(),
+        tier: text("tier"),
+        lifetime_value: profile.get("lifetime_value").and_then(Value::as_f64),
+        language: text("language"),
+        preferences,
+        profile: profile.clone(),
+    }
 }
 
 /// Up to three customer sentences: those with cues or entities first, then
@@ -258,10 +347,16 @@ fn key_sentences(
     chosen.into_iter().filter_map(|seq| texts.get(&seq)).map(|t| short(t, 300)).collect()
 }
 
-/// One paragraph from the packet's facts; nothing in it is invented.
-fn summary(packet: &HandoffPacket, customer_messages: usize) -> String {
+/// The summary's sentences from the packet's facts, each with the seqs it
+/// was read from; nothing in them is invented.
+fn summary_facts(
+    packet: &HandoffPacket,
+    messages: &[u64],
+    escalated_at: Option<u64>,
+) -> Vec<SummaryFact> {
+    let fact = |text: String, seqs: Vec<u64>| SummaryFact { text, seqs, conversations: vec![] };
     let who = packet.customer.name.clone().unwrap_or_else(|| "The customer".into());
-    let mut parts = Vec::new();
+    let mut facts = Vec::new();
 
     let topic = match packet.intents.as_slice() {
         [] => String::new(),
@@ -270,8 +365,8 @@ fn summary(packet: &HandoffPacket, customer_messages: usize) -> String {
             intents.iter().map(|i| humanise(&i.intent)).collect::<Vec<_>>().join(" and ")
         ),
     };
-    let plural = if customer_messages == 1 { "" } else { "s" };
-    parts.push(format!("{who} sent {customer_messages} message{plural}{topic}."));
+    let n = messages.len();
+    facts.push(fact(format!("{who} sent {n} message{}{topic}.", plural_s(n)), messages.to_vec()));
 
     if !packet.entities.is_empty() {
         let given = packet
@@ -280,39 +375,55 @@ fn summary(packet: &HandoffPacket, customer_messages: usize) -> String {
             .map(|e| format!("{} {}", humanise(&e.kind), e.value))
             .collect::<Vec<_>>()
             .join(", ");
-        parts.push(format!("They gave: {given}."));
+        let mut seqs: Vec<u64> = packet.entities.iter().map(|e| e.seq).collect();
+        seqs.dedup();
+        facts.push(fact(format!("They gave: {given}."), seqs));
     }
 
-    let replies = packet.ai_actions.iter().filter(|a| a.action == "replied").count();
-    let failed = packet.ai_actions.iter().filter(|a| a.action == "tool_call_failed").count();
-    let calls = packet.ai_actions.iter().filter(|a| a.action == "tool_call").count();
-    if replies > 0 || calls > 0 || failed > 0 {
-        let mut did =
-            vec![format!("replied {replies} time{}", if replies == 1 { "" } else { "s" })];
-        if calls > 0 {
-            did.push(format!("made {calls} successful system call{}", plural_s(calls)));
+    let of = |action: &str| -> Vec<u64> {
+        packet.ai_actions.iter().filter(|a| a.action == action).map(|a| a.seq).collect()
+    };
+    let (replies, calls, failed) = (of("replied"), of("tool_call"), of("tool_call_failed"));
+    if !replies.is_empty() || !calls.is_empty() || !failed.is_empty() {
+        let r = replies.len();
+        let mut did = vec![format!("replied {r} time{}", plural_s(r))];
+        if !calls.is_empty() {
+            let c = calls.len();
+            did.push(format!("made {c} successful system call{}", plural_s(c)));
         }
-        if failed > 0 {
-            did.push(format!("had {failed} system call{} fail", plural_s(failed)));
+        if !failed.is_empty() {
+            let f = failed.len();
+            did.push(format!("had {f} system call{} fail", plural_s(f)));
         }
-        parts.push(format!("The AI {}.", did.join(", ")));
+        let mut seqs = [replies, calls, failed].concat();
+        seqs.sort_unstable();
+        facts.push(fact(format!("The AI {}.", did.join(", ")), seqs));
     }
 
-    parts.push(format!("Escalated: {}.", reason_sentence(packet.reason, &packet.evidence)));
+    let reason = reason_sentence(packet.reason, &packet.evidence);
+    facts.push(fact(format!("Escalated: {reason}."), escalated_at.into_iter().collect()));
 
     if let (Some(first), Some(last)) = (packet.sentiment.first(), packet.sentiment.last()) {
+        // `+ 0.0` turns a negative zero into a plain one.
         if packet.sentiment.len() > 1 {
             let (from, to) = (first.score + 0.0, last.score + 0.0);
-            parts.push(format!("Sentiment went from {from:.2} to {to:.2}."));
+            facts.push(fact(
+                format!("Sentiment went from {from:.2} to {to:.2}."),
+                vec![first.seq, last.seq],
+            ));
         } else {
-            parts.push(format!("Sentiment {:.2}.", last.score + 0.0));
+            facts.push(fact(format!("Sentiment {:.2}.", last.score + 0.0), vec![last.seq]));
         }
     }
     if !packet.earlier_conversations.is_empty() {
         let n = packet.earlier_conversations.len();
-        parts.push(format!("{n} earlier conversation{} on record.", plural_s(n)));
+        facts.push(SummaryFact {
+            text: format!("{n} earlier conversation{} on record.", plural_s(n)),
+            seqs: vec![],
+            conversations: packet.earlier_conversations.iter().map(|c| c.id.clone()).collect(),
+        });
     }
-    parts.join(" ")
+    facts
 }
 
 /// A first reply that acknowledges the situation and asks nothing the
@@ -327,7 +438,17 @@ fn suggested_reply(packet: &HandoffPacket) -> String {
     let repeated = packet.cues.iter().any(|c| c.kind == CueKind::RepeatedContact);
     let upset = packet.cues.iter().any(|c| c.kind == CueKind::Frustration)
         || packet.sentiment.iter().any(|p| p.score <= -0.4);
-    if repeated {
+    let topic = packet.intents.last();
+    let before = topic.map_or(0, |t| {
+        packet.earlier_conversations.iter().filter(|c| c.intent.as_ref() == Some(&t.intent)).count()
+    });
+    if let (Some(topic), Some(nth)) = (topic, ordinal(before + 1).filter(|_| before > 0)) {
+        sentences.push(format!(
+            "I can see this is the {nth} time you've contacted us about {}, \
+             and I'm sorry you've had to come back.",
+            humanise(&topic.intent)
+        ));
+    } else if repeated {
         sentences.push(
             "I can see this is not the first time you've had to contact us about this, \
              and I'm sorry for that."
@@ -396,6 +517,13 @@ pub fn reason_sentence(reason: EscalationReason, evidence: &Value) -> String {
             evidence.get("status").and_then(Value::as_str).unwrap_or("not available")
         ),
     }
+}
+
+/// "second" to "tenth"; beyond that the count is not worth spelling out.
+fn ordinal(n: usize) -> Option<&'static str> {
+    const WORDS: [&str; 9] =
+        ["second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
+    n.checked_sub(2).and_then(|i| WORDS.get(i).copied())
 }
 
 fn humanise(name: &str) -> String {
@@ -526,7 +654,28 @@ mod tests {
             strength: 0.9,
         });
         log.customer_says("This is ridiculous, where is it?", third);
+        log.push(
+            Actor::Bot,
+            EventKind::Escalated {
+                reason: EscalationReason::Frustration,
+                evidence: json!({"words": ["ridiculous"]}),
+                priority: 2,
+                queue: "general".into(),
+            },
+        );
         log
+    }
+
+    fn earlier(intent: &str, outcome: &str, csat: Option<u8>) -> EarlierConversation {
+        EarlierConversation {
+            id: ConversationId::new().to_string(),
+            started_at: at(0),
+            stage: Stage::Resolved,
+            intent: Some(intent.into()),
+            reason: None,
+            outcome: outcome.into(),
+            csat,
+        }
     }
 
     #[test]
@@ -570,6 +719,124 @@ mod tests {
             "Hi, I'm sorry this has been frustrating. I've read your conversation so far about \
              order status for order W2378156, and I'm looking into it now."
         );
+    }
+
+    #[test]
+    fn every_sentence_of_the_summary_rests_on_events_that_say_it() {
+        let log = frustrated_conversation();
+        let evidence = json!({"words": ["ridiculous"]});
+
+        let packet =
+            build(&log.events, 0, EscalationReason::Frustration, evidence, None, &[], at(30));
+
+        let joined: Vec<&str> = packet.summary_facts.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(packet.summary, joined.join(" "));
+        let event = |seq: u64| log.events.iter().find(|e| e.seq == seq).unwrap();
+        let seqs: Vec<Vec<u64>> = packet.summary_facts.iter().map(|f| f.seqs.clone()).collect();
+        assert_eq!(seqs, vec![vec![2, 5, 8], vec![2], vec![4, 7], vec![10], vec![2, 8]]);
+        for fact in &packet.summary_facts {
+            for seq in &fact.seqs {
+                let kind = &event(*seq).kind;
+                let backed = match kind {
+                    EventKind::MessagePosted { author: Author::Customer, text, .. } => {
+                        !fact.text.contains("W2378156") || text.contains("#W2378156")
+                    }
+                    EventKind::MessagePosted { author: Author::Bot, .. } => {
+                        fact.text.starts_with("The AI replied 1 time")
+                    }
+                    EventKind::ToolCalled { ok: false, .. } => {
+                        fact.text.contains("1 system call fail")
+                    }
+                    EventKind::Escalated { reason, .. } => {
+                        *reason == EscalationReason::Frustration && fact.text.contains("frustrated")
+                    }
+                    _ => false,
+                };
+                assert!(backed, "`{}` cites event {seq}: {kind:?}", fact.text);
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_reply_counts_earlier_contacts_about_the_same_topic() {
+        let log = frustrated_conversation();
+        let history = [
+            earlier("order_status", "resolved_by_ai", Some(2)),
+            earlier("order_status", "resolved_by_agent", None),
+            earlier("reset_password", "resolved_by_ai", Some(5)),
+        ];
+
+        let packet =
+            build(&log.events, 0, EscalationReason::Frustration, json!({}), None, &history, at(30));
+
+        assert_eq!(
+            packet.suggested_reply,
+            "Hi, I can see this is the third time you've contacted us about order status, and \
+             I'm sorry you've had to come back. I've read your conversation so far about order \
+             status for order W2378156, and I'm looking into it now."
+        );
+        let last = packet.summary_facts.last().unwrap();
+        assert_eq!(last.text, "3 earlier conversations on record.");
+        assert_eq!(last.conversations.len(), 3);
+    }
+
+    #[test]
+    fn the_card_reads_tier_value_language_and_preferences_from_the_profile() {
+        let log = frustrated_conversation();
+        let customer = Customer {
+            id: log.customer,
+            name: Some("Mia Lopez".into()),
+            email: None,
+            external_id: None,
+            profile: json!({"tier": "gold", "lifetime_value": 1250.5, "prefers_human": true}),
+            created_at: at(0),
+        };
+
+        let packet = build(
+            &log.events,
+            0,
+            EscalationReason::Frustration,
+            json!({}),
+            Some(&customer),
+            &[],
+            at(30),
+        );
+
+        assert_eq!(packet.customer.tier.as_deref(), Some("gold"));
+        assert_eq!(packet.customer.lifetime_value, Some(1250.5));
+        assert_eq!(packet.customer.preferences, json!({"prefers_human": true}));
+        assert!(packet.summary.starts_with("Mia Lopez sent 3 messages"));
+    }
+
+    #[test]
+    fn an_earlier_conversation_reads_its_outcome_and_rating_from_its_log() {
+        let mut log = frustrated_conversation();
+        log.push(Actor::Agent(baton_core::AgentId::new()), EventKind::Resolved);
+        log.push(
+            Actor::Customer(log.customer),
+            EventKind::CsatReceived { score: 2, comment: None },
+        );
+        let summary = ConversationSummary {
+            id: log.id,
+            customer_id: log.customer,
+            channel: "web".into(),
+            stage: Stage::Resolved,
+            assigned_agent: None,
+            queue: None,
+            priority: 0,
+            reason: Some("frustration".into()),
+            intent: Some("order_status".into()),
+            created_at: at(0),
+            stage_since: at(12),
+            updated_at: at(13),
+            last_seq: 13,
+            preview: None,
+        };
+
+        let earlier = EarlierConversation::from_log(&summary, &log.events);
+
+        assert_eq!(earlier.outcome, "resolved_by_agent");
+        assert_eq!(earlier.csat, Some(2));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!   knowledge) loaded and validated.
 //! - [`policy`]: the pure decision for one turn, with its explanation.
 //! - [`handoff`]: the packet an agent reads when they take over.
+//! - [`assist`]: the agent's copilot: suggested replies, next-best actions,
+//!   empathy prompts and knowledge, and the agent's feedback on them.
 //! - [`engine`]: the orchestration of every operation on a conversation,
 //!   from the customer's message to the committed events.
 //! - [`bus`]: how committed events reach every open socket.
@@ -23,6 +25,7 @@
 //!   URLs may be called.
 //! - [`guardrails`]: the pure checks a call passes before it runs.
 
+pub mod assist;
 pub mod bus;
 pub mod engine;
 pub mod feedback;

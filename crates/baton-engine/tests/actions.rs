@@ -410,3 +410,130 @@ async fn an_order_number_given_before_the_request_is_not_asked_for_again() {
     let reply = app.say(id, "priya.okonkwo15@example.com").await;
     assert!(reply.starts_with("To confirm: I'll cancel order #W7363125"), "{reply}");
 }
+
+/// An order conversation that went to a person, then a message to them.
+async fn escalated_order_conversation(app: &App) -> baton_core::ConversationId {
+    let id = app.start().await;
+    app.say(id, "where is my order #W3278407?").await;
+    app.say(id, "jonah.bellweather66@example.com").await;
+    app.say(id, "This is ridiculous, I want to talk to a person").await;
+    app.engine
+        .assign(id, app.agent.id, baton_core::Actor::Agent(app.agent.id), false)
+        .await
+        .unwrap();
+    app.say(id, "It's the third time I'm asking, where is my parcel?").await;
+    id
+}
+
+fn texts(suggestions: &[baton_engine::assist::Suggestion]) -> Vec<(&str, &str)> {
+    suggestions.iter().map(|s| (s.kind.as_str(), s.text.as_deref().unwrap_or(""))).collect()
+}
+
+#[tokio::test]
+async fn the_assist_panel_fills_the_flows_reply_and_call_from_the_conversations_facts() {
+    let app = app().await;
+    let id = escalated_order_conversation(&app).await;
+
+    let assist = app.engine.assist(id).await.unwrap();
+
+    assert_eq!(
+        texts(&assist.replies),
+        vec![
+            (
+                "first_reply",
+                "Hi, I'm sorry this has been frustrating. I've read your conversation so far \
+                 about order status for order W3278407, and I'm looking into it now."
+            ),
+            (
+                "flow_reply",
+                "Order #W3278407 (Rain Jacket) has been delivered. Tracking number: 189613599010."
+            ),
+        ]
+    );
+    assert_eq!(
+        assist.replies[1].why,
+        "The order status flow's reply for `get_order.status == 'delivered'`, filled with what \
+         this conversation holds."
+    );
+    let action = &assist.actions[0];
+    assert_eq!(assist.actions.len(), 1);
+    assert_eq!(action.tool.as_deref(), Some("get_order"));
+    assert_eq!(action.parameters, json!({"order_id": "W3278407"}).as_object().cloned());
+    assert_eq!(action.blocked, None);
+    assert_eq!(
+        action.why,
+        "The order status flow calls get_order; the conversation gives order_id W3278407."
+    );
+    let empathy: Vec<&str> = assist.empathy.iter().map(|s| s.why.as_str()).collect();
+    assert_eq!(
+        empathy,
+        vec![
+            "frustration cue in message 16: \"ridiculous\".",
+            "repeated contact cue in message 26: \"third time\"."
+        ]
+    );
+    assert!(assist.knowledge.is_empty());
+
+    // The same facts give the same ids on the next refresh.
+    let again = app.engine.assist(id).await.unwrap();
+    let ids = |a: &baton_engine::assist::Assist| a.all().map(|s| s.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&again), ids(&assist));
+}
+
+#[tokio::test]
+async fn a_reply_sent_from_a_suggestion_is_recorded_and_suggested_again_for_a_similar_message() {
+    let app = app().await;
+    let first = escalated_order_conversation(&app).await;
+    let panel = app.engine.assist(first).await.unwrap();
+    let flow = panel.replies.iter().find(|s| s.kind == "flow_reply").unwrap();
+    let text = flow.text.clone().unwrap();
+
+    app.engine
+        .agent_reply_from_suggestion(first, app.agent.id, &text, None, &flow.id)
+        .await
+        .unwrap();
+    let edited = format!("{text} Sorry for the trouble.");
+    app.engine
+        .agent_reply_from_suggestion(first, app.agent.id, &edited, None, &flow.id)
+        .await
+        .unwrap();
+
+    let decided: Vec<(String, Value)> = app
+        .engine
+        .events(first, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Decided { action, detail, .. } if action.starts_with("suggestion_") => {
+                Some((action, detail))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(decided.len(), 2);
+    assert_eq!(decided[0].0, "suggestion_used");
+    assert_eq!(decided[0].1["kind"], "flow_reply");
+    assert_eq!(decided[0].1["suggested"], json!(text));
+    assert_eq!(decided[1].0, "suggestion_edited");
+    // Once the agent has written, the packet's opening is not offered again.
+    let after = app.engine.assist(first).await.unwrap();
+    assert!(after.replies.iter().all(|s| s.kind != "first_reply"));
+
+    // Another customer asks much the same: the agent's answer comes back.
+    let second = app.start().await;
+    app.say(second, "I want to talk to a person").await;
+    app.engine
+        .assign(second, app.agent.id, baton_core::Actor::Agent(app.agent.id), false)
+        .await
+        .unwrap();
+    app.say(second, "Third time I'm asking: where is my parcel?").await;
+    let panel = app.engine.assist(second).await.unwrap();
+    let past: Vec<&str> = panel
+        .replies
+        .iter()
+        .filter(|s| s.kind == "past_reply")
+        .filter_map(|s| s.text.as_deref())
+        .collect();
+    assert_eq!(past, vec![text.as_str()]);
+}

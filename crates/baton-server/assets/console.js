@@ -1,5 +1,6 @@
 // The agent console: sign in, watch the queue, open a conversation with its
-// handoff packet, take it, reply or note, hand it back or resolve it.
+// handoff packet, take it, reply or note, hand it back or resolve it, with
+// the copilot's suggestions beside it.
 'use strict';
 
 (() => {
@@ -35,6 +36,11 @@
     queueTimer: null,
     typingTimer: null,
     lastTypingSent: 0,
+    /** The copilot panel on screen, the suggestion the composer started
+     *  from, and the suggestions dismissed in this tab. */
+    assist: null,
+    suggestion: null,
+    dismissed: new Set(),
   };
 
   // Signing in and out.
@@ -90,6 +96,7 @@
     state.socket = new LiveSocket({ query: socketQuery, onFrame, onState: connState });
     state.socket.connect();
     setInterval(tick, 1000);
+    askPulse();
     openFromHash();
     window.addEventListener('hashchange', openFromHash);
   }
@@ -156,6 +163,8 @@
       if (state.current) openConversation(state.current.id);
     } else if (frame.type === 'event') {
       onEvent(frame.event);
+    } else if (frame.type === 'assist') {
+      if (state.current && frame.conversation_id === state.current.id) renderCopilot(frame.assist);
     } else if (frame.type === 'typing') {
       const notice = frame.notice;
       if (state.current && notice.conversation_id === state.current.id) {
@@ -203,7 +212,9 @@
     }
     if (event.type === 'message_posted' && event.author === 'customer') {
       hideTyping();
-      if (state.current.stage === 'human') loadCopilot();
+      // The owner gets the fresh panel pushed on the socket.
+      const mine = ownerId(state.current) === state.agent.id;
+      if (state.current.stage === 'human' && !mine) loadCopilot();
     }
     const stageChange = {
       escalated: 'queued', assigned: 'human', handed_back: 'bot', resolved: 'resolved',
@@ -217,10 +228,13 @@
     try {
       const conversation = await call('GET', `/api/v1/conversations/${id}`);
       if (!state.current || state.current.id !== id) return;
+      const ownerChanged = ownerId(state.current) !== ownerId(conversation);
       state.current = conversation;
       renderHeader();
       renderPacket();
       renderCustomer();
+      // Taking or giving up the conversation turns the copilot's buttons on or off.
+      if (ownerChanged) loadCopilot();
     } catch (err) {
       showError(err.message);
     }
@@ -330,6 +344,7 @@
     }
     state.current = conversation;
     state.lastSeq = 0;
+    state.suggestion = null;
     history.replaceState(null, '', `#c=${id}`);
     ui.placeholder.hidden = true;
     ui.conv.hidden = false;
@@ -425,6 +440,9 @@
         return trace(event, `${event.ok ? 'Ran' : 'Failed'}: ${event.tool}`);
       case 'decided':
         if (event.action === 'answer') return null;
+        if (event.actor && event.actor.kind === 'agent') {
+          return trace(event, `Copilot feedback (${humanise(event.action).toLowerCase()}): ${event.reason}`);
+        }
         return trace(event, `AI decision (${humanise(event.action).toLowerCase()}): ${event.reason}`);
       default:
         return null;
@@ -570,9 +588,7 @@
       assist = await call('GET', `/api/v1/conversations/${id}/assist`);
     } catch (err) {
       if (!state.current || state.current.id !== id) return;
-      const text = err.status === 404
-        ? 'Copilot suggestions are not available on this server yet. The handoff packet above still holds the suggested first reply.'
-        : `Copilot suggestions could not be loaded: ${err.message}`;
+      const text = `Copilot suggestions could not be loaded: ${err.message}`;
       ui.copilot.replaceChildren(el('p', { class: 'unavailable', id: 'copilot-unavailable', text }));
       return;
     }
@@ -580,39 +596,175 @@
     renderCopilot(assist || {});
   }
 
-  // TODO: the assist answer's shape is not settled yet, so every list in it
-  // is shown generically; next-best actions will need their own run button
-  // with the guardrail's confirmation once the endpoint exists.
-  /** Each list the assist answer holds becomes a section; items with text
-   *  can be inserted into the composer, and each says why it is shown. */
+  /** The id of the agent who owns a conversation, if one does. */
+  function ownerId(conversation) {
+    return conversation && conversation.assigned_agent ? conversation.assigned_agent.id : null;
+  }
+
+  const COPILOT_SECTIONS = [
+    ['replies', 'Suggested replies'],
+    ['actions', 'Next-best actions'],
+    ['empathy', 'Empathy prompts'],
+    ['knowledge', 'Knowledge'],
+  ];
+
+  /** The panel: one section per list, each suggestion with its "why", its
+   *  own button (use or run), dismiss, and helpful / not helpful. */
   function renderCopilot(assist) {
+    state.assist = assist;
     const sections = [];
-    for (const [key, items] of Object.entries(assist)) {
-      if (!Array.isArray(items) || items.length === 0) continue;
-      sections.push(el('h4', { text: humanise(key) }));
-      for (const item of items) {
-        const text = typeof item === 'string' ? item : item.text || item.reply || item.title || item.tool || '';
-        const why = typeof item === 'object' ? item.why || item.reason || '' : '';
-        sections.push(el('div', { class: 'suggestion' },
-          item.kind ? el('span', { class: 'kind', text: humanise(item.kind) }) : null,
-          el('p', { dir: 'auto', text }),
-          why ? el('span', { class: 'why', dir: 'auto', text: `Why: ${why}` }) : null,
-          typeof item === 'object' && (item.text || item.reply)
-            ? el('button', { type: 'button', onclick: () => insertReply(item.text || item.reply) }, 'Use')
-            : null));
-      }
+    for (const [key, heading] of COPILOT_SECTIONS) {
+      const items = (assist[key] || []).filter((s) => !state.dismissed.has(s.id));
+      if (items.length === 0) continue;
+      sections.push(el('h4', { text: heading }));
+      for (const item of items) sections.push(suggestionCard(item));
     }
     ui.copilot.replaceChildren(...(sections.length ? sections
       : [el('p', { class: 'hint', text: 'No suggestions for this conversation right now.' })]));
   }
 
-  // TODO: record that a suggestion was used, edited or dismissed once the
-  // server has a feedback endpoint for it; today only the reply is sent.
-  function insertReply(text) {
+  function suggestionCard(item) {
+    const card = el('div', { class: `suggestion ${item.kind}`, 'data-id': item.id, 'data-kind': item.kind });
+    const owner = ownerId(state.current) === state.agent.id;
+    const main = [];
+    if (item.kind === 'action') {
+      main.push(el('p', { class: 'tool' }, el('strong', { text: item.tool }),
+        item.title ? ` · ${item.title}` : ''));
+      const params = Object.entries(item.parameters || {});
+      if (params.length) {
+        main.push(el('p', { class: 'params', text: params.map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ') }));
+      }
+      if (item.blocked) main.push(el('p', { class: 'blocked', text: `Cannot run yet: ${item.blocked}` }));
+    } else {
+      if (item.title) main.push(el('strong', { dir: 'auto', text: item.title }));
+      if (item.text) main.push(el('p', { dir: 'auto', class: 'text', text: item.text }));
+      if (item.citation && item.kind !== 'article') {
+        main.push(el('span', { class: 'cite', text: `Source: ${item.citation.title}${item.citation.section ? ` › ${item.citation.section}` : ''}` }));
+      }
+    }
+    const buttons = [];
+    if (item.text && /_reply$/.test(item.kind)) {
+      buttons.push(el('button', { type: 'button', class: 'primary use', disabled: !owner,
+        title: owner ? 'Put it in the reply box to edit and send' : 'Take the conversation first',
+        onclick: () => insertReply(item.text, item) }, 'Use'));
+    }
+    if (item.kind === 'action') {
+      buttons.push(el('button', { type: 'button', class: 'primary run', disabled: !owner || Boolean(item.blocked),
+        onclick: () => runAction(card, item) }, 'Run'));
+    }
+    buttons.push(
+      el('button', { type: 'button', class: 'rate', 'aria-label': 'Helpful', title: 'Helpful',
+        onclick: (e) => rateSuggestion(e.currentTarget, item, true) }, 'Helpful'),
+      el('button', { type: 'button', class: 'rate', 'aria-label': 'Not helpful', title: 'Not helpful',
+        onclick: (e) => rateSuggestion(e.currentTarget, item, false) }, 'Not helpful'),
+      el('button', { type: 'button', class: 'dismiss', onclick: () => dismissSuggestion(card, item) }, 'Dismiss'));
+    card.append(
+      el('span', { class: 'kind', text: humanise(item.kind) }),
+      ...main,
+      el('span', { class: 'why', dir: 'auto', text: `Why: ${item.why}` }),
+      el('div', { class: 'suggestion-buttons' }, buttons));
+    return card;
+  }
+
+  /** A next-best action: a guardrail is shown and confirmed before the
+   *  call runs; the agent's click stands in for the yes or the approval. */
+  function runAction(card, item) {
+    const guard = item.guardrail;
+    if (guard && !card.querySelector('.guard')) {
+      const lines = [];
+      if (guard.confirmation) lines.push(el('p', { dir: 'auto', text: `Needs the customer's yes: ${guard.confirmation}` }));
+      if (guard.approval) lines.push(el('p', { dir: 'auto', text: `Needs approval: ${guard.approval}` }));
+      card.append(el('div', { class: 'guard', role: 'alert' }, lines,
+        el('button', { type: 'button', class: 'primary confirm-run', onclick: () => executeAction(card, item) },
+          guard.approval ? 'I approve: run it' : 'The customer agreed: run it')));
+      return;
+    }
+    executeAction(card, item);
+  }
+
+  async function executeAction(card, item) {
+    hideError();
+    for (const b of card.querySelectorAll('button')) b.disabled = true;
+    let result;
+    try {
+      result = await call('POST', `/api/v1/conversations/${state.current.id}/actions/${encodeURIComponent(item.tool)}`,
+        { parameters: item.parameters || {}, suggestion_id: item.id });
+    } catch (err) {
+      showError(err.message);
+      for (const b of card.querySelectorAll('button')) b.disabled = false;
+      return;
+    }
+    const outcome = result.outcome || {};
+    const text = result.ok ? `Done: ${JSON.stringify(outcome.body ?? outcome).slice(0, 300)}`
+      : `Failed: ${outcome.error || outcome.result || 'no answer'}`;
+    card.querySelector('.guard')?.remove();
+    card.append(el('p', { class: result.ok ? 'result ok' : 'result failed', text }));
+  }
+
+  async function dismissSuggestion(card, item) {
+    hideError();
+    try {
+      await call('POST', `/api/v1/conversations/${state.current.id}/assist/${encodeURIComponent(item.id)}/dismiss`);
+    } catch (err) {
+      showError(err.message);
+      return;
+    }
+    state.dismissed.add(item.id);
+    card.remove();
+    if (state.assist) renderCopilot(state.assist);
+  }
+
+  async function rateSuggestion(button, item, helpful) {
+    hideError();
+    try {
+      await call('POST', `/api/v1/conversations/${state.current.id}/assist/${encodeURIComponent(item.id)}/rating`, { helpful });
+    } catch (err) {
+      showError(err.message);
+      return;
+    }
+    for (const b of button.parentNode.querySelectorAll('.rate')) b.disabled = true;
+    button.classList.add('chosen');
+  }
+
+  /** Put a text in the composer. With a suggestion, the reply that goes
+   *  out carries its id, and the server records it as used or edited. */
+  function insertReply(text, suggestion) {
     setMode('reply');
     ui.reply.value = text;
     ui.reply.focus();
     ui.reply.setSelectionRange(text.length, text.length);
+    let chosen = suggestion;
+    if (!chosen && state.assist) {
+      chosen = (state.assist.replies || []).find((s) => s.kind === 'first_reply' && s.text === text);
+    }
+    state.suggestion = chosen ? { id: chosen.id } : null;
+  }
+
+  // The weekly copilot question, once per ISO week.
+  async function askPulse() {
+    let pulse;
+    try {
+      pulse = await call('GET', '/api/v1/agents/me/pulse');
+    } catch {
+      return;
+    }
+    if (pulse.answered) return;
+    const box = el('div', { class: 'pulse', id: 'pulse', role: 'group', 'aria-label': 'Copilot question' });
+    const buttons = [1, 2, 3, 4, 5].map((n) => el('button', {
+      type: 'button', 'aria-label': `${n} out of 5`,
+      onclick: async () => {
+        try {
+          await call('POST', '/api/v1/agents/me/pulse', { score: n });
+          box.replaceChildren(el('span', { text: 'Thanks, noted for this week.' }));
+          setTimeout(() => box.remove(), 3000);
+        } catch (err) {
+          box.replaceChildren(el('span', { text: `Not saved: ${err.message}` }));
+        }
+      },
+    }, String(n)));
+    box.append(el('span', { text: `${pulse.question} (1 = not at all, 5 = a lot)` }), ...buttons,
+      el('button', { type: 'button', class: 'later', onclick: () => box.remove() }, 'Later'));
+    ui.app.querySelector('.topbar').after(box);
   }
 
   // Actions.
@@ -620,9 +772,11 @@
     hideError();
     button.disabled = true;
     try {
+      const owner = ownerId(state.current);
       state.current = await call('POST', path, body);
       renderHeader();
       renderPacket();
+      if (ownerId(state.current) !== owner) loadCopilot();
       scheduleQueue();
     } catch (err) {
       showError(err.message);
@@ -670,7 +824,10 @@
       if (mode() === 'note') {
         await call('POST', `/api/v1/conversations/${id}/notes`, { text });
       } else {
-        await call('POST', `/api/v1/conversations/${id}/messages`, { text, client_id: newId() });
+        const body = { text, client_id: newId() };
+        if (state.suggestion) body.suggestion_id = state.suggestion.id;
+        await call('POST', `/api/v1/conversations/${id}/messages`, body);
+        state.suggestion = null;
       }
       ui.reply.value = '';
     } catch (err) {
@@ -688,6 +845,7 @@
   });
 
   ui.reply.addEventListener('input', () => {
+    if (!ui.reply.value.trim()) state.suggestion = null;
     const now = Date.now();
     if (mode() !== 'reply' || !state.current || now - state.lastTypingSent < 3000) return;
     state.lastTypingSent = now;

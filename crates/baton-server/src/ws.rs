@@ -7,7 +7,9 @@
 //! receives what it missed from the store, then the live events. The
 //! subscription to the bus starts before the backlog is read, so nothing
 //! that lands in between is lost, and sequence numbers drop duplicates.
-//! Typing notices ([`crate::live`]) ride along as `typing` frames.
+//! Typing notices ([`crate::live`]) ride along as `typing` frames. The
+//! agent who owns a conversation also gets an `assist` frame with the
+//! copilot panel after each analysed customer message.
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -20,7 +22,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
-use baton_core::{ConversationId, Event};
+use baton_core::{AgentId, ConversationId, Event, EventKind, Stage};
 
 use crate::auth::{resolve, Caller};
 use crate::error::ApiError;
@@ -142,6 +144,11 @@ async fn feed(
                     last_seq = event.seq;
                 }
                 send(&outbox, frame(&event)).await?;
+                if let Caller::Agent(agent) = &caller {
+                    if let Some(panel) = assist_frame(&state, agent.id, &event).await {
+                        send(&outbox, panel).await?;
+                    }
+                }
             }
             Err(RecvError::Lagged(_)) => match own {
                 // A customer's stream is rebuilt from the store.
@@ -174,6 +181,34 @@ async fn send_backlog(
         }
     }
     Ok(last)
+}
+
+/// The copilot panel for the agent who owns the conversation, after a
+/// customer message was analysed while a person holds it.
+async fn assist_frame(state: &AppState, agent: AgentId, event: &Event) -> Option<String> {
+    if !matches!(event.kind, EventKind::MessageAnalysed { .. }) {
+        return None;
+    }
+    // The summary row is a cheap check of the owner before the panel is
+    // built; every agent's socket sees every event.
+    let summary = state.store.conversation(event.conversation_id).await.ok()??;
+    if summary.stage != Stage::Human || summary.assigned_agent != Some(agent) {
+        return None;
+    }
+    let assist = match state.engine.assist(event.conversation_id).await {
+        Ok(assist) => assist,
+        Err(err) => {
+            tracing::error!(error = %err, "building the copilot panel for a socket");
+            return None;
+        }
+    };
+    if assist.stage != Stage::Human || assist.assigned_agent != Some(agent) {
+        return None;
+    }
+    Some(
+        json!({"type": "assist", "conversation_id": event.conversation_id, "assist": assist})
+            .to_string(),
+    )
 }
 
 fn frame(event: &Event) -> String {

@@ -300,6 +300,32 @@ pub(crate) fn skills_text(skills: &[String]) -> String {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct PulseRow {
+    pub agent_id: String,
+    pub week: String,
+    pub score: i64,
+    pub at: String,
+}
+
+impl TryFrom<PulseRow> for crate::CopilotPulse {
+    type Error = StoreError;
+
+    fn try_from(row: PulseRow) -> Result<Self, StoreError> {
+        let what = "copilot pulse";
+        let score = u8::try_from(row.score)
+            .ok()
+            .filter(|s| (1..=5).contains(s))
+            .ok_or_else(|| corrupt(what, format!("score {} is not 1 to 5", row.score)))?;
+        Ok(crate::CopilotPulse {
+            agent_id: parse_id::<AgentId>(&row.agent_id, what)?,
+            week: row.week,
+            score,
+            at: parse_time(&row.at, what)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct TokenRow {
     pub hash: String,
     pub subject_kind: String,

@@ -409,6 +409,28 @@ pub(crate) async fn concurrent_appends_with_the_same_expected_seq_let_exactly_on
     assert_eq!(log[2], contenders[winners[0]]);
 }
 
+async fn a_copilot_pulse_is_kept_once_per_agent_and_week(store: &dyn Store) {
+    let (agent, other) = (AgentId::new(), AgentId::new());
+    let pulse = |agent, week: &str, score, minute| crate::CopilotPulse {
+        agent_id: agent,
+        week: week.into(),
+        score,
+        at: at(minute),
+    };
+
+    assert!(store.record_pulse(&pulse(agent, "2026-W10", 4, 1)).await.unwrap());
+    assert!(!store.record_pulse(&pulse(agent, "2026-W10", 1, 2)).await.unwrap());
+    assert!(store.record_pulse(&pulse(other, "2026-W10", 2, 3)).await.unwrap());
+    assert!(store.record_pulse(&pulse(agent, "2026-W11", 5, 9)).await.unwrap());
+
+    assert_eq!(store.pulse(agent, "2026-W10").await.unwrap(), Some(pulse(agent, "2026-W10", 4, 1)));
+    assert_eq!(store.pulse(other, "2026-W11").await.unwrap(), None);
+    let scores =
+        |pulses: Vec<crate::CopilotPulse>| pulses.iter().map(|p| p.score).collect::<Vec<_>>();
+    assert_eq!(scores(store.pulses(None, None).await.unwrap()), vec![4, 2, 5]);
+    assert_eq!(scores(store.pulses(Some(at(2)), Some(at(9))).await.unwrap()), vec![2]);
+}
+
 /// Run one append per contender at the same time, on one task, so that the
 /// back end (not the test's scheduling) decides who wins.
 async fn all_at_once(
@@ -649,6 +671,7 @@ macro_rules! conformance_tests {
                 a_token_reads_back_by_its_hash,
                 an_agents_capacity_skills_and_hours_are_replaced_together,
                 customers_are_found_by_email_in_any_case_or_by_external_id,
+                a_copilot_pulse_is_kept_once_per_agent_and_week,
             );
         )*
     };

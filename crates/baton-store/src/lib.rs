@@ -118,4 +118,18 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     async fn token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    // The weekly copilot question.
+
+    /// Keep an agent's answer; `false` (and nothing written) when they
+    /// already answered for that week.
+    async fn record_pulse(&self, pulse: &CopilotPulse) -> Result<bool, StoreError>;
+    /// The agent's answer for a week, if they gave one.
+    async fn pulse(&self, agent: AgentId, week: &str) -> Result<Option<CopilotPulse>, StoreError>;
+    /// Every answer given in a time range (`from` included, `to` excluded).
+    async fn pulses(
+        &self,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<CopilotPulse>, StoreError>;
 }

@@ -24,11 +24,11 @@ use baton_core::{AgentId, ConversationId, CustomerId, Event};
 
 use crate::codec::{
     append_values, email_key, seq_to_sql, skills_text, subject_columns, time_text, AgentRow,
-    CustomerRow, EventRow, SummaryRow, TokenRow,
+    CustomerRow, EventRow, PulseRow, SummaryRow, TokenRow,
 };
 use crate::{
-    Agent, AgentStatus, ConversationFilter, ConversationSummary, Customer, Store, StoreError,
-    TokenRecord,
+    Agent, AgentStatus, ConversationFilter, ConversationSummary, CopilotPulse, Customer, Store,
+    StoreError, TokenRecord,
 };
 
 /// Connections per node; PostgreSQL's own default limit is 100 in total.
@@ -432,5 +432,47 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         row.map(TokenRecord::try_from).transpose()
+    }
+
+    async fn record_pulse(&self, pulse: &CopilotPulse) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO copilot_pulse (agent_id, week, score, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (agent_id, week) DO NOTHING",
+        )
+        .bind(pulse.agent_id.to_string())
+        .bind(&pulse.week)
+        .bind(i64::from(pulse.score))
+        .bind(time_text(&pulse.at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn pulse(&self, agent: AgentId, week: &str) -> Result<Option<CopilotPulse>, StoreError> {
+        let row: Option<PulseRow> = sqlx::query_as(
+            "SELECT agent_id, week, score, at FROM copilot_pulse WHERE agent_id = $1 AND week = $2",
+        )
+        .bind(agent.to_string())
+        .bind(week)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(CopilotPulse::try_from).transpose()
+    }
+
+    async fn pulses(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<CopilotPulse>, StoreError> {
+        let rows: Vec<PulseRow> = sqlx::query_as(
+            "SELECT agent_id, week, score, at FROM copilot_pulse \
+             WHERE ($1::text IS NULL OR at >= $1) AND ($2::text IS NULL OR at < $2) \
+             ORDER BY at, agent_id",
+        )
+        .bind(from.as_ref().map(time_text))
+        .bind(to.as_ref().map(time_text))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(CopilotPulse::try_from).collect()
     }
 }

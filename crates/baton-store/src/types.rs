@@ -177,3 +177,15 @@ pub enum StoreError {
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+/// An agent's answer to the weekly copilot question ("Did the copilot save
+/// you time this week?"), at most one per agent and ISO week.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CopilotPulse {
+    pub agent_id: AgentId,
+    /// The ISO week, as `2026-W10`.
+    pub week: String,
+    /// 1 (not at all) to 5 (a lot).
+    pub score: u8,
+    pub at: DateTime<Utc>,
+}

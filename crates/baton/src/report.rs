@@ -21,7 +21,8 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
         Some(url) => fetch(url, &args.source, "summary").await?,
         None => {
             let (filter, events, settings) = local(&args.source).await?;
-            reports::summary(&events, &filter, &settings)
+            let scores = local_pulse_scores(&args.source, &filter).await?;
+            reports::summary(&events, &filter, &settings).with_pulse_scores(&scores)
         }
     };
     if args.json {
@@ -84,6 +85,18 @@ async fn local(
         .await
         .context("while reading the event log")?;
     Ok((filter, events, workspace.settings))
+}
+
+/// The answers to the weekly copilot question in the filter's period.
+async fn local_pulse_scores(source: &ReportSource, filter: &reports::Filter) -> Result<Vec<u8>> {
+    let store = SqliteStore::open(&source.data)
+        .await
+        .with_context(|| format!("while opening the data folder {}", source.data.display()))?;
+    let pulses = store
+        .pulses(filter.from, filter.to)
+        .await
+        .context("while reading the copilot question's answers")?;
+    Ok(pulses.iter().map(|p| p.score).collect())
 }
 
 /// One report from a running server.
@@ -206,6 +219,17 @@ fn text(s: &Summary) -> String {
         g.dismissed,
         percent(g.acceptance_rate)
     );
+    let c = &s.copilot;
+    let _ = writeln!(
+        out,
+        "copilot ratings      {} helpful, {} not helpful ({} helpful)",
+        c.helpful,
+        c.not_helpful,
+        percent(c.helpful_rate)
+    );
+    let average = c.pulse_average.map_or("-".to_string(), |a| format!("{a:.2}"));
+    let _ =
+        writeln!(out, "copilot pulse        {} answers, average {average} of 5", c.pulse_responses);
     for (agent, share) in &s.agent_occupancy {
         let _ = writeln!(out, "occupancy {agent} {}", percent(Some(*share)));
     }

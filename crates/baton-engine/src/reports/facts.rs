@@ -14,7 +14,7 @@ use baton_core::{
     Actor, AgentId, Author, CueKind, EscalationReason, Event, EventKind, FeedbackKind,
 };
 
-use super::{APPROVAL_GRANTED, APPROVAL_REJECTED, SUGGESTION_OUTCOMES};
+use super::{APPROVAL_GRANTED, APPROVAL_REJECTED, SUGGESTION_OUTCOMES, SUGGESTION_RATED};
 
 /// A stretch of time during which one agent owned the conversation.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,6 +74,8 @@ pub struct Facts {
     pub approvals_rejected: u32,
     /// `(kind, outcome)` per suggestion the agent acted on.
     pub suggestions: Vec<(String, String)>,
+    /// `(kind, helpful)` per rating an agent gave a suggestion.
+    pub suggestion_ratings: Vec<(String, bool)>,
     /// Customer messages with frustration, a churn threat, or legal or
     /// safety language.
     pub emotional_messages: u32,
@@ -147,6 +149,7 @@ pub fn fold(
         approvals_granted: 0,
         approvals_rejected: 0,
         suggestions: Vec::new(),
+        suggestion_ratings: Vec::new(),
         emotional_messages: 0,
         knowledge_answers: 0,
         answers_marked_wrong: 0,
@@ -204,6 +207,12 @@ pub fn fold(
                 "knowledge_answer" => facts.knowledge_answers += 1,
                 APPROVAL_GRANTED => facts.approvals_granted += 1,
                 APPROVAL_REJECTED => facts.approvals_rejected += 1,
+                SUGGESTION_RATED => {
+                    let kind = detail.get("kind").and_then(|k| k.as_str()).unwrap_or("other");
+                    if let Some(helpful) = detail.get("helpful").and_then(|h| h.as_bool()) {
+                        facts.suggestion_ratings.push((kind.to_string(), helpful));
+                    }
+                }
                 other => {
                     if let Some(outcome) = SUGGESTION_OUTCOMES.iter().find(|o| o.0 == other) {
                         let kind = detail.get("kind").and_then(|k| k.as_str()).unwrap_or("other");

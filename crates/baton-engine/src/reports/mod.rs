@@ -46,6 +46,10 @@ pub const SUGGESTION_OUTCOMES: [(&str, &str); 3] = [
 /// and the `intent` filter value that keeps them.
 pub const NO_INTENT: &str = "-";
 
+/// The `Decided` action an agent's rating of a suggestion is recorded with;
+/// `detail.helpful` says which way.
+pub const SUGGESTION_RATED: &str = crate::assist::SUGGESTION_RATED;
+
 /// Which conversations a report covers. Empty fields do not filter.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Filter {
@@ -198,6 +202,19 @@ pub struct SuggestionStats {
     pub acceptance_rate: Option<f64>,
 }
 
+/// What agents said of the copilot: one-click ratings of suggestions, and
+/// the weekly question "Did the copilot save you time this week?" (1-5).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CopilotFeedback {
+    pub helpful: usize,
+    pub not_helpful: usize,
+    /// Helpful, of all ratings.
+    pub helpful_rate: Option<f64>,
+    /// Answers to the weekly question given in the period.
+    pub pulse_responses: usize,
+    pub pulse_average: Option<f64>,
+}
+
 /// Return on the hybrid model, with the workspace's figures it rests on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Roi {
@@ -241,9 +258,22 @@ pub struct Summary {
     pub suggestions: BTreeMap<String, SuggestionStats>,
     /// Every suggestion kind together: the suggestion acceptance rate.
     pub suggestions_total: SuggestionStats,
+    #[serde(default)]
+    pub copilot: CopilotFeedback,
     /// Share of the period each agent owned at least one conversation.
     pub agent_occupancy: BTreeMap<String, f64>,
     pub roi: Roi,
+}
+
+impl Summary {
+    /// Add the answers to the weekly copilot question given in the period;
+    /// they are kept beside the event log, so the caller reads them.
+    pub fn with_pulse_scores(mut self, scores: &[u8]) -> Summary {
+        self.copilot.pulse_responses = scores.len();
+        self.copilot.pulse_average = (!scores.is_empty())
+            .then(|| scores.iter().map(|s| f64::from(*s)).sum::<f64>() / scores.len() as f64);
+        self
+    }
 }
 
 /// The summary of the conversations a filter admits.
@@ -314,6 +344,16 @@ fn summarise(facts: &[Facts], filter: &Filter, settings: &Settings) -> Summary {
         stats.acceptance_rate = rate(stats.used + stats.edited, acted);
     }
 
+    let ratings: Vec<bool> =
+        facts.iter().flat_map(|f| &f.suggestion_ratings).map(|(_, helpful)| *helpful).collect();
+    let helpful = ratings.iter().filter(|h| **h).count();
+    let copilot = CopilotFeedback {
+        helpful,
+        not_helpful: ratings.len() - helpful,
+        helpful_rate: rate(helpful, ratings.len()),
+        ..CopilotFeedback::default()
+    };
+
     let handle: Vec<i64> = facts.iter().filter_map(Facts::handle_seconds).collect();
     let handle_total: i64 = handle.iter().sum();
     Summary {
@@ -343,6 +383,7 @@ fn summarise(facts: &[Facts], filter: &Filter, settings: &Settings) -> Summary {
         approvals,
         suggestions,
         suggestions_total,
+        copilot,
         agent_occupancy: occupancy(facts, filter)
             .into_iter()
             .map(|(agent, share)| (agent.to_string(), share))

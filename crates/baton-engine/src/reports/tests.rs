@@ -583,3 +583,31 @@ fn bad_filter_values_are_refused_with_the_field_they_came_in() {
     };
     assert!(matches!(backwards.resolve(), Err(FilterError::EmptyPeriod { .. })));
 }
+
+#[test]
+fn copilot_ratings_and_the_weekly_question_add_up_in_the_summary() {
+    let events = hand_log(vec![
+        decided(SUGGESTION_RATED, json!({"kind": "flow_reply", "helpful": true})),
+        decided(SUGGESTION_RATED, json!({"kind": "flow_reply", "helpful": true})),
+        decided(SUGGESTION_RATED, json!({"kind": "action", "helpful": false})),
+        decided("suggestion_used", json!({"kind": "flow_reply"})),
+        decided("suggestion_edited", json!({"kind": "past_reply"})),
+    ]);
+
+    let s =
+        summary(&events, &Filter::default(), &Settings::default()).with_pulse_scores(&[4, 5, 2]);
+
+    assert_eq!(
+        s.copilot,
+        CopilotFeedback {
+            helpful: 2,
+            not_helpful: 1,
+            helpful_rate: Some(2.0 / 3.0),
+            pulse_responses: 3,
+            pulse_average: Some(11.0 / 3.0),
+        }
+    );
+    assert_eq!(s.suggestions["flow_reply"].used, 1);
+    assert_eq!(s.suggestions["past_reply"].edited, 1);
+    assert_eq!(s.suggestions["past_reply"].acceptance_rate, Some(1.0));
+}

@@ -7,6 +7,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use baton_engine::assist::parse_suggestion_id;
+
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{conversation_id, OptionalJson};
@@ -34,6 +36,9 @@ async fn suggestions(
 struct RunBody {
     /// Left out: the parameters the conversation gives.
     parameters: Option<Map<String, Value>>,
+    /// The copilot suggestion the call was run from, recorded as used.
+    #[serde(default)]
+    suggestion_id: Option<String>,
 }
 
 async fn run(
@@ -44,7 +49,20 @@ async fn run(
 ) -> Result<Json<Value>, ApiError> {
     let agent = caller.agent()?;
     let id = conversation_id(&id)?;
-    let parameters = body.and_then(|b| b.parameters);
+    let (parameters, suggestion) = match body {
+        Some(body) => (body.parameters, body.suggestion_id),
+        None => (None, None),
+    };
+    // A bad id is refused before anything runs.
+    if let Some(bad) = suggestion.as_deref().filter(|s| parse_suggestion_id(s).is_none()) {
+        return Err(ApiError::Unprocessable(format!(
+            "`suggestion_id` {bad:?} is not a suggestion id from the assist panel"
+        )));
+    }
     let call = state.engine.agent_tool_call(id, agent.id, &tool, parameters).await?;
+    if let Some(suggestion) = suggestion {
+        let used = baton_engine::assist::Feedback::Used;
+        state.engine.suggestion_feedback(id, agent.id, &suggestion, used).await?;
+    }
     Ok(Json(json!(call)))
 }

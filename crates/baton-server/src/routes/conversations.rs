@@ -123,6 +123,9 @@ struct MessageBody {
     text: String,
     #[serde(default)]
     client_id: Option<String>,
+    /// For agents: the copilot suggestion the reply started from.
+    #[serde(default)]
+    suggestion_id: Option<String>,
 }
 
 async fn post_message(
@@ -136,6 +139,11 @@ async fn post_message(
     let names = agent_names(&state).await?;
     match &caller {
         Caller::Customer(_) => {
+            if body.suggestion_id.is_some() {
+                return Err(ApiError::Unprocessable(
+                    "`suggestion_id` is for agents' replies; leave it out".into(),
+                ));
+            }
             let outcome =
                 state.engine.customer_message(id, &body.text, body.client_id.as_deref()).await?;
             let status = if outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
@@ -149,10 +157,18 @@ async fn post_message(
             ))
         }
         Caller::Agent(agent) => {
-            let (conversation, message) = state
-                .engine
-                .agent_message(id, agent.id, &body.text, body.client_id.as_deref())
-                .await?;
+            let client_id = body.client_id.as_deref();
+            let (conversation, message) = match body.suggestion_id.as_deref() {
+                Some(suggestion) => {
+                    state
+                        .engine
+                        .agent_reply_from_suggestion(
+                            id, agent.id, &body.text, client_id, suggestion,
+                        )
+                        .await?
+                }
+                None => state.engine.agent_message(id, agent.id, &body.text, client_id).await?,
+            };
             Ok((
                 StatusCode::CREATED,
                 Json(json!({

@@ -3,6 +3,7 @@
 mod actions;
 mod agents;
 mod approvals;
+mod assist;
 mod conversations;
 mod feedback;
 mod reports;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(approvals::router())
         .merge(actions::router())
         .merge(feedback::router())
+        .merge(assist::router())
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
 }

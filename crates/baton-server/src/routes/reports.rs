@@ -44,7 +44,10 @@ async fn summary(
     caller.agent()?;
     let (filter, events) = load(&state, &query).await?;
     let settings = &state.engine.workspace().settings;
-    Ok(Json(json!(reports::summary(&events, &filter, settings))))
+    let pulses = state.store.pulses(filter.from, filter.to).await?;
+    let scores: Vec<u8> = pulses.iter().map(|p| p.score).collect();
+    let summary = reports::summary(&events, &filter, settings).with_pulse_scores(&scores);
+    Ok(Json(json!(summary)))
 }
 
 async fn intents(
