@@ -148,6 +148,9 @@ fn lookup(word: &str) -> Option<f32> {
     is_laughter(word).then_some(LAUGHTER)
 }
 
+/// Valence of a "no" that stands alone ("No and no.", "Nope!").
+const BARE_NO: f32 = -1.2;
+
 /// Valence of a laugh written out ("hahaha", "hehe", "lolol").
 const LAUGHTER: f32 = 1.8;
 
@@ -307,7 +310,11 @@ pub fn score(text: &str) -> Sentiment {
         if next_is_of && (w == "kind" || w == "sort") {
             continue;
         }
-        let Some(mut v) = lookup(w) else { continue };
+        // A bare "no" (the last word of its clause) is a refusal, not the
+        // negation of what follows.
+        let bare_no = matches!(w.as_str(), "no" | "nope" | "nah")
+            && words.get(k + 1).is_none_or(|_| clause_of[k + 1] != clause_of[k]);
+        let Some(mut v) = lookup(w).or(bare_no.then_some(BARE_NO)) else { continue };
         let raw = toks[*ti].raw;
         if is_shouted(raw) && !all_shouted {
             v += 0.7 * v.signum();
@@ -492,6 +499,12 @@ mod tests {
     fn negation_stops_at_the_end_of_a_sentence() {
         assert!(s("LOL never. LOVED it") > 0.5);
         assert!(s("never loved it") < 0.0);
+    }
+
+    #[test]
+    fn a_bare_no_is_negative_and_a_no_before_a_word_negates_it() {
+        assert!(s("No. Just no.") < -0.2);
+        assert!(s("no complaints") > 0.0);
     }
 
     #[test]
