@@ -298,7 +298,11 @@ fn oos_heldout(data: &std::path::Path) {
         .collect();
     for w in weights {
         println!("== out-of-scope weight {w}");
-        let opts = TrainOptions { out_of_scope_weight: w, ..TrainOptions::default() };
+        let mut opts = TrainOptions { out_of_scope_weight: w, ..TrainOptions::default() };
+        if let Some(h) = std::env::var("MLP_HIDDEN").ok().and_then(|h| h.parse().ok()) {
+            opts.mlp.hidden = h;
+        }
+        println!("network of {} units", opts.mlp.hidden);
         let model = IntentModel::train(&fit, &opts).expect("model");
         oos_rules(&model, &held);
     }
@@ -358,7 +362,7 @@ fn oos_rules(model: &IntentModel, held: &[baton_nlu::TrainingExample]) {
             100.0 * out_ok as f32 / out.max(1) as f32
         );
     };
-    for t in [0.0, 0.3, 0.5, 0.6, 0.7] {
+    for t in [0.0, 0.1, 0.2, 0.3, 0.5] {
         for (name, pick) in [("ens", 0), ("lin", 1), ("net", 2)] {
             report(name, t, &|r| {
                 let p = [&r.ens, &r.lin, &r.net][pick];

@@ -317,7 +317,7 @@ pub fn score(text: &str) -> Sentiment {
         let Some(mut v) = lookup(w).or(bare_no.then_some(BARE_NO)) else { continue };
         let raw = toks[*ti].raw;
         if is_shouted(raw) && !all_shouted {
-            v += 0.7 * v.signum();
+            v += 0.733 * v.signum();
         }
 
         // Look back three words for boosters and negations.
@@ -335,12 +335,14 @@ pub fn score(text: &str) -> Sentiment {
             } else if let Some(b) = booster(prev) {
                 v += b * v.signum() * (1.0 - 0.05 * (back - 1) as f32);
             }
-            if is_negation(prev) {
+            // "At least" concedes rather than negates ("at least it works").
+            let at_least = prev == "least" && j > 0 && words[j - 1].1 == "at";
+            if is_negation(prev) && !at_least {
                 negated = true;
             }
         }
         if negated {
-            v *= -0.7;
+            v *= -0.74;
         }
         if let Some(b) = but_at {
             v *= if k < b {
@@ -379,7 +381,7 @@ pub fn score(text: &str) -> Sentiment {
     // Exclamation and repeated question marks amplify what is there.
     let bangs = text.matches('!').count().min(4) as f32;
     let questions = text.matches('?').count();
-    let mut emphasis = 0.25 * bangs;
+    let mut emphasis = 0.292 * bangs;
     if questions > 1 {
         emphasis += 0.18 * (questions.min(4) as f32);
     }
@@ -505,6 +507,12 @@ mod tests {
     fn a_bare_no_is_negative_and_a_no_before_a_word_negates_it() {
         assert!(s("No. Just no.") < -0.2);
         assert!(s("no complaints") > 0.0);
+    }
+
+    #[test]
+    fn at_least_concedes_without_negating() {
+        assert!(s("at least it works") > 0.0);
+        assert!(s("the least helpful agent") < 0.0);
     }
 
     #[test]
