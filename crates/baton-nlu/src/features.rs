@@ -11,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::{fold, tokens, TokenKind};
+use crate::text::{tokens, TokenKind};
 
 /// Which n-grams to extract and how to weigh the two blocks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,6 +89,18 @@ fn hash_str(seed: u64, s: &str) -> u64 {
     mix(h)
 }
 
+/// The same hash as `hash_str` of the characters' UTF-8 bytes.
+fn hash_folded(seed: u64, cs: &[char]) -> u64 {
+    let mut h = seed;
+    let mut utf8 = [0u8; 4];
+    for c in cs {
+        for &b in c.encode_utf8(&mut utf8).as_bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    mix(h)
+}
+
 fn hash_chars(seed: u64, cs: &[char]) -> u64 {
     let mut h = seed ^ cs.len() as u64;
     for &c in cs {
@@ -114,17 +126,24 @@ pub fn extract(cfg: &FeatureConfig, text: &str) -> RawFeatures {
         if t.kind == TokenKind::Punct {
             continue;
         }
-        let w = fold(t.raw);
-        let h = hash_str(WORD_SEED, &w);
+        // The word folded as `fold` does, straight into the buffer: no
+        // string is allocated per word.
+        buf.clear();
+        buf.push(' ');
+        for c in t.raw.chars() {
+            if c == '’' {
+                buf.push('\'');
+            } else {
+                buf.extend(c.to_lowercase());
+            }
+        }
+        buf.push(' ');
+        let h = hash_folded(WORD_SEED, &buf[1..buf.len() - 1]);
         raw.words.push(h);
         if cfg.word_max >= 2 {
             raw.words.push(mix(h ^ prev_hash.rotate_left(17) ^ 0x5bd1_e995));
         }
         prev_hash = h;
-        buf.clear();
-        buf.push(' ');
-        buf.extend(w.chars());
-        buf.push(' ');
         for n in cfg.char_min..=cfg.char_max {
             if buf.len() < n {
                 break;
@@ -200,14 +219,13 @@ impl Vocabulary {
     /// sorted by column and scaled to length `weight`.
     fn block(&self, hashes: &[u64], weight: f32) -> Vec<(u32, f32)> {
         let mut cols: Vec<u32> = hashes.iter().filter_map(|h| self.index.get(h).copied()).collect();
+        // Count repeats in place: sort (a few hundred small integers), then
+        // fold each run into one entry.
         cols.sort_unstable();
         let mut out: Vec<(u32, f32)> = Vec::with_capacity(cols.len());
-        let mut i = 0;
-        while i < cols.len() {
-            let col = cols[i];
-            let run = cols[i..].iter().take_while(|&&c| c == col).count();
-            i += run;
-            out.push((col, (1.0 + (run as f32).ln()) * self.idf[col as usize]));
+        for run in cols.chunk_by(|a, b| a == b) {
+            let col = run[0];
+            out.push((col, (1.0 + (run.len() as f32).ln()) * self.idf[col as usize]));
         }
         let norm = out.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
         if norm > 0.0 {
@@ -267,6 +285,17 @@ mod tests {
         let vocab = Vocabulary::fit(cfg, &["where is my card", "my card is lost"]);
         let v = vocab.transform("where is my card");
         assert!((v.norm_sq() - 2.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn a_word_hashes_as_its_folded_string_does() {
+        let chars: Vec<char> = "don't".chars().collect();
+        let folded = crate::text::fold("Don’t");
+        assert_eq!(hash_folded(WORD_SEED, &chars), hash_str(WORD_SEED, &folded));
+        assert_eq!(
+            extract(&FeatureConfig::default(), "Don’t").words[0],
+            hash_str(WORD_SEED, "don't")
+        );
     }
 
     #[test]

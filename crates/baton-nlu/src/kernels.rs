@@ -103,6 +103,20 @@ fn add_rows_i8_body(acc: &mut [f32], rows: &[i8], scale: &[f32], x: &SparseVec) 
     }
 }
 
+/// Stores rows of `width` weights as bytes, each row scaled so that its
+/// largest weight is 127; returns the bytes and one scale per row.
+pub fn quantise_rows(weights: &[f32], width: usize) -> (Vec<i8>, Vec<f32>) {
+    let mut bytes = Vec::with_capacity(weights.len());
+    let mut scales = Vec::with_capacity(weights.len() / width.max(1));
+    for row in weights.chunks_exact(width.max(1)) {
+        let max = row.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        scales.push(scale);
+        bytes.extend(row.iter().map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8));
+    }
+    (bytes, scales)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +136,13 @@ mod tests {
         let mut rows = vec![0.0; 4];
         scatter_rows(&mut rows, &[1.0, -1.0], &x);
         assert_eq!(rows, vec![0.0, 0.0, 2.0, -2.0]);
+    }
+
+    #[test]
+    fn quantised_rows_keep_each_row_largest_weight_exact() {
+        let (bytes, scales) = quantise_rows(&[0.5, -1.0, 0.0, 0.0], 2);
+        assert_eq!(bytes, vec![64, -127, 0, 0]);
+        assert_eq!(scales, vec![1.0 / 127.0, 1.0]);
     }
 
     #[test]

@@ -269,21 +269,12 @@ impl Mlp {
                 gb2.fill(0.0);
             }
         }
-        net.quantise(&w1, n_features);
+        net.quantise(&w1);
         net
     }
 
-    /// Stores the first layer as bytes, each feature's row scaled so that
-    /// its largest weight is 127.
-    fn quantise(&mut self, w1: &[f32], n_features: usize) {
-        let h = self.hidden;
-        self.w1 = Vec::with_capacity(n_features * h);
-        self.w1_scale = Vec::with_capacity(n_features);
-        for row in w1.chunks_exact(h) {
-            let max = row.iter().fold(0.0f32, |m, w| m.max(w.abs()));
-            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-            self.w1_scale.push(scale);
-            self.w1.extend(row.iter().map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8));
-        }
+    /// Stores the first layer as bytes, one scale per feature row.
+    fn quantise(&mut self, w1: &[f32]) {
+        (self.w1, self.w1_scale) = crate::kernels::quantise_rows(w1, self.hidden);
     }
 }
