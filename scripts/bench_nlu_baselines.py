@@ -154,6 +154,15 @@ def main():
         f"Baton full lexical analysis, one core: {s['messages_per_second']:,.0f} msgs/s, "
         f"p50 {s['p50_us']:.0f} us, p99 {s['p99_us']:.0f} us, max {s['max_us']:.0f} us"
     )
+    if "cpu_p99_us" in s:
+        print(
+            f"Baton full lexical analysis, CPU time of one message: p50 {s['cpu_p50_us']:.0f} us, "
+            f"p99 {s['cpu_p99_us']:.0f} us, max {s['cpu_max_us']:.0f} us"
+        )
+    for name in ("banking77", "clinc150"):
+        cpu_s = baton.get(name, {}).get("cpu_seconds")
+        if cpu_s:
+            print(f"Baton {name} training and evaluation, CPU time of all threads: {cpu_s:.1f} s")
     print(
         "baselines: intents = scikit-learn TF-IDF word 1-2 + char_wb 2-5,"
         " LogisticRegression(C=10); sentiment = vaderSentiment compound score"

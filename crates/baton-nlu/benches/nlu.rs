@@ -36,20 +36,28 @@ fn main() {
 
     if want("banking77") {
         let b = data.join("banking77");
+        let cpu = process_cpu_seconds();
         let r = eval::run_intent_eval(&b.join("train.csv"), &b.join("test.csv"), &opts)
             .expect("banking77 eval");
+        let cpu = process_cpu_seconds().zip(cpu).map(|(end, start)| end - start);
         if !json {
-            println!("{r}");
+            println!("{r}  CPU time, all threads     {:.1} s", cpu.unwrap_or(f64::NAN));
         }
-        results.insert("banking77".into(), serde_json::to_value(&r).expect("json"));
+        let mut v = serde_json::to_value(&r).expect("json");
+        v["cpu_seconds"] = serde_json::json!(cpu);
+        results.insert("banking77".into(), v);
     }
     if want("clinc150") {
         let c = data.join("clinc150/train_val.json");
+        let cpu = process_cpu_seconds();
         let r = eval::run_intent_eval(&c, &c, &opts).expect("clinc150 eval");
+        let cpu = process_cpu_seconds().zip(cpu).map(|(end, start)| end - start);
         if !json {
-            println!("{r}");
+            println!("{r}  CPU time, all threads     {:.1} s", cpu.unwrap_or(f64::NAN));
         }
-        results.insert("clinc150".into(), serde_json::to_value(&r).expect("json"));
+        let mut v = serde_json::to_value(&r).expect("json");
+        v["cpu_seconds"] = serde_json::json!(cpu);
+        results.insert("clinc150".into(), v);
     }
     for (name, file) in
         [("tweets", "tweets_GroundTruth.txt"), ("movies", "movieReviewSnippets_GroundTruth.txt")]
@@ -77,6 +85,19 @@ fn main() {
     if only.contains(&"tune") {
         tune(&data);
     }
+    if let Some(out) = std::env::var_os("SENTIMENT_DUMP") {
+        // Our score beside the human rating, for studying the errors.
+        let items =
+            eval::load_sentiment(&data.join("sentiment/tweets_GroundTruth.txt")).expect("tweets");
+        let lines: Vec<String> = items
+            .iter()
+            .map(|(r, t)| format!("{r}\t{}\t{t}", baton_nlu::sentiment::score(t).score))
+            .collect();
+        std::fs::write(out, lines.join("\n")).expect("dump");
+    }
+    if only.contains(&"oos-heldout") {
+        oos_heldout(&data);
+    }
     if only.contains(&"sweep") {
         sweep(&data);
     }
@@ -97,7 +118,18 @@ fn speed(data: &std::path::Path) -> serde_json::Value {
     let b = data.join("banking77");
     let train = eval::load_examples(&b.join("train.csv"), Role::Train).expect("train");
     let test = eval::load_examples(&b.join("test.csv"), Role::Test).expect("test");
-    let model = IntentModel::train(&train, &TrainOptions::default()).expect("model");
+    // A saved model may stand in for training, to profile prediction alone.
+    let cached = std::env::var_os("BATON_SPEED_MODEL").map(PathBuf::from);
+    let model = match &cached {
+        Some(path) if path.exists() => IntentModel::load(path).expect("saved model"),
+        _ => {
+            let m = IntentModel::train(&train, &TrainOptions::default()).expect("model");
+            if let Some(path) = &cached {
+                m.save(path).expect("save model");
+            }
+            m
+        }
+    };
     let config = AnalyzerConfig {
         order_patterns: vec![r"#?W\d{7}".into(), r"A-\d{5}".into()],
         products: vec!["Smart Watch".into(), "Wireless Earbuds".into()],
@@ -111,18 +143,21 @@ fn speed(data: &std::path::Path) -> serde_json::Value {
         std::hint::black_box(analyzer.analyse(&e.text, now));
     }
     let mut times = Vec::with_capacity(test.len() * 3);
+    let mut cpu_times = Vec::with_capacity(test.len() * 3);
     let cpu_started = thread_cpu_seconds();
     let started = Instant::now();
     for _ in 0..3 {
         for e in &test {
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), thread_cpu_clock());
             std::hint::black_box(analyzer.analyse(&e.text, now));
+            cpu_times.push(thread_cpu_clock() - c);
             times.push(t.elapsed().as_secs_f64());
         }
     }
     let total = started.elapsed().as_secs_f64();
     let cpu = thread_cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
     times.sort_by(|a, b| a.total_cmp(b));
+    cpu_times.sort_by(|a, b| a.total_cmp(b));
     let per = |f: &dyn Fn(&str)| {
         let t = Instant::now();
         for e in &test {
@@ -141,6 +176,7 @@ fn speed(data: &std::path::Path) -> serde_json::Value {
         "affirmation": per(&|t| { std::hint::black_box(baton_nlu::analyzer::affirmation(t)); }),
     });
     let q = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize] * 1e6;
+    let cq = |p: f64| cpu_times[((cpu_times.len() as f64 - 1.0) * p) as usize] * 1e6;
     serde_json::json!({
         "messages": times.len(),
         "messages_per_second": times.len() as f64 / total,
@@ -148,6 +184,9 @@ fn speed(data: &std::path::Path) -> serde_json::Value {
         "p50_us": q(0.5),
         "p99_us": q(0.99),
         "max_us": q(1.0),
+        "cpu_p50_us": cq(0.5),
+        "cpu_p99_us": cq(0.99),
+        "cpu_max_us": cq(1.0),
         "component_messages_per_second": parts,
     })
 }
@@ -232,4 +271,133 @@ fn thread_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: f64 = stat.split_whitespace().next()?.parse().ok()?;
     Some(ns / 1e9)
+}
+
+/// The out-of-scope rules compared on CLINC150's training file alone: every
+/// fifth example of each class (out-of-scope included) is held out, the
+/// model trains on the rest, and each rule is scored on the held-out part.
+/// The evaluation split (`val`, `oos_val`) is never read here.
+fn oos_heldout(data: &std::path::Path) {
+    let c = data.join("clinc150/train_val.json");
+    let all = eval::load_examples(&c, Role::Train).expect("train");
+    let mut seen = std::collections::HashMap::new();
+    let (mut fit, mut held) = (Vec::new(), Vec::new());
+    for e in all {
+        let k = seen.entry(e.intent.clone()).or_insert(0usize);
+        *k += 1;
+        if *k % 5 == 0 {
+            held.push(e);
+        } else {
+            fit.push(e);
+        }
+    }
+    let weights: Vec<f32> = std::env::var("OOS_WEIGHTS")
+        .unwrap_or_else(|_| "1".into())
+        .split(',')
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    for w in weights {
+        println!("== out-of-scope weight {w}");
+        let mut opts = TrainOptions { out_of_scope_weight: w, ..TrainOptions::default() };
+        if let Some(h) = std::env::var("MLP_HIDDEN").ok().and_then(|h| h.parse().ok()) {
+            opts.mlp.hidden = h;
+        }
+        println!("network of {} units", opts.mlp.hidden);
+        let model = IntentModel::train(&fit, &opts).expect("model");
+        oos_rules(&model, &held);
+    }
+}
+
+/// One held-out message: out of scope?, its class, and the linear, network
+/// and averaged probabilities.
+struct HeldRow {
+    oos: bool,
+    truth: usize,
+    lin: Vec<f32>,
+    net: Vec<f32>,
+    ens: Vec<f32>,
+}
+
+/// A rule reads a row and names the best intent and whether it calls the
+/// message out of scope.
+type OosRule<'a> = &'a dyn Fn(&HeldRow) -> (usize, bool);
+
+fn oos_rules(model: &IntentModel, held: &[baton_nlu::TrainingExample]) {
+    let n_in = model.meta().intents.len();
+    let classes = model.classes().to_vec();
+    let has_oos = classes.len() > n_in;
+    let rows: Vec<HeldRow> = held
+        .iter()
+        .map(|e| {
+            let (lin, net) = model.component_probabilities(&e.text);
+            let net = net.unwrap_or_else(|| lin.clone());
+            let ens: Vec<f32> = lin.iter().zip(&net).map(|(a, b)| 0.5 * (a + b)).collect();
+            let truth = classes.iter().position(|c| *c == e.intent).unwrap_or(n_in);
+            HeldRow { oos: e.intent == "oos", truth, lin, net, ens }
+        })
+        .collect();
+    let n_out = rows.iter().filter(|r| r.oos).count();
+    println!("held out: {} in scope, {n_out} out of scope", rows.len() - n_out);
+    // The best in-scope intent, its probability, and whether the
+    // out-of-scope class beats it.
+    let top = |p: &[f32]| {
+        let best = (0..n_in).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(0);
+        (best, p[best], has_oos && p[n_in] > p[best])
+    };
+    let report = |name: &str, t: f32, rule: OosRule| {
+        let (mut ins, mut ins_ok, mut out, mut out_ok) = (0, 0, 0, 0);
+        for r in &rows {
+            let (best, oos) = rule(r);
+            if r.oos {
+                out += 1;
+                out_ok += oos as usize;
+            } else {
+                ins += 1;
+                ins_ok += (!oos && best == r.truth) as usize;
+            }
+        }
+        println!(
+            "{name:<14} {t:>5.2}: in-scope {:.2} %, oos recall {:.1} %",
+            100.0 * ins_ok as f32 / ins as f32,
+            100.0 * out_ok as f32 / out.max(1) as f32
+        );
+    };
+    for t in [0.0, 0.1, 0.2, 0.3, 0.5] {
+        for (name, pick) in [("ens", 0), ("lin", 1), ("net", 2)] {
+            report(name, t, &|r| {
+                let p = [&r.ens, &r.lin, &r.net][pick];
+                let (best, conf, wins) = top(p);
+                (best, wins || conf < t)
+            });
+        }
+        // The network's out-of-scope class winning counts on its own.
+        report("ens+net-wins", t, &|r| {
+            let (best, conf, wins) = top(&r.ens);
+            (best, wins || top(&r.net).2 || conf < t)
+        });
+    }
+}
+
+/// User and system time of the whole process (every thread), from Linux's
+/// `/proc/self/stat` in clock ticks of 1/100 s.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// This thread's CPU clock in seconds: what one message costs on a core,
+/// whatever else the machine runs meanwhile.
+fn thread_cpu_clock() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return f64::NAN;
+    }
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use baton_core::analysis::{Cue, CueKind};
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use crate::text::{is_shouted, tokens, TokenKind};
 
@@ -117,23 +117,32 @@ const TABLE: &[(CueKind, &[&str])] = &[
     ),
 ];
 
+fn cue_pattern(alts: &[&str]) -> String {
+    format!("(?i){}", alts.join("|").replace("{P}", PERSON))
+}
+
 static PATTERNS: LazyLock<Vec<(CueKind, Regex)>> = LazyLock::new(|| {
     TABLE
         .iter()
-        .map(|(kind, alts)| {
-            let joined = alts.join("|").replace("{P}", PERSON);
-            let re = Regex::new(&format!("(?i){joined}")).expect("valid cue regex");
-            (*kind, re)
-        })
+        .map(|(kind, alts)| (*kind, Regex::new(&cue_pattern(alts)).expect("valid cue regex")))
         .collect()
+});
+
+/// All the cue patterns in one automaton: one pass tells which cues occur
+/// at all, and only those are searched again for their words. Most
+/// messages have none.
+static ANY: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(TABLE.iter().map(|(_, alts)| cue_pattern(alts))).expect("valid cue regex set")
 });
 
 /// Finds every cue in a message.
 pub fn detect(text: &str) -> Vec<Cue> {
     let mut cues = Vec::new();
-    for (kind, re) in PATTERNS.iter() {
+    let present = ANY.matches(text);
+    for (i, (kind, re)) in PATTERNS.iter().enumerate() {
         let mut words: Vec<String> = Vec::new();
-        for m in re.find_iter(text) {
+        let found = present.matched(i).then(|| re.find_iter(text));
+        for m in found.into_iter().flatten() {
             let w = m.as_str().trim().to_string();
             if !words.contains(&w) {
                 words.push(w);

@@ -11,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::{fold, tokens, TokenKind};
+use crate::text::{tokens, TokenKind};
 
 /// Which n-grams to extract and how to weigh the two blocks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,6 +89,18 @@ fn hash_str(seed: u64, s: &str) -> u64 {
     mix(h)
 }
 
+/// The same hash as `hash_str` of the characters' UTF-8 bytes.
+fn hash_folded(seed: u64, cs: &[char]) -> u64 {
+    let mut h = seed;
+    let mut utf8 = [0u8; 4];
+    for c in cs {
+        for &b in c.encode_utf8(&mut utf8).as_bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    mix(h)
+}
+
 fn hash_chars(seed: u64, cs: &[char]) -> u64 {
     let mut h = seed ^ cs.len() as u64;
     for &c in cs {
@@ -114,17 +126,24 @@ pub fn extract(cfg: &FeatureConfig, text: &str) -> RawFeatures {
         if t.kind == TokenKind::Punct {
             continue;
         }
-        let w = fold(t.raw);
-        let h = hash_str(WORD_SEED, &w);
+        // The word folded as `fold` does, straight into the buffer: no
+        // string is allocated per word.
+        buf.clear();
+        buf.push(' ');
+        for c in t.raw.chars() {
+            if c == '’' {
+                buf.push('\'');
+            } else {
+                buf.extend(c.to_lowercase());
+            }
+        }
+        buf.push(' ');
+        let h = hash_folded(WORD_SEED, &buf[1..buf.len() - 1]);
         raw.words.push(h);
         if cfg.word_max >= 2 {
             raw.words.push(mix(h ^ prev_hash.rotate_left(17) ^ 0x5bd1_e995));
         }
         prev_hash = h;
-        buf.clear();
-        buf.push(' ');
-        buf.extend(w.chars());
-        buf.push(' ');
         for n in cfg.char_min..=cfg.char_max {
             if buf.len() < n {
                 break;
@@ -189,43 +208,62 @@ impl Vocabulary {
     /// Turns a message into its weighted, normalised feature vector.
     pub fn transform(&self, text: &str) -> SparseVec {
         let raw = extract(&self.config, text);
-        let mut out = SparseVec::default();
-        self.add_block(raw.words, 1.0, &mut out);
-        self.add_block(raw.chars, self.config.char_weight, &mut out);
-        sort_sparse(&mut out);
-        out
+        // Each block's hashes become columns first: unknown n-grams drop out
+        // before any sorting, and the columns sort as small integers.
+        let words = self.block(&raw.words, 1.0);
+        let chars = self.block(&raw.chars, self.config.char_weight);
+        merge(words, chars)
     }
 
-    fn add_block(&self, mut hashes: Vec<u64>, weight: f32, out: &mut SparseVec) {
-        hashes.sort_unstable();
-        let first = out.idx.len();
-        let mut i = 0;
-        while i < hashes.len() {
-            let h = hashes[i];
-            let mut tf = 0;
-            while i < hashes.len() && hashes[i] == h {
-                tf += 1;
-                i += 1;
-            }
-            if let Some(&col) = self.index.get(&h) {
-                out.idx.push(col);
-                out.val.push((1.0 + (tf as f32).ln()) * self.idf[col as usize]);
-            }
+    /// The columns of one block with their sublinear TF-IDF weights,
+    /// sorted by column and scaled to length `weight`.
+    fn block(&self, hashes: &[u64], weight: f32) -> Vec<(u32, f32)> {
+        let mut cols: Vec<u32> = hashes.iter().filter_map(|h| self.index.get(h).copied()).collect();
+        // Count repeats in place: sort (a few hundred small integers), then
+        // fold each run into one entry.
+        cols.sort_unstable();
+        let mut out: Vec<(u32, f32)> = Vec::with_capacity(cols.len());
+        for run in cols.chunk_by(|a, b| a == b) {
+            let col = run[0];
+            out.push((col, (1.0 + (run.len() as f32).ln()) * self.idf[col as usize]));
         }
-        let norm = out.val[first..].iter().map(|v| v * v).sum::<f32>().sqrt();
+        let norm = out.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
         if norm > 0.0 {
-            for v in &mut out.val[first..] {
-                *v *= weight / norm;
+            for p in &mut out {
+                p.1 *= weight / norm;
             }
         }
+        out
     }
 }
 
-fn sort_sparse(v: &mut SparseVec) {
-    let mut pairs: Vec<(u32, f32)> = v.idx.iter().copied().zip(v.val.iter().copied()).collect();
-    pairs.sort_unstable_by_key(|p| p.0);
-    v.idx = pairs.iter().map(|p| p.0).collect();
-    v.val = pairs.iter().map(|p| p.1).collect();
+/// Merges two column-sorted blocks into one sparse vector; a column in both
+/// (a word and a character n-gram with the same hash) keeps both values.
+fn merge(a: Vec<(u32, f32)>, b: Vec<(u32, f32)>) -> SparseVec {
+    let mut out = SparseVec {
+        idx: Vec::with_capacity(a.len() + b.len()),
+        val: Vec::with_capacity(a.len() + b.len()),
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let take_a = j == b.len() || (i < a.len() && a[i].0 <= b[j].0);
+        let (col, v) = if take_a {
+            i += 1;
+            a[i - 1]
+        } else {
+            j += 1;
+            b[j - 1]
+        };
+        if out.idx.last() == Some(&col) {
+            if let Some(last) = out.val.last_mut() {
+                *last += v;
+            }
+        } else {
+            out.idx.push(col);
+            out.val.push(v);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -247,6 +285,24 @@ mod tests {
         let vocab = Vocabulary::fit(cfg, &["where is my card", "my card is lost"]);
         let v = vocab.transform("where is my card");
         assert!((v.norm_sq() - 2.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn a_word_hashes_as_its_folded_string_does() {
+        let chars: Vec<char> = "don't".chars().collect();
+        let folded = crate::text::fold("Don’t");
+        assert_eq!(hash_folded(WORD_SEED, &chars), hash_str(WORD_SEED, &folded));
+        assert_eq!(
+            extract(&FeatureConfig::default(), "Don’t").words[0],
+            hash_str(WORD_SEED, "don't")
+        );
+    }
+
+    #[test]
+    fn merged_blocks_keep_columns_sorted_and_add_shared_ones() {
+        let v = merge(vec![(1, 1.0), (4, 2.0)], vec![(0, 0.5), (4, 0.5), (7, 1.0)]);
+        assert_eq!(v.idx, vec![0, 1, 4, 7]);
+        assert_eq!(v.val, vec![0.5, 1.0, 2.5, 1.0]);
     }
 
     #[test]

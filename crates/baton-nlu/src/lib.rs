@@ -7,6 +7,7 @@
 //! | [`text`] | normalisation and tokenisation shared by every other module |
 //! | [`features`] | hashed word and character n-gram features with TF-IDF weights |
 //! | [`intent`] | training, calibrating, saving and predicting the intent model |
+//! | [`kernels`] | the dense inner loops of prediction, with an AVX2 version |
 //! | [`mlp`] | the small neural network averaged with the intent model's linear machines |
 //! | [`sentiment`] | the rule-based sentiment scorer and its hand-written lexicon |
 //! | [`cues`] | customer-experience cues (a request for a person, churn, legal, ...) |
@@ -23,6 +24,7 @@ pub mod entities;
 pub mod eval;
 pub mod features;
 pub mod intent;
+pub mod kernels;
 pub mod language;
 pub mod mlp;
 pub mod sentiment;

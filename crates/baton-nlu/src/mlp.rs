@@ -80,7 +80,16 @@ impl Adam {
 const B1: f32 = 0.9;
 const B2: f32 = 0.999;
 
-#[inline]
+/// What the network learns from.
+struct TrainData<'a> {
+    xs: &'a [SparseVec],
+    labels: &'a [u16],
+    class_weights: &'a [f32],
+    n_features: usize,
+    n_classes: usize,
+}
+
+#[inline(always)]
 fn adam_step(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr_t: f32) {
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         *m = B1 * *m + (1.0 - B1) * g;
@@ -93,25 +102,27 @@ impl Mlp {
     /// The class logits for one message.
     pub fn logits(&self, x: &SparseVec) -> Vec<f32> {
         let h = self.hidden_layer(x);
-        self.output(&h)
+        // The rectified units that fired, as a sparse vector over `w2`.
+        let mut active = SparseVec::default();
+        for (k, &v) in h.iter().enumerate().filter(|(_, &v)| v != 0.0) {
+            active.idx.push(k as u32);
+            active.val.push(v);
+        }
+        let mut o = self.b2.clone();
+        crate::kernels::add_rows(&mut o, &self.w2, &active);
+        o
     }
 
     fn hidden_layer(&self, x: &SparseVec) -> Vec<f32> {
         let mut z = self.b1.clone();
-        for (&i, &v) in x.idx.iter().zip(&x.val) {
-            let i = i as usize;
-            let row = &self.w1[i * self.hidden..(i + 1) * self.hidden];
-            let f = v * self.w1_scale[i];
-            for (a, &w) in z.iter_mut().zip(row) {
-                *a += f * w as f32;
-            }
-        }
+        crate::kernels::add_rows_i8(&mut z, &self.w1, &self.w1_scale, x);
         for a in &mut z {
             *a = a.max(0.0);
         }
         z
     }
 
+    #[inline(always)]
     fn output(&self, h: &[f32]) -> Vec<f32> {
         let mut o = self.b2.clone();
         for (k, &hv) in h.iter().enumerate() {
@@ -126,15 +137,37 @@ impl Mlp {
         o
     }
 
-    /// Trains on sparse examples with class labels.
+    /// Trains on sparse examples with class labels; each example's loss
+    /// counts its class's weight.
     pub fn train(
         xs: &[SparseVec],
         labels: &[u16],
+        class_weights: &[f32],
         n_features: usize,
         n_classes: usize,
         cfg: &MlpConfig,
         seed: u64,
     ) -> Mlp {
+        let data = TrainData { xs, labels, class_weights, n_features, n_classes };
+        #[cfg(target_arch = "x86_64")]
+        if crate::kernels::has_avx2() {
+            // SAFETY: the processor was just found to support AVX2 and FMA.
+            return unsafe { Self::train_avx2(&data, cfg, seed) };
+        }
+        Self::train_body(&data, cfg, seed)
+    }
+
+    /// The training loop compiled for AVX2 and FMA: the dense updates of
+    /// the hidden layer and of Adam then run eight lanes at a time.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn train_avx2(data: &TrainData, cfg: &MlpConfig, seed: u64) -> Mlp {
+        Self::train_body(data, cfg, seed)
+    }
+
+    #[inline(always)]
+    fn train_body(data: &TrainData, cfg: &MlpConfig, seed: u64) -> Mlp {
+        let TrainData { xs, labels, class_weights, n_features, n_classes } = *data;
         let (h, c) = (cfg.hidden, n_classes);
         let mut rng = Rng(seed | 1);
         let s1 = 0.05;
@@ -166,16 +199,9 @@ impl Mlp {
                 let scale = 1.0 / batch.len() as f32;
                 for &n in batch {
                     let x = &xs[n];
-                    let z = {
-                        let mut z = net.b1.clone();
-                        for (&i, &v) in x.idx.iter().zip(&x.val) {
-                            let row = &w1[i as usize * h..(i as usize + 1) * h];
-                            for (a, w) in z.iter_mut().zip(row) {
-                                *a += v * w;
-                            }
-                        }
-                        z
-                    };
+                    let scale = scale * class_weights.get(labels[n] as usize).unwrap_or(&1.0);
+                    let mut z = net.b1.clone();
+                    crate::kernels::add_rows(&mut z, &w1, x);
                     // Dropout: keep each active unit with probability `keep`.
                     let hd: Vec<f32> = z
                         .iter()
@@ -210,17 +236,14 @@ impl Mlp {
                     for (g, &e) in gb1.iter_mut().zip(&gh) {
                         *g += e;
                     }
-                    for (&i, &v) in x.idx.iter().zip(&x.val) {
+                    for &i in &x.idx {
                         let i = i as usize;
                         if !touched[i] {
                             touched[i] = true;
                             rows.push(i);
                         }
-                        let grow = &mut g1[i * h..(i + 1) * h];
-                        for (g, &e) in grow.iter_mut().zip(&gh) {
-                            *g += v * e;
-                        }
                     }
+                    crate::kernels::scatter_rows(&mut g1, &gh, x);
                 }
                 step += 1;
                 let lr_t = cfg.learning_rate * (1.0 - B2.powi(step)).sqrt() / (1.0 - B1.powi(step));
@@ -246,21 +269,12 @@ impl Mlp {
                 gb2.fill(0.0);
             }
         }
-        net.quantise(&w1, n_features);
+        net.quantise(&w1);
         net
     }
 
-    /// Stores the first layer as bytes, each feature's row scaled so that
-    /// its largest weight is 127.
-    fn quantise(&mut self, w1: &[f32], n_features: usize) {
-        let h = self.hidden;
-        self.w1 = Vec::with_capacity(n_features * h);
-        self.w1_scale = Vec::with_capacity(n_features);
-        for row in w1.chunks_exact(h) {
-            let max = row.iter().fold(0.0f32, |m, w| m.max(w.abs()));
-            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-            self.w1_scale.push(scale);
-            self.w1.extend(row.iter().map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8));
-        }
+    /// Stores the first layer as bytes, one scale per feature row.
+    fn quantise(&mut self, w1: &[f32]) {
+        (self.w1, self.w1_scale) = crate::kernels::quantise_rows(w1, self.hidden);
     }
 }

@@ -71,8 +71,8 @@ fn clinc150_keeps_in_scope_accuracy_and_out_of_scope_recall_together() {
     assert_eq!((r.train_examples, r.test_examples, r.intents), (15100, 3100, 150));
     let in_scope = r.in_scope_accuracy.unwrap();
     let recall = r.out_of_scope_recall.unwrap();
-    assert!(in_scope >= 0.92, "in-scope accuracy {in_scope}");
-    assert!(recall >= 0.60, "out-of-scope recall {recall}");
+    assert!(in_scope >= 0.915, "in-scope accuracy {in_scope}");
+    assert!(recall >= 0.76, "out-of-scope recall {recall}");
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn sentiment_correlates_with_human_ratings() {
             .unwrap();
     println!("{tweets}{movies}");
     assert_eq!((tweets.messages, movies.messages), (4200, 10605));
-    assert!(tweets.pearson >= 0.83, "tweets r {}", tweets.pearson);
+    assert!(tweets.pearson >= 0.87, "tweets r {}", tweets.pearson);
     assert!(movies.pearson >= 0.50, "movies r {}", movies.pearson);
-    assert!(tweets.sign_accuracy >= 0.82, "tweets sign {}", tweets.sign_accuracy);
+    assert!(tweets.sign_accuracy >= 0.90, "tweets sign {}", tweets.sign_accuracy);
 }

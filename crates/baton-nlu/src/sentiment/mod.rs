@@ -3,6 +3,7 @@
 //! exclamation, "but" contrast and sarcasm markers that a lexicon alone
 //! cannot see. The score of a message is in [-1, 1].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -96,7 +97,7 @@ fn is_negation(word: &str) -> bool {
 
 static SARCASM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?ix)\b(?:oh|yeah|just|well|wow)[\s,]+
+        r"(?ix)\b(?:oh|yeah|just)[\s,]+
           (?:great|wonderful|fantastic|perfect|brilliant|lovely|awesome|terrific|super|nice)\b
           |\byeah,?\ right\b|\bthanks\ for\ nothing\b|\bthanks\ a\ lot\b
           |\bjust\ what\ i\ needed\b|\bwhat\ a\ surprise\b",
@@ -141,10 +142,81 @@ fn lookup(word: &str) -> Option<f32> {
             return Some(v);
         }
     }
-    for suffix in ["s", "ly"] {
-        if let Some(stem) = word.strip_suffix(suffix) {
-            if stem.len() >= 3 {
-                if let Some(&v) = lex.get(stem) {
+    if let Some(v) = inflected(word) {
+        return Some(v);
+    }
+    is_laughter(word).then_some(LAUGHTER)
+}
+
+/// Valence of a "no" that stands alone ("No and no.", "Nope!").
+const BARE_NO: f32 = -1.2;
+
+/// Valence of a laugh written out ("hahaha", "hehe", "lolol").
+const LAUGHTER: f32 = 1.8;
+
+/// Whether a word is a written laugh: "ha"/"he" syllables repeated, or
+/// "lol" stretched.
+fn is_laughter(word: &str) -> bool {
+    let b = word.as_bytes();
+    let syllables = b.len() >= 4
+        && b.chunks(2).all(|c| matches!(c, [b'h', b'a'] | [b'h', b'e'] | [b'a', b'h'] | [b'h']));
+    let lol = b.len() >= 3 && b[0] == b'l' && b[b.len() - 1] == b'l' && {
+        let inner = &b[1..b.len() - 1];
+        !inner.is_empty() && inner.iter().all(|&c| c == b'o' || c == b'l')
+    };
+    syllables || lol
+}
+
+/// Looks up a word through its inflection: a plural or third person ("s"),
+/// an adverb ("ly"), a comparative or superlative ("cooler", "nicest",
+/// "happiest"), a noun of quality ("madness"), a past or a present
+/// participle ("ruining", "hated"). The stem must keep three letters.
+fn inflected(word: &str) -> Option<f32> {
+    let lex = &*LEXICON;
+    // A dropped "g" ("lovin", "fuckin") is the "ing" form.
+    if word.len() >= 5 && word.ends_with("in") {
+        let ing = format!("{word}g");
+        if let Some(v) = lex.get(&ing).copied().or_else(|| inflected(&ing)) {
+            return Some(v);
+        }
+    }
+    // A plural of an inflected form: "fuckers", "haters".
+    if let Some(stem) = word.strip_suffix('s').filter(|s| s.len() >= 4) {
+        if let Some(v) = lex.get(stem).copied().or_else(|| inflected_once(stem)) {
+            return Some(v);
+        }
+    }
+    inflected_once(word)
+}
+
+fn inflected_once(word: &str) -> Option<f32> {
+    let lex = &*LEXICON;
+    const ENDINGS: &[(&str, &[&str])] = &[
+        ("s", &[""]),
+        ("ly", &[""]),
+        ("iest", &["y"]),
+        ("ier", &["y"]),
+        ("est", &["", "e"]),
+        ("er", &["", "e"]),
+        ("ness", &[""]),
+        ("iness", &["y"]),
+        ("ing", &["", "e"]),
+        ("ed", &["", "e"]),
+    ];
+    for (suffix, replacements) in ENDINGS {
+        let Some(stem) = word.strip_suffix(suffix) else { continue };
+        if stem.len() < 3 {
+            continue;
+        }
+        for r in *replacements {
+            let candidate = format!("{stem}{r}");
+            if let Some(&v) = lex.get(&candidate) {
+                return Some(v);
+            }
+            // A doubled last consonant: "sadder", "saddest", "stopped".
+            let b = stem.as_bytes();
+            if r.is_empty() && b.len() >= 4 && b[b.len() - 1] == b[b.len() - 2] {
+                if let Some(&v) = lex.get(&stem[..stem.len() - 1]) {
                     return Some(v);
                 }
             }
@@ -153,15 +225,76 @@ fn lookup(word: &str) -> Option<f32> {
     None
 }
 
+/// Text typed as HTML character references ("&lt;3", "AT&amp;T"), as
+/// messages copied from web pages and feeds often are, read as the
+/// characters they stand for.
+fn decode_entities(text: &str) -> Cow<'_, str> {
+    if !text.contains('&') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for (entity, c) in
+        [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&amp;", "&")]
+    {
+        out = out.replace(entity, c);
+    }
+    Cow::Owned(out)
+}
+
+/// Whether a punctuation token ends a sentence or a clause: negation and
+/// intensifiers do not reach across it ("LOL never. LOVED it").
+fn ends_clause(punct: &str) -> bool {
+    punct.contains(['.', '!', '?', ';', ',', ':'])
+}
+
+/// Valence of a whitespace-separated chunk that is an emoticon: as typed,
+/// with its letters in capitals (":d", "xd"), and with a repeated last
+/// character squeezed (":DDD", ":))))", "XDDDD").
+fn emoticon_valence(chunk: &str) -> Option<f32> {
+    if chunk.len() > 12 || !looks_like_emoticon(chunk) {
+        return None;
+    }
+    let lex = &*LEXICON;
+    let last = chunk.chars().last()?;
+    let once = format!("{}{last}", chunk.trim_end_matches(last));
+    [chunk.to_string(), chunk.to_uppercase(), once.to_uppercase(), once]
+        .iter()
+        .find_map(|f| lex.get(f.as_str()).copied())
+}
+
+/// A chunk is an emoticon when no word of two different letters is in it
+/// (":D", "D:", "<3", "-_-"), or when it is a laughing "xD" however long.
+fn looks_like_emoticon(chunk: &str) -> bool {
+    let lower = chunk.to_lowercase();
+    let x_d = lower.len() >= 2 && lower.starts_with('x') && lower[1..].bytes().all(|b| b == b'd');
+    let has_mark = chunk.chars().any(|c| !c.is_alphanumeric());
+    x_d || has_mark
+        && tokens(chunk).iter().filter(|t| t.kind == TokenKind::Word).all(|t| {
+            let mut letters = t.raw.chars().filter(|c| c.is_alphabetic());
+            let first = letters.next();
+            letters.all(|c| Some(c) == first)
+        })
+}
+
 /// Scores one message.
 pub fn score(text: &str) -> Sentiment {
+    let decoded = decode_entities(text);
+    let text: &str = &decoded;
     let toks = tokens(text);
-    let words: Vec<(usize, String)> = toks
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.kind == TokenKind::Word)
-        .map(|(i, t)| (i, fold(t.raw)))
-        .collect();
+    // Each word with its token index and the clause it belongs to.
+    let mut clause = 0usize;
+    let mut clause_of: Vec<usize> = Vec::new();
+    let mut words: Vec<(usize, String)> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        match t.kind {
+            TokenKind::Word => {
+                words.push((i, fold(t.raw)));
+                clause_of.push(clause);
+            }
+            TokenKind::Punct if ends_clause(t.raw) => clause += 1,
+            _ => {}
+        }
+    }
     let shouted_words = toks.iter().filter(|t| is_shouted(t.raw)).count();
     let all_shouted = shouted_words * 2 > words.len().max(1);
     let sarcastic = SARCASM.is_match(text);
@@ -177,18 +310,23 @@ pub fn score(text: &str) -> Sentiment {
         if next_is_of && (w == "kind" || w == "sort") {
             continue;
         }
-        let Some(mut v) = lookup(w) else { continue };
+        // A bare "no" (the last word of its clause) is a refusal, not the
+        // negation of what follows.
+        let bare_no = matches!(w.as_str(), "no" | "nope" | "nah")
+            && words.get(k + 1).is_none_or(|_| clause_of[k + 1] != clause_of[k]);
+        let Some(mut v) = lookup(w).or(bare_no.then_some(BARE_NO)) else { continue };
         let raw = toks[*ti].raw;
         if is_shouted(raw) && !all_shouted {
-            v += 0.7 * v.signum();
+            v += 0.733 * v.signum();
         }
 
         // Look back three words for boosters and negations.
         let mut negated = false;
         for back in 1..=3 {
-            let Some((_, prev)) = k.checked_sub(back).map(|j| &words[j]) else {
+            let Some(j) = k.checked_sub(back).filter(|&j| clause_of[j] == clause_of[k]) else {
                 break;
             };
+            let prev = &words[j].1;
             let softener = prev == "of"
                 && k > back
                 && matches!(words[k - back - 1].1.as_str(), "kind" | "sort");
@@ -197,12 +335,14 @@ pub fn score(text: &str) -> Sentiment {
             } else if let Some(b) = booster(prev) {
                 v += b * v.signum() * (1.0 - 0.05 * (back - 1) as f32);
             }
-            if is_negation(prev) {
+            // "At least" concedes rather than negates ("at least it works").
+            let at_least = prev == "least" && j > 0 && words[j - 1].1 == "at";
+            if is_negation(prev) && !at_least {
                 negated = true;
             }
         }
         if negated {
-            v *= -0.7;
+            v *= -0.74;
         }
         if let Some(b) = but_at {
             v *= if k < b {
@@ -222,10 +362,7 @@ pub fn score(text: &str) -> Sentiment {
     // Emoticons are whole whitespace-separated chunks such as ":)" or ":-(".
     for chunk in text.split_whitespace() {
         let c = chunk.trim_end_matches(['.', ',', '!', '?']);
-        if c.chars().any(|ch| ch.is_alphabetic()) && !c.starts_with(':') && !c.starts_with(';') {
-            continue;
-        }
-        if let Some(&v) = LEXICON.get(c) {
+        if let Some(v) = emoticon_valence(c) {
             contributions.push((c.to_string(), v));
         }
     }
@@ -244,7 +381,7 @@ pub fn score(text: &str) -> Sentiment {
     // Exclamation and repeated question marks amplify what is there.
     let bangs = text.matches('!').count().min(4) as f32;
     let questions = text.matches('?').count();
-    let mut emphasis = 0.25 * bangs;
+    let mut emphasis = 0.292 * bangs;
     if questions > 1 {
         emphasis += 0.18 * (questions.min(4) as f32);
     }
@@ -343,6 +480,56 @@ mod tests {
             assert!(seen.insert(word), "listed twice: {word}");
         }
         assert_eq!(seen.len(), LEXICON.len());
+    }
+
+    #[test]
+    fn html_character_references_are_read_as_characters() {
+        assert!(s("TGIF &lt;3") > 0.3);
+        assert_eq!(decode_entities("AT&amp;T &gt; them"), "AT&T > them");
+    }
+
+    #[test]
+    fn emoticons_count_in_either_case_and_stretched() {
+        assert!(s("see you there :DDD") > 0.3);
+        assert!(s("see you there xD") > 0.3);
+        assert!(s("see you there XDDDD") > 0.3);
+        assert!(s("see you there :((") < -0.3);
+        assert_eq!(emoticon_valence("it's"), None);
+    }
+
+    #[test]
+    fn negation_stops_at_the_end_of_a_sentence() {
+        assert!(s("LOL never. LOVED it") > 0.5);
+        assert!(s("never loved it") < 0.0);
+    }
+
+    #[test]
+    fn a_bare_no_is_negative_and_a_no_before_a_word_negates_it() {
+        assert!(s("No. Just no.") < -0.2);
+        assert!(s("no complaints") > 0.0);
+    }
+
+    #[test]
+    fn at_least_concedes_without_negating() {
+        assert!(s("at least it works") > 0.0);
+        assert!(s("the least helpful agent") < 0.0);
+    }
+
+    #[test]
+    fn written_laughs_are_positive() {
+        assert!(s("hahahaha") > 0.3);
+        assert!(s("lolol") > 0.3);
+        assert!(!is_laughter("hah"));
+        assert!(!is_laughter("hello"));
+    }
+
+    #[test]
+    fn inflected_forms_find_their_stem() {
+        assert_eq!(inflected("coolest"), lookup("cool"));
+        assert_eq!(inflected("happiest"), lookup("happy"));
+        assert_eq!(inflected("saddest"), lookup("sad"));
+        assert_eq!(inflected("lovin"), lookup("loving"));
+        assert!(s("the coolest tool") > 0.3);
     }
 
     #[test]
