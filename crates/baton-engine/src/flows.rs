@@ -109,18 +109,32 @@ impl Engine {
 
         // A new intent with its own flow replaces the active one, unless the
         // message answers what the active flow is waiting for.
-        // TODO: a flow waiting for a yes or a slot is replaced by any
-        // confident intent with a flow, even a side question about the same
-        // request ("what would the price difference be?"); the replay of the
-        // tau-bench retail transcripts loses most of its writes this way.
-        // Keeping the active flow unless the new intent's own slots are
-        // given needs the intent model's confidence per flow, not yet here.
+        // TODO: a flow waiting for a slot is still replaced by any confident
+        // intent with a flow, even a side question about the same request;
+        // only a pending yes is kept through a side question (below).
         let active = state.flow.as_deref().and_then(|f| actions.flow(f));
         let answers_active = active.is_some_and(|flow| {
             analysis.affirmation.is_some()
                 || fills_any(flow, analysis, text)
                 || picks_any(self.workspace(), flow, &state, text)
         });
+
+        // A question while a change waits for the customer's yes ("what
+        // would the price difference be?") is a side question, not a new
+        // request, unless it names what the other flow needs: the policy
+        // answers it and the change still waits for the yes.
+        let awaiting_yes = matches!(state.pending, Some(Pending::Confirmation { .. }));
+        let new_flow = intent.and_then(|i| actions.flow(i));
+        if awaiting_yes
+            && !answers_active
+            && is_question(text)
+            && new_flow.is_some_and(|new| {
+                active.is_some_and(|old| old.intent != new.intent)
+                    && !fills_any(new, analysis, text)
+            })
+        {
+            return Ok(false);
+        }
 
         // Escalations decided by the policy win, except those that come
         // from reading a bare answer as if it were a request: an e-mail
@@ -1052,6 +1066,18 @@ fn forget_after_change(flow: &FlowDef, state: &mut FlowState, before: &Map<Strin
 }
 
 /// Whether the message gives a value for any slot of the flow.
+/// Whether a message asks about something rather than asks for something:
+/// it opens with a question word, or ends with a question mark without
+/// opening like a polite request ("could you cancel it instead?").
+fn is_question(text: &str) -> bool {
+    const ASKING: [&str; 10] =
+        ["what", "how", "why", "when", "which", "where", "who", "is", "are", "does"];
+    const REQUESTING: [&str; 5] = ["can", "could", "would", "will", "please"];
+    let first = text.split_whitespace().next().unwrap_or("").to_lowercase();
+    let first = first.trim_matches(|c: char| !c.is_alphanumeric());
+    ASKING.contains(&first) || text.trim_end().ends_with('?') && !REQUESTING.contains(&first)
+}
+
 fn fills_any(flow: &FlowDef, analysis: &Analysis, text: &str) -> bool {
     let mut scratch = Map::new();
     let picked = flow.slots.iter().any(|s| s.among.is_some());

@@ -569,3 +569,26 @@ async fn the_items_of_another_customers_order_are_never_listed() {
     );
     assert_eq!(tau.order(&theirs)["status"], "delivered");
 }
+
+#[tokio::test]
+async fn a_side_question_before_the_yes_keeps_the_change_waiting_for_it() {
+    let tau = tau().await;
+    let (email, order) = tau.user_with_pending_order(0);
+    let id = tau.start().await;
+
+    tau.say(id, &format!("I'd like to cancel order {order}, I don't need it anymore")).await;
+    let reply = tau.say(id, &email).await;
+    assert!(reply.starts_with(&format!("To confirm: I'll cancel order {order}")), "{reply}");
+
+    // A question about where a parcel is, which has a flow of its own, does not
+    // start that flow: nothing is written and the cancellation still waits.
+    let side = tau.say(id, "Where is my package right now?").await;
+    assert!(!side.is_empty());
+    assert_eq!(tau.order(&order)["status"], "pending");
+    assert_eq!(tau.writes(id).await, 0);
+
+    let reply = tau.say(id, "yes").await;
+    assert!(reply.starts_with(&format!("Done: order {order} is cancelled")), "{reply}");
+    assert_eq!(tau.order(&order)["status"], "cancelled");
+    assert_eq!(tau.writes(id).await, 1);
+}

@@ -258,3 +258,14 @@ fn references_read_the_values_of_a_map_and_filter_by_a_list() {
     );
     assert_eq!(resolve(&scope, "o.items[item_id=chosen].name"), Some(json!(["Mug", "Hose"])));
 }
+
+#[test]
+fn a_question_about_something_is_told_from_a_request_for_something() {
+    assert!(is_question("what would the price difference be?"));
+    assert!(is_question("How long does a refund take"));
+    assert!(is_question("the blue one costs more?"));
+    assert!(!is_question("could you cancel it instead?"));
+    assert!(!is_question("Can I return the lamp too?"));
+    assert!(!is_question("actually, I want to return it instead"));
+    assert!(!is_question(""));
+}
