@@ -1,0 +1,47 @@
+//! Black-box regressions found by breaking routing, the copilot and the
+//! learning loop from the outside.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use serde_json::json;
+
+/// A fresh conversation, escalated by asking for a person (stage `queued`).
+async fn queued(client: &Client, server: &Server, name: &str) -> Conversation {
+    let conversation = start_conversation(client, server, json!({"name": name})).await;
+    let (_, body) = say(client, server, &conversation, "I want to talk to a real person").await;
+    assert_eq!(body["stage"], "queued", "{body}");
+    conversation
+}
+
+#[tokio::test]
+async fn concurrent_queue_next_calls_past_capacity_say_409_not_that_nothing_waits() {
+    let data = tempfile::tempdir().unwrap();
+    let added = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["agent", "add", "--email", "bea@example.com", "--name", "Bea Marsh"])
+        .args(["--password-env", "BEA_PASSWORD", "--capacity", "1", "--data"])
+        .arg(data.path())
+        .env("BEA_PASSWORD", "marsh-password")
+        .output()
+        .expect("the baton binary runs");
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let token = login(&client, &server, "bea@example.com", "marsh-password").await;
+    for name in ["Ann Lee", "Cal Moss", "Dee Park"] {
+        queued(&client, &server, name).await;
+    }
+
+    // Four calls at once with one seat: one takes a conversation, the
+    // others are told the seat is full while two conversations still wait.
+    let url = server.url("/api/v1/queue/next");
+    let calls = (0..4).map(|_| client.post(&url, Some(&token), json!({})));
+    let mut statuses: Vec<u16> =
+        futures_util::future::join_all(calls).await.into_iter().map(|(s, _)| s).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 409, 409, 409]);
+    let (_, queue) = client.get(&server.url("/api/v1/queue"), Some(&token)).await;
+    assert_eq!(queue["conversations"].as_array().unwrap().len(), 2, "{queue}");
+}
