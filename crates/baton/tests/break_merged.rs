@@ -45,3 +45,26 @@ async fn concurrent_queue_next_calls_past_capacity_say_409_not_that_nothing_wait
     let (_, queue) = client.get(&server.url("/api/v1/queue"), Some(&token)).await;
     assert_eq!(queue["conversations"].as_array().unwrap().len(), 2, "{queue}");
 }
+
+#[tokio::test]
+async fn reloading_a_garbage_promoted_json_is_a_409_naming_the_file() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_with(data.path(), &["--model-poll-seconds", "0"]);
+    let client = Client::new();
+    let supervisor = login_demo_agent(&client, &server).await;
+    std::fs::create_dir_all(data.path().join("models")).unwrap();
+    std::fs::write(data.path().join("models/promoted.json"), "garbage{").unwrap();
+
+    let url = server.url("/api/v1/models/reload");
+    let (status, body) = client.post(&url, Some(&supervisor), json!({})).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "conflict");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("promoted.json is not a model manifest"), "{message}");
+    assert!(message.ends_with("; the model in service stays"), "{message}");
+
+    // The server still answers customers with the model it had.
+    let conversation = start_conversation(&client, &server, json!({})).await;
+    let (status, _) = say(&client, &server, &conversation, "where is my order").await;
+    assert_eq!(status, 201);
+}

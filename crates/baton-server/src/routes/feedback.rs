@@ -249,6 +249,10 @@ async fn reload(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
         Err(err @ versions::VersionError::Incompatible { .. }) => {
             Err(ApiError::Conflict(err.to_string()))
         }
+        // A damaged file under `models/` is the admin's to fix: name it.
+        Err(
+            err @ (versions::VersionError::BadManifest { .. } | versions::VersionError::Nlu(_)),
+        ) => Err(ApiError::Conflict(format!("{err}; the model in service stays"))),
         Err(err) => Err(ApiError::Internal(anyhow::Error::new(err))),
     }
 }
