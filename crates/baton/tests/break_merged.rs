@@ -68,3 +68,29 @@ async fn reloading_a_garbage_promoted_json_is_a_409_naming_the_file() {
     let (status, _) = say(&client, &server, &conversation, "where is my order").await;
     assert_eq!(status, 201);
 }
+
+#[tokio::test]
+async fn rating_the_same_suggestion_twice_counts_once_with_the_last_verdict() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let agent = login_demo_agent(&client, &server).await;
+    let conversation = queued(&client, &server, "Ann Lee").await;
+    let url = |path: &str| server.url(&format!("/api/v1/conversations/{}{path}", conversation.id));
+    let (status, _) = client.post(&url("/assign"), Some(&agent), json!({})).await;
+    assert_eq!(status, 200);
+    let (_, assist) = client.get(&url("/assist"), Some(&agent)).await;
+    let suggestion = assist["replies"][0]["id"].as_str().unwrap().to_string();
+
+    // A double click on "helpful", then a change of mind.
+    let rating = url(&format!("/assist/{suggestion}/rating"));
+    for helpful in [true, true, false] {
+        let (status, _) = client.post(&rating, Some(&agent), json!({"helpful": helpful})).await;
+        assert_eq!(status, 200);
+    }
+
+    let (_, summary) = client.get(&server.url("/api/v1/reports/summary"), Some(&agent)).await;
+    let copilot = &summary["copilot"];
+    assert_eq!((&copilot["helpful"], &copilot["not_helpful"]), (&json!(0), &json!(1)), "{summary}");
+    assert_eq!(copilot["helpful_rate"], 0.0);
+}
