@@ -94,3 +94,18 @@ async fn rating_the_same_suggestion_twice_counts_once_with_the_last_verdict() {
     assert_eq!((&copilot["helpful"], &copilot["not_helpful"]), (&json!(0), &json!(1)), "{summary}");
     assert_eq!(copilot["helpful_rate"], 0.0);
 }
+
+#[tokio::test]
+async fn listing_models_with_a_damaged_version_manifest_is_a_409_naming_the_file() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_with(data.path(), &["--model-poll-seconds", "0"]);
+    let client = Client::new();
+    let supervisor = login_demo_agent(&client, &server).await;
+    std::fs::create_dir_all(data.path().join("models/versions")).unwrap();
+    std::fs::write(data.path().join("models/versions/v1.json"), "{").unwrap();
+
+    let (status, body) = client.get(&server.url("/api/v1/models"), Some(&supervisor)).await;
+    assert_eq!(status, 409, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("v1.json is not a model manifest"), "{message}");
+}
