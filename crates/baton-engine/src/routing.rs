@@ -481,8 +481,12 @@ impl Engine {
             let by = Actor::Agent(agent_id);
             match self.assign_with(conversation.id, agent_id, by, AssignOptions::default()).await {
                 Ok(taken) => return Ok(Some(taken)),
-                // Someone else took it meanwhile: try the next one.
-                Err(EngineError::Conflict(_)) => continue,
+                // Someone else took it meanwhile, or the caller's own
+                // concurrent call filled their last seat: say which.
+                Err(EngineError::Conflict(_)) => {
+                    self.check_can_take(&agent, false, &AssignOptions::default()).await?;
+                    continue;
+                }
                 Err(other) => return Err(other),
             }
         }

@@ -74,8 +74,10 @@ pub struct Facts {
     pub approvals_rejected: u32,
     /// `(kind, outcome)` per suggestion the agent acted on.
     pub suggestions: Vec<(String, String)>,
-    /// `(kind, helpful)` per rating an agent gave a suggestion.
-    pub suggestion_ratings: Vec<(String, bool)>,
+    /// `(suggestion id, kind, helpful)` per suggestion an agent rated; a
+    /// second rating of the same suggestion replaces the first, so that a
+    /// double click or a change of mind counts once.
+    pub suggestion_ratings: Vec<(Option<String>, String, bool)>,
     /// Customer messages with frustration, a churn threat, or legal or
     /// safety language.
     pub emotional_messages: u32,
@@ -209,8 +211,13 @@ pub fn fold(
                 APPROVAL_REJECTED => facts.approvals_rejected += 1,
                 SUGGESTION_RATED => {
                     let kind = detail.get("kind").and_then(|k| k.as_str()).unwrap_or("other");
+                    let id = detail.get("suggestion_id").and_then(|i| i.as_str());
                     if let Some(helpful) = detail.get("helpful").and_then(|h| h.as_bool()) {
-                        facts.suggestion_ratings.push((kind.to_string(), helpful));
+                        let id = id.map(str::to_string);
+                        if id.is_some() {
+                            facts.suggestion_ratings.retain(|(rated, _, _)| *rated != id);
+                        }
+                        facts.suggestion_ratings.push((id, kind.to_string(), helpful));
                     }
                 }
                 other => {

@@ -345,7 +345,7 @@ fn summarise(facts: &[Facts], filter: &Filter, settings: &Settings) -> Summary {
     }
 
     let ratings: Vec<bool> =
-        facts.iter().flat_map(|f| &f.suggestion_ratings).map(|(_, helpful)| *helpful).collect();
+        facts.iter().flat_map(|f| &f.suggestion_ratings).map(|(_, _, helpful)| *helpful).collect();
     let helpful = ratings.iter().filter(|h| **h).count();
     let copilot = CopilotFeedback {
         helpful,

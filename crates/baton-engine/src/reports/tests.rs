@@ -611,3 +611,19 @@ fn copilot_ratings_and_the_weekly_question_add_up_in_the_summary() {
     assert_eq!(s.suggestions["past_reply"].edited, 1);
     assert_eq!(s.suggestions["past_reply"].acceptance_rate, Some(1.0));
 }
+
+#[test]
+fn a_second_rating_of_the_same_suggestion_replaces_the_first() {
+    let rated = |helpful: bool| {
+        decided(
+            SUGGESTION_RATED,
+            json!({"kind": "flow_reply", "suggestion_id": "s1", "helpful": helpful}),
+        )
+    };
+    let events = hand_log(vec![rated(true), rated(true), rated(false)]);
+
+    let s = summary(&events, &Filter::default(), &Settings::default());
+
+    assert_eq!((s.copilot.helpful, s.copilot.not_helpful), (0, 1));
+    assert_eq!(s.copilot.helpful_rate, Some(0.0));
+}

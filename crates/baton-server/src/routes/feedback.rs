@@ -229,8 +229,7 @@ async fn models(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
     let Some(learning) = &state.learning else {
         return Ok(Json(json!({"in_service": null, "versions": []})));
     };
-    let list = versions::list(learning.reloader.models_dir())
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+    let list = versions::list(learning.reloader.models_dir()).map_err(version_error)?;
     Ok(Json(json!({"in_service": learning.reloader.current(), "versions": list})))
 }
 
@@ -244,11 +243,19 @@ async fn reload(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
     let outcome = tokio::task::spawn_blocking(move || reloader.reload(&engine))
         .await
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
-    match outcome {
-        Ok(outcome) => Ok(Json(json!(outcome))),
-        Err(err @ versions::VersionError::Incompatible { .. }) => {
-            Err(ApiError::Conflict(err.to_string()))
+    let outcome = outcome.map_err(version_error)?;
+    Ok(Json(json!(outcome)))
+}
+
+/// A version that does not fit, or a damaged file under `models/`, is the
+/// admin's to fix: a `409` naming it, the model in service staying.
+fn version_error(err: versions::VersionError) -> ApiError {
+    use versions::VersionError::{BadManifest, Incompatible, Nlu};
+    match err {
+        Incompatible { .. } => ApiError::Conflict(err.to_string()),
+        BadManifest { .. } | Nlu(_) => {
+            ApiError::Conflict(format!("{err}; the model in service stays"))
         }
-        Err(err) => Err(ApiError::Internal(anyhow::Error::new(err))),
+        other => ApiError::Internal(anyhow::Error::new(other)),
     }
 }

@@ -188,13 +188,13 @@ pub async fn say(
 
 /// Log in as the demo agent; returns the token.
 pub async fn login_demo_agent(client: &Client, server: &Server) -> String {
-    let (status, body) = client
-        .post(
-            &server.url("/api/v1/auth/login"),
-            None,
-            json!({"email": "agent@example.com", "password": "hollowbrook-demo"}),
-        )
-        .await;
+    login(client, server, "agent@example.com", "hollowbrook-demo").await
+}
+
+/// Log in as any agent; returns the token.
+pub async fn login(client: &Client, server: &Server, email: &str, password: &str) -> String {
+    let body = json!({"email": email, "password": password});
+    let (status, body) = client.post(&server.url("/api/v1/auth/login"), None, body).await;
     assert_eq!(status, 200, "{body}");
     body["token"].as_str().unwrap().to_string()
 }
