@@ -864,6 +864,18 @@ impl Engine {
         self.with_turn(id, move |_, turn| {
             let (detail, reason) = (detail.clone(), reason.clone());
             Box::pin(async move {
+                // The copilot's figures are about the agent it served: only
+                // the agent who holds (or last held) the conversation rates
+                // or dismisses its suggestions.
+                let state = &turn.state;
+                let own = state.assigned_agent.or(state.last_agent) == Some(agent_id);
+                if !own {
+                    return Err(EngineError::Forbidden(
+                        "only the agent who holds the conversation can give feedback on its \
+                         suggestions"
+                            .into(),
+                    ));
+                }
                 turn.push(
                     Actor::Agent(agent_id),
                     EventKind::Decided { action: action.into(), reason, detail },

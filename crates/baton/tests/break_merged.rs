@@ -109,3 +109,42 @@ async fn listing_models_with_a_damaged_version_manifest_is_a_409_naming_the_file
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("v1.json is not a model manifest"), "{message}");
 }
+
+#[tokio::test]
+async fn an_agent_who_does_not_hold_the_conversation_cannot_rate_or_dismiss_its_suggestions() {
+    let data = tempfile::tempdir().unwrap();
+    let added = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["agent", "add", "--email", "bea@example.com", "--name", "Bea Marsh"])
+        .args(["--password-env", "BEA_PASSWORD", "--data"])
+        .arg(data.path())
+        .env("BEA_PASSWORD", "marsh-password")
+        .output()
+        .expect("the baton binary runs");
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let holder = login_demo_agent(&client, &server).await;
+    let other = login(&client, &server, "bea@example.com", "marsh-password").await;
+    let conversation = queued(&client, &server, "Ann Lee").await;
+    let url = |path: &str| server.url(&format!("/api/v1/conversations/{}{path}", conversation.id));
+    let (status, _) = client.post(&url("/assign"), Some(&holder), json!({})).await;
+    assert_eq!(status, 200);
+    let (_, assist) = client.get(&url("/assist"), Some(&holder)).await;
+    let suggestion = assist["replies"][0]["id"].as_str().unwrap().to_string();
+
+    let rating = url(&format!("/assist/{suggestion}/rating"));
+    let (status, body) = client.post(&rating, Some(&other), json!({"helpful": false})).await;
+    assert_eq!(status, 403, "{body}");
+    let dismiss = url(&format!("/assist/{suggestion}/dismiss"));
+    let (status, _) = client.post(&dismiss, Some(&other), json!({})).await;
+    assert_eq!(status, 403);
+    let (status, _) = client.post(&rating, Some(&holder), json!({"helpful": true})).await;
+    assert_eq!(status, 200);
+
+    let (_, summary) = client.get(&server.url("/api/v1/reports/summary"), Some(&holder)).await;
+    assert_eq!(
+        (&summary["copilot"]["helpful"], &summary["copilot"]["not_helpful"]),
+        (&json!(1), &json!(0))
+    );
+    assert_eq!(summary["suggestions_total"]["dismissed"], 0, "{summary}");
+}

@@ -72,8 +72,9 @@ pub struct Facts {
     pub approvals_requested: u32,
     pub approvals_granted: u32,
     pub approvals_rejected: u32,
-    /// `(kind, outcome)` per suggestion the agent acted on.
-    pub suggestions: Vec<(String, String)>,
+    /// `(suggestion id, kind, outcome)` per reply sent from a suggestion and
+    /// per suggestion dismissed (once each).
+    pub suggestions: Vec<(Option<String>, String, String)>,
     /// `(suggestion id, kind, helpful)` per suggestion an agent rated; a
     /// second rating of the same suggestion replaces the first, so that a
     /// double click or a change of mind counts once.
@@ -223,7 +224,20 @@ pub fn fold(
                 other => {
                     if let Some(outcome) = SUGGESTION_OUTCOMES.iter().find(|o| o.0 == other) {
                         let kind = detail.get("kind").and_then(|k| k.as_str()).unwrap_or("other");
-                        facts.suggestions.push((kind.to_string(), outcome.1.to_string()));
+                        // Each reply sent from a suggestion counts, but a
+                        // suggestion is dismissed once: a second click on
+                        // "dismiss" says nothing new.
+                        let id = detail.get("suggestion_id").and_then(|i| i.as_str());
+                        let dismissed = outcome.1 == "dismissed";
+                        let again = dismissed
+                            && id.is_some()
+                            && facts.suggestions.iter().any(|(done, _, what)| {
+                                done.as_deref() == id && what == "dismissed"
+                            });
+                        if !again {
+                            let id = id.map(str::to_string);
+                            facts.suggestions.push((id, kind.to_string(), outcome.1.to_string()));
+                        }
                     }
                 }
             },

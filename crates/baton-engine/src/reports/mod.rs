@@ -330,7 +330,7 @@ fn summarise(facts: &[Facts], filter: &Filter, settings: &Settings) -> Summary {
 
     let mut suggestions: BTreeMap<String, SuggestionStats> = BTreeMap::new();
     let mut suggestions_total = SuggestionStats::default();
-    for (kind, outcome) in facts.iter().flat_map(|f| &f.suggestions) {
+    for (_, kind, outcome) in facts.iter().flat_map(|f| &f.suggestions) {
         for stats in [suggestions.entry(kind.clone()).or_default(), &mut suggestions_total] {
             match outcome.as_str() {
                 "used" => stats.used += 1,

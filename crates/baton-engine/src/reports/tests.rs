@@ -627,3 +627,22 @@ fn a_second_rating_of_the_same_suggestion_replaces_the_first() {
     assert_eq!((s.copilot.helpful, s.copilot.not_helpful), (0, 1));
     assert_eq!(s.copilot.helpful_rate, Some(0.0));
 }
+
+#[test]
+fn a_suggestion_dismissed_twice_counts_once_and_each_reply_sent_from_one_counts() {
+    let acted = |action: &str, id: &str| {
+        decided(action, json!({"kind": "flow_reply", "suggestion_id": id}))
+    };
+    let events = hand_log(vec![
+        acted("suggestion_dismissed", "s1"),
+        acted("suggestion_dismissed", "s1"),
+        acted("suggestion_used", "s2"),
+        acted("suggestion_edited", "s2"),
+    ]);
+
+    let s = summary(&events, &Filter::default(), &Settings::default());
+
+    let flow = &s.suggestions["flow_reply"];
+    assert_eq!((flow.used, flow.edited, flow.dismissed), (1, 1, 1));
+    assert_eq!(flow.acceptance_rate, Some(2.0 / 3.0));
+}
