@@ -285,6 +285,16 @@ impl Engine {
                 // A retried POST returns what the first one produced.
                 if let Some(client_id) = client_id.as_deref() {
                     if let Some(seq) = self.store.message_by_client_id(id, client_id).await? {
+                        // A retry carries the same text; another text under
+                        // the same key is a second message the sender means
+                        // to send, and must not vanish silently.
+                        let earlier = state.messages.iter().find(|m| m.seq == seq);
+                        if earlier.is_some_and(|m| m.text != text) {
+                            return Err(EngineError::Conflict(format!(
+                                "client_id `{client_id}` was already used for another message \
+                                 in this conversation; send a new message with a new client_id"
+                            )));
+                        }
                         if self.was_answered(&state, seq).await? {
                             return Ok(replay_outcome(&state, seq));
                         }

@@ -148,3 +148,37 @@ async fn an_agent_who_does_not_hold_the_conversation_cannot_rate_or_dismiss_its_
     );
     assert_eq!(summary["suggestions_total"]["dismissed"], 0, "{summary}");
 }
+
+#[tokio::test]
+async fn a_client_id_reused_for_another_text_is_a_409_and_the_first_message_stands() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let conversation = queued(&client, &server, "Ann Lee").await;
+    let messages = server.url(&format!("/api/v1/conversations/{}/messages", conversation.id));
+    let token = Some(conversation.token.as_str());
+
+    let first = json!({"text": "My parcel is late", "client_id": "m-1"});
+    let (status, _) = client.post(&messages, token, first.clone()).await;
+    assert_eq!(status, 201);
+    // The same text again is a retry and answers as before.
+    let (status, _) = client.post(&messages, token, first).await;
+    assert_eq!(status, 200);
+    let other = json!({"text": "Also, change my address", "client_id": "m-1"});
+    let (status, body) = client.post(&messages, token, other).await;
+    assert_eq!(status, 409, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("client_id `m-1` was already used"), "{message}");
+
+    let (_, shown) =
+        client.get(&server.url(&format!("/api/v1/conversations/{}", conversation.id)), token).await;
+    let texts: Vec<&str> = shown["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == "customer")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.iter().filter(|t| **t == "My parcel is late").count(), 1);
+    assert!(!texts.contains(&"Also, change my address"));
+}
