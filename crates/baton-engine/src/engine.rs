@@ -222,8 +222,13 @@ impl Engine {
         details: CustomerDetails,
     ) -> Result<Projection, EngineError> {
         let channel = channel.trim();
-        if channel.is_empty() || channel.len() > 32 {
-            return Err(EngineError::Invalid("`channel` must be 1 to 32 characters".into()));
+        // A channel is a name that reports and queues filter on, not text
+        // to show: keep it to what can be typed in a URL or a config file.
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if channel.is_empty() || channel.len() > 32 || !channel.chars().all(plain) {
+            return Err(EngineError::Invalid(
+                "`channel` must be 1 to 32 letters, digits, `-`, `_` or `.` (such as `web`)".into(),
+            ));
         }
         let customer = self.find_or_create_customer(details).await?;
         let now = self.now();

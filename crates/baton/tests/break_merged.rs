@@ -182,3 +182,20 @@ async fn a_client_id_reused_for_another_text_is_a_409_and_the_first_message_stan
     assert_eq!(texts.iter().filter(|t| **t == "My parcel is late").count(), 1);
     assert!(!texts.contains(&"Also, change my address"));
 }
+
+#[tokio::test]
+async fn a_channel_that_is_not_a_plain_name_is_refused_with_what_it_may_be() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let url = server.url("/api/v1/conversations");
+
+    for channel in ["<img src=x>", "web chat", "", "x".repeat(33).as_str()] {
+        let (status, body) = client.post(&url, None, json!({"channel": channel})).await;
+        assert_eq!(status, 422, "{channel}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("`channel` must be 1 to 32 letters"), "{message}");
+    }
+    let (status, body) = client.post(&url, None, json!({"channel": "web-signed-in"})).await;
+    assert_eq!(status, 201, "{body}");
+}
