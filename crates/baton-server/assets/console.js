@@ -12,7 +12,7 @@
     login: $('login'), loginForm: $('login-form'), loginError: $('login-error'),
     app: $('app'), me: $('me'), conn: $('conn'), myStatus: $('my-status'), logout: $('logout'),
     queue: $('queue'), queueCount: $('queue-count'), queueEmpty: $('queue-empty'), mine: $('mine'),
-    placeholder: $('placeholder'), conv: $('conv'), title: $('conv-title'), sub: $('conv-sub'),
+    emptyState: $('empty-state'), conv: $('conv'), title: $('conv-title'), sub: $('conv-sub'),
     take: $('take'), transfer: $('transfer'), handback: $('handback'), resolve: $('resolve'),
     error: $('conv-error'), packet: $('packet'), transcript: $('transcript'), typing: $('typing'),
     composer: $('composer'), reply: $('reply'), send: $('send'), hint: $('composer-hint'),
@@ -346,7 +346,7 @@
     state.lastSeq = 0;
     state.suggestion = null;
     history.replaceState(null, '', `#c=${id}`);
-    ui.placeholder.hidden = true;
+    ui.emptyState.hidden = true;
     ui.conv.hidden = false;
     ui.side.hidden = false;
     ui.transcript.replaceChildren();
