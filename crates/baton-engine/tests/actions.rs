@@ -3,8 +3,10 @@
 //! that time out or answer malformed JSON. Each test asserts the store's
 //! state afterwards, not only what the bot said.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use axum::routing::get;
 use serde_json::{json, Value};
@@ -13,23 +15,8 @@ use baton_core::{EventKind, ManualClock, Stage};
 use baton_demo_store::StoreData;
 use baton_engine::workspace::Workspace;
 use baton_engine::{Engine, LocalBus};
-use baton_nlu::Analyzer;
 use baton_store::{Agent, AgentRole, AgentStatus, SqliteStore, Store};
-
-fn demo_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo")
-}
-
-/// The demo model, trained once for all tests of this file.
-fn analyzer(workspace: &Workspace) -> Arc<Analyzer> {
-    static MODEL: OnceLock<Arc<Analyzer>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            let (analyzer, _) = baton_engine::model::load_or_train(workspace, None).unwrap();
-            Arc::new(analyzer)
-        })
-        .clone()
-}
+use common::{analyzer, copy_dir, demo_dir};
 
 /// A copy of the demo workspace in a temporary folder, edited by `edit`.
 fn workspace_copy(edit: impl Fn(&Path)) -> (tempfile::TempDir, Workspace) {
@@ -38,19 +25,6 @@ fn workspace_copy(edit: impl Fn(&Path)) -> (tempfile::TempDir, Workspace) {
     edit(dir.path());
     let workspace = Workspace::load(dir.path()).unwrap();
     (dir, workspace)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 struct App {

@@ -2,8 +2,9 @@
 //! its queues replaced: which queue, in what order, to which agent, and
 //! when an SLA breaks, on a manual clock.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+mod common;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -12,36 +13,8 @@ use baton_core::{Actor, AgentId, ConversationId, EventKind, ManualClock, Stage};
 use baton_engine::routing::AssignOptions;
 use baton_engine::workspace::Workspace;
 use baton_engine::{CustomerDetails, Engine, EngineError, LocalBus};
-use baton_nlu::Analyzer;
 use baton_store::{Agent, AgentRole, AgentStatus, SqliteStore, Store};
-
-fn demo_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo")
-}
-
-/// The demo model, trained once for all tests of this file.
-fn analyzer(workspace: &Workspace) -> Arc<Analyzer> {
-    static MODEL: OnceLock<Arc<Analyzer>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            let (analyzer, _) = baton_engine::model::load_or_train(workspace, None).unwrap();
-            Arc::new(analyzer)
-        })
-        .clone()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use common::{analyzer, copy_dir, demo_dir};
 
 /// Tuesday 2026-01-06 09:00 in Chicago: the demo desk is open.
 fn start_time() -> DateTime<Utc> {
