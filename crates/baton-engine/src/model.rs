@@ -39,7 +39,8 @@ pub fn load_for_serving(
         }
         Ok(None) => load_or_train(workspace, Some(model_dir)),
         Err(err) => {
-            tracing::warn!(error = %err, "the promoted model is not used; training from the workspace");
+            let why = "the promoted model is not used; training from the workspace";
+            tracing::warn!(error = %err, "{why}");
             load_or_train(workspace, Some(model_dir))
         }
     }

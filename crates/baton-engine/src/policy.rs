@@ -145,7 +145,9 @@ pub fn decide(
                 hit.title,
                 hit.coverage * 100.0
             ),
-            detail: json!({"article": hit.article_id, "score": hit.score, "coverage": hit.coverage}),
+            detail: json!({
+                "article": hit.article_id, "score": hit.score, "coverage": hit.coverage,
+            }),
             action: Action::Knowledge { intent: None, hit },
         };
     }
@@ -164,7 +166,9 @@ fn hard_trigger(
         analysis.cue(kind).map(|cue| Decision {
             action: Action::Escalate {
                 reason,
-                evidence: json!({"cue": kind.as_str(), "words": cue.words, "strength": cue.strength}),
+                evidence: json!({
+                    "cue": kind.as_str(), "words": cue.words, "strength": cue.strength,
+                }),
             },
             reason: format!("{why}: \"{}\"", cue.words.join("\", \"")),
             detail: json!({"cue": kind.as_str(), "words": cue.words, "strength": cue.strength}),

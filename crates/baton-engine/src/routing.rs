@@ -525,7 +525,8 @@ impl Engine {
             let options = AssignOptions::default();
             match self.assign_with(conversation.id, agent.id, Actor::System, options).await {
                 Ok(_) => {
-                    info!(conversation_id = %conversation.id, agent_id = %agent.id, "auto-assigned");
+                    let (conversation_id, agent_id) = (conversation.id, agent.id);
+                    info!(%conversation_id, %agent_id, "auto-assigned");
                     *loads.entry(agent.id).or_insert(0) += 1;
                     assigned += 1;
                 }

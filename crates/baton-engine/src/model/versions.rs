@@ -419,7 +419,8 @@ impl Reloader {
                 Ok(Err(err)) => {
                     let text = err.to_string();
                     if last_error.as_deref() != Some(text.as_str()) {
-                        tracing::warn!(error = %text, "the promoted model was not put into service");
+                        let why = "the promoted model was not put into service";
+                        tracing::warn!(error = %text, "{why}");
                         last_error = Some(text);
                     }
                 }
