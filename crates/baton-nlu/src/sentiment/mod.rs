@@ -63,6 +63,38 @@ fn booster(word: &str) -> Option<f32> {
     Some(b)
 }
 
+/// A degree word or a negation typed with a letter held ("sooo",
+/// "reallyyy", "nooo", "neverrr") as it is normally spelled; other words
+/// come back unchanged.
+fn unstretched(word: &str) -> Cow<'_, str> {
+    let b = word.as_bytes();
+    if !b.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
+        return Cow::Borrowed(word);
+    }
+    let capped = |max: usize| {
+        let mut out = String::with_capacity(word.len());
+        let (mut last, mut run) = ('\0', 0);
+        for c in word.chars() {
+            run = if c == last { run + 1 } else { 1 };
+            last = c;
+            if run <= max {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let known = |w: &str| booster(w).is_some() || is_negation(w) || matches!(w, "nope" | "nah");
+    let twice = capped(2);
+    if known(&twice) {
+        return Cow::Owned(twice);
+    }
+    let once = capped(1);
+    if known(&once) {
+        return Cow::Owned(once);
+    }
+    Cow::Borrowed(word)
+}
+
 fn is_negation(word: &str) -> bool {
     matches!(
         word,
@@ -99,11 +131,20 @@ static SARCASM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)\b(?:oh|yeah|just)[\s,]+
           (?:great|wonderful|fantastic|perfect|brilliant|lovely|awesome|terrific|super|nice)\b
-          |\byeah,?\ right\b|\bthanks\ for\ nothing\b|\bthanks\ a\ lot\b
+          |\byeah,?\ right\b|\bthanks\ for\ nothing\b
           |\bjust\ what\ i\ needed\b|\bwhat\ a\ surprise\b",
     )
     .expect("valid regex")
 });
+
+/// "Thanks a lot" is a sneer on its own and sincere when it says what for
+/// ("thanks a lot for the quick reply").
+static THANKS_A_LOT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bthanks a lot\b(\s+for\b)?").expect("valid regex"));
+
+fn sneering_thanks(text: &str) -> bool {
+    text.contains(" a lot") && THANKS_A_LOT.captures_iter(text).any(|c| c.get(1).is_none())
+}
 
 static SCARE_QUOTES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"['"‘“][^'"‘’“”]{3,40}['"’”]"#).expect("valid regex"));
@@ -242,9 +283,10 @@ fn decode_entities(text: &str) -> Cow<'_, str> {
 }
 
 /// Whether a punctuation token ends a sentence or a clause: negation and
-/// intensifiers do not reach across it ("LOL never. LOVED it").
+/// intensifiers do not reach across it ("LOL never. LOVED it"). A hashtag
+/// stands apart from the sentence before it ("not fun #ouch").
 fn ends_clause(punct: &str) -> bool {
-    punct.contains(['.', '!', '?', ';', ',', ':'])
+    punct.contains(['.', '!', '?', ';', ',', ':', '#'])
 }
 
 /// Valence of a whitespace-separated chunk that is an emoticon: as typed,
@@ -262,6 +304,56 @@ fn emoticon_valence(chunk: &str) -> Option<f32> {
         .find_map(|f| lex.get(f.as_str()).copied())
 }
 
+/// Valence of an emoticon the lexicon does not list, read from its parts:
+/// eyes (":", ";", "="), perhaps a nose ("-", "o", "0", "'", "^"), and a
+/// mouth, perhaps repeated (":]]", "=p", ":c", ";0)"). The mouth tells the
+/// mood; a wink softens a smile.
+fn emoticon_by_shape(chunk: &str) -> Option<f32> {
+    let mut chars = chunk.chars();
+    let eyes = chars.next()?;
+    if !matches!(eyes, ':' | ';' | '=') || chunk.len() > 8 {
+        return None;
+    }
+    let rest: Vec<char> = chars.collect();
+    let nose = match rest.as_slice() {
+        [n, m, ..] if matches!(n, '-' | 'o' | '0' | '\'' | '^') && mouth(*m).is_some() => 1,
+        _ => 0,
+    };
+    let lips = &rest[nose..];
+    let m = *lips.first()?;
+    if !lips.iter().all(|&c| c == m) {
+        return None;
+    }
+    let v = mouth(m)?;
+    Some(if eyes == ';' && v > 0.0 { v * 0.75 } else { v })
+}
+
+/// The mood of an emoticon's mouth.
+fn mouth(c: char) -> Option<f32> {
+    match c {
+        ')' | ']' | '}' | 'D' => Some(2.0),
+        'P' | 'p' | 'b' => Some(1.2),
+        '3' | '*' => Some(1.6),
+        '(' | '[' | '{' | 'c' | 'C' => Some(-1.9),
+        '/' | '\\' | 'S' | 's' => Some(-1.2),
+        '|' | 'l' => Some(-0.6),
+        'O' | 'o' | '0' => Some(-0.4),
+        _ => None,
+    }
+}
+
+/// An emoticon typed straight after a word ("thanks:)", "girl;)").
+fn glued_emoticon(chunk: &str) -> Option<(&str, f32)> {
+    let at = chunk.rfind([':', ';', '='])?;
+    let after_letter = chunk[..at].chars().last().is_some_and(|c| c.is_alphabetic());
+    let tail = &chunk[at..];
+    if !after_letter || tail.len() < 2 {
+        return None;
+    }
+    let v = emoticon_valence(tail).or_else(|| emoticon_by_shape(tail))?;
+    Some((tail, v))
+}
+
 /// A chunk is an emoticon when no word of two different letters is in it
 /// (":D", "D:", "<3", "-_-"), or when it is a laughing "xD" however long.
 fn looks_like_emoticon(chunk: &str) -> bool {
@@ -276,54 +368,192 @@ fn looks_like_emoticon(chunk: &str) -> bool {
         })
 }
 
+/// Fixed expressions whose sense is not the sum of their words, with the
+/// valence of the whole: "can't wait" is eagerness, not a refusal to wait;
+/// "the shit" and "the bomb" are praise in chat; "let down" and "rip off"
+/// are complaints although "let" and "down" are neutral.
+const PHRASES: &[(&[&str], f32)] = &[
+    (&["can't", "wait"], 2.2),
+    (&["cant", "wait"], 2.2),
+    (&["cannot", "wait"], 2.2),
+    (&["the", "shit"], 2.6),
+    (&["the", "bomb"], 2.4),
+    (&["to", "die", "for"], 2.8),
+    (&["thumbs", "up"], 2.0),
+    (&["thumbs", "down"], -2.0),
+    (&["let", "down"], -2.0),
+    (&["let", "me", "down"], -2.2),
+    (&["let", "us", "down"], -2.2),
+    (&["rip", "off"], -2.8),
+    (&["ripped", "off"], -2.8),
+    (&["fed", "up"], -2.2),
+    (&["fuck", "off"], -3.0),
+    (&["over", "the", "moon"], 3.0),
+    (&["works", "like", "a", "charm"], 2.8),
+    (&["worked", "like", "a", "charm"], 2.8),
+    (&["well", "done"], 2.4),
+    (&["that's", "the", "spirit"], 2.2),
+];
+
+/// The fixed expression that starts at word `k`, with its length and valence.
+fn phrase_at(words: &[(&str, String)], clause_of: &[usize], k: usize) -> Option<(usize, f32)> {
+    PHRASES.iter().find_map(|(parts, v)| {
+        let end = k + parts.len();
+        let fits = end <= words.len()
+            && clause_of[end - 1] == clause_of[k]
+            && parts.iter().zip(&words[k..end]).all(|(p, (_, w))| p == w);
+        fits.then_some((parts.len(), *v))
+    })
+}
+
+/// Whether word `k` is the verb "to mean" ("I mean", "which means a lot")
+/// rather than the adjective ("he was mean to me", "so mean").
+fn means_to_say(words: &[(&str, String)], clause_of: &[usize], k: usize) -> bool {
+    match words[k].1.as_str() {
+        "means" | "meant" | "meaning" => true,
+        "mean" => {
+            let prev = k.checked_sub(1).filter(|&j| clause_of[j] == clause_of[k]);
+            !prev.is_some_and(|j| {
+                let p = words[j].1.as_str();
+                booster(p).is_some()
+                    || matches!(
+                        p,
+                        "is" | "was"
+                            | "are"
+                            | "were"
+                            | "be"
+                            | "been"
+                            | "being"
+                            | "it's"
+                            | "that's"
+                            | "he's"
+                            | "she's"
+                            | "you're"
+                            | "they're"
+                            | "a"
+                            | "how"
+                            | "pretty"
+                    )
+            })
+        }
+        _ => false,
+    }
+}
+
 /// Scores one message.
 pub fn score(text: &str) -> Sentiment {
     let decoded = decode_entities(text);
     let text: &str = &decoded;
     let toks = tokens(text);
-    // Each word with its token index and the clause it belongs to.
+    // Each word as typed and folded, with the clause it belongs to. Two
+    // words joined by a hyphen are one word when the lexicon lists the
+    // compound ("rip-off", "well-made").
     let mut clause = 0usize;
     let mut clause_of: Vec<usize> = Vec::new();
-    let mut words: Vec<(usize, String)> = Vec::new();
-    for (i, t) in toks.iter().enumerate() {
+    let mut words: Vec<(&str, String)> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
         match t.kind {
             TokenKind::Word => {
-                words.push((i, fold(t.raw)));
+                let mut raw = t.raw;
+                let mut folded = fold(t.raw);
+                if let (Some(h), Some(n)) = (toks.get(i + 1), toks.get(i + 2)) {
+                    let joined = h.raw == "-"
+                        && n.kind == TokenKind::Word
+                        && h.start == t.start + t.raw.len()
+                        && n.start == h.start + 1;
+                    if joined {
+                        let compound = format!("{folded}-{}", fold(n.raw));
+                        if LEXICON.contains_key(&compound) {
+                            raw = &text[t.start..n.start + n.raw.len()];
+                            folded = compound;
+                            i += 2;
+                        }
+                    }
+                }
+                words.push((raw, folded));
                 clause_of.push(clause);
             }
             TokenKind::Punct if ends_clause(t.raw) => clause += 1,
             _ => {}
         }
+        i += 1;
     }
     let shouted_words = toks.iter().filter(|t| is_shouted(t.raw)).count();
     let all_shouted = shouted_words * 2 > words.len().max(1);
-    let sarcastic = SARCASM.is_match(text);
+    let sarcastic = SARCASM.is_match(text) || sneering_thanks(text);
     let scare_quoted = SCARE_QUOTES.is_match(text);
 
     // Where the contrast is: words after the last "but" weigh more.
     let but_at = words.iter().rposition(|(_, w)| w == "but" || w == "however");
 
+    let same_clause = |a: usize, b: usize| clause_of[a] == clause_of[b];
+    // Degree words and negations typed stretched ("sooo", "nooo") as they are.
+    let plain: Vec<Cow<'_, str>> = words.iter().map(|(_, w)| unstretched(w)).collect();
+    let mut vals: Vec<Option<f32>> = words.iter().map(|(_, w)| lookup(w)).collect();
+    // Words inside a fixed expression: the expression scores once, at its
+    // first word, and its words neither score nor negate on their own.
+    let mut in_phrase = vec![false; words.len()];
+    let mut k = 0;
+    while k < words.len() {
+        if let Some((len, v)) = phrase_at(&words, &clause_of, k) {
+            vals[k] = Some(v);
+            for j in k + 1..k + len {
+                vals[j] = None;
+                in_phrase[j] = true;
+            }
+            in_phrase[k] = true;
+            k += len;
+        } else {
+            k += 1;
+        }
+    }
+    // A degree word before a sentiment word only strengthens it ("super
+    // helpful", "freaking rude"); its own valence counts when it stands alone.
+    let modifies_next = |k: usize| {
+        !in_phrase[k]
+            && booster(&plain[k]).is_some()
+            && vals.get(k + 1).is_some_and(|v| v.is_some())
+            && same_clause(k, k + 1)
+    };
+
     let mut contributions: Vec<(String, f32)> = Vec::new();
-    for (k, (ti, w)) in words.iter().enumerate() {
+    for (k, (raw, w)) in words.iter().enumerate() {
         // "kind of" and "sort of" soften; they are not kindness.
         let next_is_of = words.get(k + 1).is_some_and(|(_, n)| n == "of");
         if next_is_of && (w == "kind" || w == "sort") {
             continue;
         }
+        if modifies_next(k) {
+            continue;
+        }
+        // "I mean", "which means": the verb, not unkindness.
+        if means_to_say(&words, &clause_of, k) {
+            continue;
+        }
         // A bare "no" (the last word of its clause) is a refusal, not the
         // negation of what follows.
-        let bare_no = matches!(w.as_str(), "no" | "nope" | "nah")
-            && words.get(k + 1).is_none_or(|_| clause_of[k + 1] != clause_of[k]);
-        let Some(mut v) = lookup(w).or(bare_no.then_some(BARE_NO)) else { continue };
-        let raw = toks[*ti].raw;
+        let bare_no = matches!(&*plain[k], "no" | "nope" | "nah")
+            && words.get(k + 1).is_none_or(|_| !same_clause(k + 1, k));
+        let Some(mut v) = vals[k].or(bare_no.then_some(BARE_NO)) else { continue };
         if is_shouted(raw) && !all_shouted {
             v += 0.733 * v.signum();
         }
+        // A trouble that is absent is good: "hassle free", "pain-free".
+        let then_free = words.get(k + 1).is_some_and(|(_, n)| n == "free") && same_clause(k, k + 1);
+        if v < 0.0 && then_free {
+            v *= -0.5;
+        }
 
-        // Look back three words for boosters and negations.
+        // Look back three words for boosters and negations. A negation
+        // reaches the first sentiment word after it, not the ones beyond:
+        // in "not fun, ouch" or "don't like bad service" only the first is
+        // turned.
         let mut negated = false;
+        let mut reached = false;
         for back in 1..=3 {
-            let Some(j) = k.checked_sub(back).filter(|&j| clause_of[j] == clause_of[k]) else {
+            let Some(j) = k.checked_sub(back).filter(|&j| same_clause(j, k)) else {
                 break;
             };
             let prev = &words[j].1;
@@ -332,16 +562,20 @@ pub fn score(text: &str) -> Sentiment {
                 && matches!(words[k - back - 1].1.as_str(), "kind" | "sort");
             if softener {
                 v -= 0.3 * v.signum();
-            } else if let Some(b) = booster(prev) {
+            } else if let Some(b) = booster(&plain[j]) {
                 v += b * v.signum() * (1.0 - 0.05 * (back - 1) as f32);
             }
             // "At least" concedes rather than negates ("at least it works").
             let at_least = prev == "least" && j > 0 && words[j - 1].1 == "at";
-            if is_negation(prev) && !at_least {
+            if is_negation(&plain[j]) && !at_least && !in_phrase[j] && !reached {
                 negated = true;
             }
+            if vals[j].is_some() && !modifies_next(j) {
+                reached = true;
+            }
         }
-        if negated {
+        // "No and no": a refusal repeated stays a refusal.
+        if negated && !(bare_no && vals[k].is_none()) {
             v *= -0.74;
         }
         if let Some(b) = but_at {
@@ -362,8 +596,12 @@ pub fn score(text: &str) -> Sentiment {
     // Emoticons are whole whitespace-separated chunks such as ":)" or ":-(".
     for chunk in text.split_whitespace() {
         let c = chunk.trim_end_matches(['.', ',', '!', '?']);
-        if let Some(v) = emoticon_valence(c) {
-            contributions.push((c.to_string(), v));
+        let found = emoticon_valence(c)
+            .or_else(|| emoticon_by_shape(c))
+            .map(|v| (c, v))
+            .or_else(|| glued_emoticon(c));
+        if let Some((e, v)) = found {
+            contributions.push((e.to_string(), v));
         }
     }
     for t in toks.iter().filter(|t| t.kind == TokenKind::Emoji) {
@@ -537,5 +775,118 @@ mod tests {
         assert_eq!(s(""), 0.0);
         let long = "bad service. ".repeat(600);
         assert!(s(&long) < -0.9);
+    }
+
+    #[test]
+    fn a_hyphenated_compound_in_the_lexicon_is_one_word() {
+        let r = score("what a rip-off");
+        assert_eq!(r.evidence, vec!["rip-off"]);
+        let v = lookup("rip-off").unwrap();
+        assert!((r.score - v / (v * v + 15.0).sqrt()).abs() < 1e-6);
+        // Not listed as a compound: the words count one by one.
+        assert_eq!(s("a well-known shop"), s("a well known shop"));
+    }
+
+    #[test]
+    fn fixed_expressions_score_as_a_whole() {
+        assert!(s("can't wait to try it") > 0.4);
+        assert!(s("this app is the shit") > 0.4);
+        assert!(s("what a let down") < -0.3);
+        assert_eq!(score("can't wait").evidence, vec!["can't"]);
+        // The "can't" inside the expression negates nothing after it.
+        assert!(s("can't wait so happy") > s("can't wait"));
+    }
+
+    #[test]
+    fn a_degree_word_before_a_sentiment_word_only_strengthens_it() {
+        assert_eq!(score("super helpful").evidence, vec!["helpful"]);
+        assert!(s("damn good") > s("good"));
+        assert!(s("freaking rude") < s("rude"));
+        // Standing alone, the word keeps its own valence.
+        assert!(s("damn") < 0.0);
+        assert!(s("that was super") > 0.0);
+    }
+
+    #[test]
+    fn a_trouble_followed_by_free_is_good() {
+        let v = lookup("hassle").unwrap();
+        let free = lookup("free").unwrap();
+        let sum = free - 0.5 * v;
+        assert!((s("hassle free returns") - sum / (sum * sum + 15.0).sqrt()).abs() < 1e-6);
+        assert!(s("a pain-free install") > 0.3);
+    }
+
+    #[test]
+    fn a_negation_turns_only_the_first_sentiment_word_after_it() {
+        assert!(s("i don't like bad service") < -0.3);
+        assert!(s("not very good") < 0.0);
+    }
+
+    #[test]
+    fn a_hashtag_is_outside_the_sentence_before_it() {
+        assert!(s("my glands are not fun #ouch") < s("my glands are not fun"));
+    }
+
+    #[test]
+    fn a_refusal_repeated_stays_negative() {
+        assert!(s("No and no.") < -0.2);
+        assert!(s("no no") < -0.2);
+    }
+
+    #[test]
+    fn emoticons_are_read_from_their_eyes_nose_and_mouth() {
+        assert_eq!(emoticon_by_shape("=]"), Some(2.0));
+        assert_eq!(emoticon_by_shape(":c"), Some(-1.9));
+        assert_eq!(emoticon_by_shape(";0)"), Some(1.5));
+        assert_eq!(emoticon_by_shape(":lll"), Some(-0.6));
+        assert_eq!(emoticon_by_shape("=>"), None);
+        assert_eq!(emoticon_by_shape(":-"), None);
+        assert_eq!(emoticon_by_shape("://url"), None);
+        assert!(s("see you there =]") > 0.3);
+        assert!(s("i ate it all :c") < -0.3);
+    }
+
+    #[test]
+    fn an_emoticon_glued_to_a_word_counts() {
+        assert_eq!(glued_emoticon("update:)"), Some((":)", 2.0)));
+        assert_eq!(glued_emoticon("girl;0)"), Some((";0)", 1.5)));
+        assert_eq!(glued_emoticon("10:30"), None);
+        assert_eq!(glued_emoticon("http://example"), None);
+        assert!(s("got the update:)") > 0.3);
+    }
+
+    #[test]
+    fn the_verb_mean_is_not_unkindness() {
+        assert_eq!(s("I mean it"), 0.0);
+        assert_eq!(s("which means we wait"), 0.0);
+        assert!(s("he was mean to me") < -0.3);
+        assert!(s("so mean") < -0.3);
+    }
+
+    #[test]
+    fn thanks_a_lot_is_sincere_when_it_says_what_for() {
+        let sincere = score("thanks a lot for the quick reply");
+        assert!(sincere.score > 0.3, "{sincere:?}");
+        assert!(!sincere.evidence.contains(&"sarcasm".to_string()));
+        let sneer = score("thanks a lot. four days late");
+        assert!(sneer.score < 0.0, "{sneer:?}");
+        assert_eq!(sneer.evidence[0], "sarcasm");
+    }
+
+    #[test]
+    fn stretched_degree_words_and_negations_still_work() {
+        let cases = [
+            ("sooo", "so"),
+            ("tooooo", "too"),
+            ("neverrr", "never"),
+            ("zzz", "zzz"),
+            ("good", "good"),
+        ];
+        for (typed, plain) in cases {
+            assert_eq!(unstretched(typed), plain, "{typed}");
+        }
+        assert_eq!(s("sooo good"), s("so good"));
+        assert!(s("neverrr happy") < 0.0);
+        assert!(s("Nooo.") < -0.2);
     }
 }
