@@ -352,7 +352,7 @@ fn glued_emoticon(chunk: &str) -> Option<(&str, f32)> {
     let at = chunk.rfind([':', ';', '='])?;
     let after_letter = chunk[..at].chars().last().is_some_and(|c| c.is_alphabetic());
     let tail = &chunk[at..];
-    if !after_letter || tail.len() < 2 {
+    if !after_letter || !(2..=5).contains(&tail.len()) {
         return None;
     }
     let v = emoticon_valence(tail).or_else(|| emoticon_by_shape(tail))?;
@@ -379,34 +379,51 @@ fn looks_like_emoticon(chunk: &str) -> bool {
 /// are complaints although "let" and "down" are neutral.
 const PHRASES: &[(&[&str], f32)] = &[
     (&["can't", "wait"], 2.2),
-    (&["cant", "wait"], 2.2),
     (&["cannot", "wait"], 2.2),
-    (&["the", "shit"], 2.6),
-    (&["the", "bomb"], 2.4),
-    (&["to", "die", "for"], 2.8),
-    (&["thumbs", "up"], 2.0),
-    (&["thumbs", "down"], -2.0),
+    (&["cant", "wait"], 2.2),
+    (&["fed", "up"], -2.2),
+    (&["fuck", "off"], -3.0),
     (&["let", "down"], -2.0),
     (&["let", "me", "down"], -2.2),
     (&["let", "us", "down"], -2.2),
+    (&["over", "the", "moon"], 3.0),
     (&["rip", "off"], -2.8),
     (&["ripped", "off"], -2.8),
-    (&["fed", "up"], -2.2),
-    (&["fuck", "off"], -3.0),
-    (&["over", "the", "moon"], 3.0),
-    (&["works", "like", "a", "charm"], 2.8),
-    (&["worked", "like", "a", "charm"], 2.8),
-    (&["well", "done"], 2.4),
     (&["that's", "the", "spirit"], 2.2),
+    (&["the", "bomb"], 2.4),
+    (&["the", "shit"], 2.6),
+    (&["thumbs", "down"], -2.0),
+    (&["thumbs", "up"], 2.0),
+    (&["to", "die", "for"], 2.8),
+    (&["well", "done"], 2.4),
+    (&["worked", "like", "a", "charm"], 2.8),
+    (&["works", "like", "a", "charm"], 2.8),
 ];
+
+/// The first letters of the fixed expressions, one bit per ASCII code, so
+/// that most words are passed over without a comparison.
+const PHRASE_INITIALS: u128 = {
+    let mut mask = 0u128;
+    let mut i = 0;
+    while i < PHRASES.len() {
+        mask |= 1 << PHRASES[i].0[0].as_bytes()[0];
+        i += 1;
+    }
+    mask
+};
 
 /// The fixed expression that starts at word `k`, with its length and valence.
 fn phrase_at(words: &[(&str, String)], clause_of: &[usize], k: usize) -> Option<(usize, f32)> {
-    PHRASES.iter().find_map(|(parts, v)| {
+    let first = words[k].1.as_str();
+    let initial = first.as_bytes().first().copied().unwrap_or(0);
+    if initial >= 128 || PHRASE_INITIALS >> initial & 1 == 0 {
+        return None;
+    }
+    PHRASES.iter().filter(|(parts, _)| parts[0] == first).find_map(|(parts, v)| {
         let end = k + parts.len();
         let fits = end <= words.len()
             && clause_of[end - 1] == clause_of[k]
-            && parts.iter().zip(&words[k..end]).all(|(p, (_, w))| p == w);
+            && parts[1..].iter().zip(&words[k + 1..end]).all(|(p, (_, w))| p == w);
         fits.then_some((parts.len(), *v))
     })
 }
@@ -517,10 +534,10 @@ pub fn score(text: &str) -> Sentiment {
     // A degree word before a sentiment word only strengthens it ("super
     // helpful", "freaking rude"); its own valence counts when it stands alone.
     let modifies_next = |k: usize| {
-        !in_phrase[k]
-            && booster(&plain[k]).is_some()
-            && vals.get(k + 1).is_some_and(|v| v.is_some())
+        vals.get(k + 1).is_some_and(|v| v.is_some())
+            && !in_phrase[k]
             && same_clause(k, k + 1)
+            && booster(&plain[k]).is_some()
     };
 
     let mut contributions: Vec<(String, f32)> = Vec::new();
@@ -903,5 +920,14 @@ mod tests {
         assert_eq!(emoji_valence("🤦🏻"), Some(-1.5));
         assert_eq!(emoji_valence("🤒"), Some(-1.7));
         assert!(s("still broken 🤦") < s("still broken"));
+    }
+
+    #[test]
+    fn every_fixed_expression_has_two_words_and_a_known_initial() {
+        for (parts, _) in PHRASES {
+            assert!(parts.len() >= 2, "{parts:?}");
+            assert_eq!(PHRASE_INITIALS >> parts[0].as_bytes()[0] & 1, 1, "{parts:?}");
+        }
+        assert_eq!(PHRASE_INITIALS >> b'b' & 1, 0);
     }
 }
