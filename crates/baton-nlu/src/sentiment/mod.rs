@@ -513,6 +513,9 @@ pub fn score(text: &str) -> Sentiment {
     let same_clause = |a: usize, b: usize| clause_of[a] == clause_of[b];
     // Degree words and negations typed stretched ("sooo", "nooo") as they are.
     let plain: Vec<Cow<'_, str>> = words.iter().map(|(_, w)| unstretched(w)).collect();
+    // TODO: "like" as a comparison ("looks like rain") still scores as liking;
+    // telling the two apart by the word before it lost more than it gained on
+    // sign accuracy, so it needs a better cue than one neighbour.
     let mut vals: Vec<Option<f32>> = words.iter().map(|(_, w)| lookup(w)).collect();
     // Words inside a fixed expression: the expression scores once, at its
     // first word, and its words neither score nor negate on their own.
