@@ -8,6 +8,7 @@
 //! results are data: they fill placeholders and conditions, and are never
 //! read as instructions.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,9 @@ pub struct FlowState {
     /// across flows for the whole conversation.
     pub customer: Option<Value>,
     pub pending: Option<Pending>,
+    /// The slot the last flow turn asked for, if it asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<String>,
     /// The customer said the e-mail the conversation started with is not
     /// theirs: it is not offered again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -107,16 +111,19 @@ impl Engine {
             _ => None,
         };
 
-        // A new intent with its own flow replaces the active one, unless the
-        // message answers what the active flow is waiting for.
-        // TODO: a flow waiting for a slot is still replaced by any confident
-        // intent with a flow, even a side question about the same request;
-        // only a pending yes is kept through a side question (below).
+        // A new intent with its own flow replaces the active one only when
+        // the message asks for it in words of its own and does not answer
+        // what the active flow is waiting for: a slot's value, an entry of
+        // a list it reads, a yes or a no, or "I don't have it" to a value
+        // it can look up.
         let active = state.flow.as_deref().and_then(|f| actions.flow(f));
+        let yes_no_asked =
+            matches!(state.pending, Some(Pending::Confirmation { .. } | Pending::Identity { .. }));
         let answers_active = active.is_some_and(|flow| {
-            analysis.affirmation.is_some()
+            analysis.affirmation.is_some() && yes_no_asked
                 || fills_any(flow, analysis, text)
                 || picks_any(self.workspace(), flow, &state, text)
+                || pick::says_unknown(text) && waits_for_pick(flow, &state)
         });
 
         // A question while a change waits for the customer's yes ("what
@@ -151,7 +158,22 @@ impl Engine {
             }
         }
         let chosen = match (intent.and_then(|i| actions.flow(i)), active) {
-            (Some(new), Some(old)) if new.intent != old.intent && !answers_active => {
+            (Some(new), Some(old))
+                if new.intent != old.intent
+                    && !answers_active
+                    && asks_for(self.workspace(), &new.intent, &old.intent, text) =>
+            {
+                // A change left waiting for its yes is dropped, and the
+                // customer is told so before the new request is taken up.
+                if matches!(state.pending, Some(Pending::Confirmation { .. })) {
+                    let label = self
+                        .workspace()
+                        .intent(&old.intent)
+                        .map_or(old.intent.replace('_', " "), |i| i.label.clone());
+                    let values = with_value(self.workspace(), &state, "abandoned", &label);
+                    let notice = render(&actions.messages.abandoned, &values)?;
+                    turn.say(Author::Bot, notice, vec![])?;
+                }
                 restart(&mut state, new);
                 new
             }
@@ -242,6 +264,7 @@ impl Engine {
     ) -> Result<Step, EngineError> {
         let workspace = self.workspace();
         let messages = &workspace.actions.messages;
+        let asked = state.asked.take();
 
         // 1. What the message says: slots (a new value is a change of mind,
         //    and what was looked up for the old one is forgotten).
@@ -298,6 +321,25 @@ impl Engine {
                 let ask = format!("Could you tell me the {}?", slot.name.replace('_', " "));
                 Ok::<_, EngineError>(if plain.ends_with('?') { plain.to_string() } else { ask })
             })?;
+            state.asked = Some(slot.name.clone());
+            // "I don't have the order number" to the question for it: the
+            // entries it is picked from are listed, for the customer to say
+            // which, or the customer is told there are none.
+            if let Some(among) = slot.among.as_deref().filter(|_| {
+                asked.as_deref() == Some(slot.name.as_str())
+                    && pick::says_unknown(text)
+                    && mentions(&slot.name, text)
+            }) {
+                let options = pick::listed(slot, &pick::entries(resolve(&values, among)));
+                let reply = if options.is_empty() {
+                    render(&messages.none_listed, &values)?
+                } else {
+                    let values = with_value(workspace, state, "options", &options.join("; "));
+                    render(&messages.listed, &values)?
+                };
+                turn.say(Author::Bot, reply, vec![])?;
+                return Ok(Step::Wait("listed the entries a slot is picked from"));
+            }
             turn.say(Author::Bot, question, vec![])?;
             return Ok(Step::Wait("asked for a slot"));
         }
@@ -1065,7 +1107,41 @@ fn forget_after_change(flow: &FlowDef, state: &mut FlowState, before: &Map<Strin
     }
 }
 
-/// Whether the message gives a value for any slot of the flow.
+/// Whether a message speaks of a slot by a word of its name ("the order
+/// ID" for `order_id`).
+fn mentions(slot: &str, text: &str) -> bool {
+    let lower = text.to_lowercase();
+    slot.split('_').filter(|w| w.len() >= 3).any(|w| lower.contains(w))
+}
+
+/// Whether the flow still waits for a slot it picks from a list it can
+/// read for the customer (their orders, an order's items).
+fn waits_for_pick(flow: &FlowDef, state: &FlowState) -> bool {
+    flow.slots.iter().any(|s| s.among.is_some() && !state.slots.contains_key(&s.name))
+}
+
+/// Whether a message asks for an intent in words of its own: it says a
+/// word of that intent's examples that no other flow's intent has (a
+/// "return", a "tracking" number), and none that only the active flow's
+/// intent has. An answer that the model reads as another request ("the
+/// order ID is 9502127") names neither and leaves the active flow as it is.
+fn asks_for(workspace: &Workspace, new: &str, old: &str, text: &str) -> bool {
+    let said = pick::words(text);
+    let specific = |intent: &str| -> BTreeSet<String> {
+        let of = |name: &str| -> BTreeSet<String> {
+            let examples = workspace.intent(name).map(|i| i.examples.as_slice()).unwrap_or(&[]);
+            examples.iter().flat_map(|e| pick::words(e)).collect()
+        };
+        let mut own = of(intent);
+        for flow in workspace.actions.flows.iter().filter(|f| f.intent != intent) {
+            let theirs = of(&flow.intent);
+            own.retain(|w| !theirs.contains(w));
+        }
+        own
+    };
+    !said.is_disjoint(&specific(new)) && said.is_disjoint(&specific(old))
+}
+
 /// Whether a message asks about something rather than asks for something:
 /// it opens with a question word, or ends with a question mark without
 /// opening like a polite request ("could you cancel it instead?").
@@ -1078,6 +1154,7 @@ fn is_question(text: &str) -> bool {
     ASKING.contains(&first) || text.trim_end().ends_with('?') && !REQUESTING.contains(&first)
 }
 
+/// Whether the message gives a value for any slot of the flow.
 fn fills_any(flow: &FlowDef, analysis: &Analysis, text: &str) -> bool {
     let mut scratch = Map::new();
     let picked = flow.slots.iter().any(|s| s.among.is_some());
