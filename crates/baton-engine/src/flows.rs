@@ -120,7 +120,7 @@ impl Engine {
         let yes_no_asked =
             matches!(state.pending, Some(Pending::Confirmation { .. } | Pending::Identity { .. }));
         let answers_active = active.is_some_and(|flow| {
-            analysis.affirmation.is_some() && yes_no_asked
+            (analysis.affirmation.is_some() || self.go_ahead(flow, &state, text)) && yes_no_asked
                 || fills_any(flow, analysis, text)
                 || picks_any(self.workspace(), flow, &state, text)
                 || pick::says_unknown(text) && waits_for_pick(flow, &state)
@@ -219,6 +219,36 @@ impl Engine {
         Ok(true)
     }
 
+    /// Whether a message says to go ahead with the summary at length, and
+    /// names no other request and no other entry than the summary has: "yes, go ahead
+    /// with my paypal" to a summary for the visa card is no yes to it.
+    fn go_ahead(&self, flow: &FlowDef, state: &FlowState, text: &str) -> bool {
+        // "Yes, please go ahead and cancel the order" to a summary of an
+        // item change is a yes to something else.
+        if !pick::says_go_ahead(text) || names_other_request(self.workspace(), &flow.intent, text) {
+            return false;
+        }
+        let values = scope(self.workspace(), state);
+        !flow.slots.iter().any(|slot| {
+            let (Some(among), Some(matches)) = (&slot.among, &slot.matches) else { return false };
+            let entries = pick::entries(resolve(&values, among));
+            let current = state.slots.get(&slot.name);
+            pick::named(matches, &entries, text).into_iter().any(|i| {
+                let value = match &slot.value {
+                    Some(field) => resolve(&entries[i], field),
+                    None => Some(entries[i].clone()),
+                };
+                match (value, current) {
+                    (Some(v), Some(Value::Array(chosen))) => !chosen.contains(&v),
+                    (Some(v), Some(c)) => {
+                        plain(&v).trim_start_matches('#') != plain(c).trim_start_matches('#')
+                    }
+                    _ => true,
+                }
+            })
+        })
+    }
+
     /// Fill a flow's slots from the segment's earlier customer messages,
     /// oldest first, so that the latest value wins.
     async fn prefill(
@@ -282,7 +312,10 @@ impl Engine {
         // 2. An answer to a pending confirmation.
         let mut confirmed = None;
         match state.pending.take() {
-            Some(Pending::Confirmation { tool, parameters }) => match analysis.affirmation {
+            Some(Pending::Confirmation { tool, parameters }) => match analysis
+                .affirmation
+                .or_else(|| self.go_ahead(flow, state, text).then_some(true))
+            {
                 Some(true) => confirmed = Some((tool, parameters)),
                 Some(false) => {
                     let reply = render(&messages.declined, &scope(workspace, state))?;
@@ -1127,19 +1160,33 @@ fn waits_for_pick(flow: &FlowDef, state: &FlowState) -> bool {
 /// order ID is 9502127") names neither and leaves the active flow as it is.
 fn asks_for(workspace: &Workspace, new: &str, old: &str, text: &str) -> bool {
     let said = pick::words(text);
-    let specific = |intent: &str| -> BTreeSet<String> {
-        let of = |name: &str| -> BTreeSet<String> {
-            let examples = workspace.intent(name).map(|i| i.examples.as_slice()).unwrap_or(&[]);
-            examples.iter().flat_map(|e| pick::words(e)).collect()
-        };
-        let mut own = of(intent);
-        for flow in workspace.actions.flows.iter().filter(|f| f.intent != intent) {
-            let theirs = of(&flow.intent);
-            own.retain(|w| !theirs.contains(w));
-        }
-        own
+    !said.is_disjoint(&specific_words(workspace, new))
+        && said.is_disjoint(&specific_words(workspace, old))
+}
+
+/// Whether a message names the request of a flow other than `active`.
+fn names_other_request(workspace: &Workspace, active: &str, text: &str) -> bool {
+    let said = pick::words(text);
+    workspace
+        .actions
+        .flows
+        .iter()
+        .filter(|f| f.intent != active)
+        .any(|f| !said.is_disjoint(&specific_words(workspace, &f.intent)))
+}
+
+/// The words of an intent's examples that no other flow's intent has.
+fn specific_words(workspace: &Workspace, intent: &str) -> BTreeSet<String> {
+    let of = |name: &str| -> BTreeSet<String> {
+        let examples = workspace.intent(name).map(|i| i.examples.as_slice()).unwrap_or(&[]);
+        examples.iter().flat_map(|e| pick::words(e)).collect()
     };
-    !said.is_disjoint(&specific(new)) && said.is_disjoint(&specific(old))
+    let mut own = of(intent);
+    for flow in workspace.actions.flows.iter().filter(|f| f.intent != intent) {
+        let theirs = of(&flow.intent);
+        own.retain(|w| !theirs.contains(w));
+    }
+    own
 }
 
 /// Whether a message asks about something rather than asks for something:

@@ -99,10 +99,10 @@ impl Tau {
             .collect()
     }
 
-    /// A conversation whose cancellation of the first user's pending order
-    /// waits for the customer's yes, and that order.
-    async fn cancel_waiting_for_yes(&self) -> (baton_core::ConversationId, String) {
-        let (email, order) = self.user_with_pending_order(0);
+    /// A conversation whose cancellation of a user's pending order waits
+    /// for the customer's yes, and that order.
+    async fn cancel_waiting_for_yes(&self, skip: usize) -> (baton_core::ConversationId, String) {
+        let (email, order) = self.user_with_pending_order(skip);
         let id = self.start().await;
         self.say(id, &format!("I'd like to cancel order {order}, I don't need it anymore")).await;
         let reply = self.say(id, &email).await;
@@ -584,7 +584,7 @@ async fn the_items_of_another_customers_order_are_never_listed() {
 #[tokio::test]
 async fn a_side_question_before_the_yes_keeps_the_change_waiting_for_it() {
     let tau = tau().await;
-    let (id, order) = tau.cancel_waiting_for_yes().await;
+    let (id, order) = tau.cancel_waiting_for_yes(0).await;
 
     // A question about where a parcel is, which has a flow of its own, does not
     // start that flow: nothing is written and the cancellation still waits.
@@ -641,7 +641,7 @@ async fn a_bare_answer_read_as_another_request_keeps_the_flow_that_asked() {
 #[tokio::test]
 async fn a_new_request_during_a_summary_drops_it_says_so_and_is_done_instead() {
     let tau = tau().await;
-    let (id, order) = tau.cancel_waiting_for_yes().await;
+    let (id, order) = tau.cancel_waiting_for_yes(0).await;
 
     let reply = tau.say(id, "Actually, I want to change the shipping address of that order").await;
     let mut lines = reply.lines();
@@ -687,5 +687,25 @@ async fn no_order_number_at_hand_lists_the_orders_that_fit_instead_of_escalating
     }
     let state = tau.engine.conversation(id).await.unwrap();
     assert_eq!(state.stage, baton_core::Stage::Bot);
+    assert_eq!(tau.writes(id).await, 0);
+}
+
+#[tokio::test]
+async fn a_yes_said_at_length_runs_the_change_and_a_yes_to_another_request_does_not() {
+    let tau = tau().await;
+    let (id, order) = tau.cancel_waiting_for_yes(0).await;
+    let reply = tau.say(id, "Yes, that's correct. Please go ahead with the cancellation.").await;
+    assert!(reply.starts_with(&format!("Done: order {order} is cancelled")), "{reply}");
+    assert_eq!(tau.order(&order)["status"], "cancelled");
+    assert_eq!(tau.writes(id).await, 1);
+
+    // A yes that names another request is no yes to the summary.
+    let (id, order) = tau.cancel_waiting_for_yes(1).await;
+    let reply = tau.say(id, "Yes, please go ahead and update the shipping address of it").await;
+    assert!(
+        reply.starts_with("Okay, I won't go ahead with cancelling an order: nothing was changed"),
+        "{reply}"
+    );
+    assert_eq!(tau.order(&order)["status"], "pending");
     assert_eq!(tau.writes(id).await, 0);
 }

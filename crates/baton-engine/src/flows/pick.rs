@@ -110,6 +110,37 @@ pub fn says_latest(text: &str) -> bool {
         .any(|p| lower.contains(p))
 }
 
+/// Whether a longer message, to a summary waiting for a yes, says to go
+/// ahead with it ("Yes, that's correct. Please go ahead with the return."):
+/// it opens with a yes or asks to proceed, and neither asks anything, nor
+/// holds back ("but", "wait", "not"), nor says no. What the model reads as
+/// a yes is short and plain; this is the same answer said at length.
+pub fn says_go_ahead(text: &str) -> bool {
+    let lower = text.to_lowercase().replace(['\u{2019}', '`'], "'");
+    if lower.contains('?') {
+        return false;
+    }
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    const HOLDING: &[&str] = &[
+        "no", "not", "don't", "dont", "wait", "but", "nope", "never", "hold", "stop", "instead",
+        "rather", "before", "first",
+    ];
+    if words.iter().any(|w| HOLDING.contains(w)) {
+        return false;
+    }
+    const YES: &[&str] =
+        &["yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "confirmed"];
+    let opens_with_yes = words.first().is_some_and(|w| YES.contains(w));
+    let proceeds =
+        ["go ahead", "proceed", "i confirm", "that's correct", "that is correct", "do it"]
+            .iter()
+            .any(|p| lower.contains(p));
+    proceeds && (opens_with_yes || words.len() <= 12)
+}
+
 /// Whether a message says the customer does not have the value asked for
 /// ("I don't have the order ID with me", "I can't remember my order
 /// number"): a reason to look it up, not a complaint.
@@ -270,7 +301,9 @@ pub fn pick(
         if unsure {
             return None;
         }
-        if !slot.many && says_latest(text) {
+        // "My recent order" picks an order, never a variant or a payment
+        // method, which the customer must name.
+        if !slot.many && !slot.always_ask && says_latest(text) {
             return values.last().cloned();
         }
     }

@@ -334,3 +334,21 @@ fn a_mention_of_a_slot_is_a_word_of_its_name() {
     assert!(mentions("order_id", "I don't have the order ID"));
     assert!(!mentions("refund_to", "I don't have the order ID"));
 }
+
+#[test]
+fn a_yes_said_at_length_is_told_from_one_that_holds_back_or_asks() {
+    assert!(pick::says_go_ahead("Yes, that's correct. Please go ahead with the return request."));
+    assert!(pick::says_go_ahead("Yes, I confirm. Let's proceed with that exchange."));
+    assert!(pick::says_go_ahead("Please proceed."));
+    assert!(!pick::says_go_ahead("Yes, but can you first tell me the price difference?"));
+    assert!(!pick::says_go_ahead("Yes, go ahead with my paypal instead"));
+    assert!(!pick::says_go_ahead("I don't want to process anything yet, go ahead and check"));
+    assert!(!pick::says_go_ahead("Yes, I have another question"));
+}
+
+#[test]
+fn my_recent_order_picks_no_variant_or_payment_method() {
+    let (slot, methods) = payment_slot();
+    let texts = said(&["I'd like to change an item in my recent order"]);
+    assert_eq!(pick::pick(&slot, &methods, None, &texts, None), None);
+}
