@@ -526,7 +526,8 @@ impl Engine {
                 None
             }
         };
-        if email.is_none() && name_and_zip(text).is_none() && identity.by_email.is_some() {
+        let named = self.names_and_zips_said(turn, text).await?;
+        if email.is_none() && named.is_empty() && identity.by_email.is_some() {
             match self.start_email(turn, state, claimed, analysis.affirmation).await? {
                 StartEmail::Use(known) => email = Some(known),
                 StartEmail::Confirm(known) => {
@@ -545,9 +546,10 @@ impl Engine {
         if let (Some(email), Some(tool)) = (email, &identity.by_email) {
             lookups.push((tool, json!({"email": email})));
         }
-        if let (Some((first, last, zip)), Some(tool)) = (name_and_zip(text), &identity.by_name_zip)
-        {
-            lookups.push((tool, json!({"first_name": first, "last_name": last, "zip": zip})));
+        if let Some(tool) = &identity.by_name_zip {
+            for (first, last, zip) in named {
+                lookups.push((tool, json!({"first_name": first, "last_name": last, "zip": zip})));
+            }
         }
         if lookups.is_empty() {
             turn.say(Author::Bot, render(&identity.question, &scope(workspace, state))?, vec![])?;
@@ -595,6 +597,32 @@ impl Engine {
         }
         state.customer = Some(customer);
         Ok(None)
+    }
+
+    /// The names and zip codes to look the customer up by: the ones in
+    /// this message, then a zip code in it with the name of the customer's
+    /// message before ("I made a mistake with my zip code, it's 98187";
+    /// "Aarav Santos, but I don't remember the zip code", then the zip).
+    async fn names_and_zips_said(
+        &self,
+        turn: &Turn,
+        text: &str,
+    ) -> Result<Vec<(String, String, String)>, EngineError> {
+        let mut found: Vec<_> = name_and_zip(text).into_iter().collect();
+        let Some(zip) = zip_in(text) else { return Ok(found) };
+        let texts = self.customer_texts(turn, text).await?;
+        // The message itself may be in the log already.
+        if let Some(before) = texts.iter().skip(1).find(|t| t.as_str() != text) {
+            // The zip code said now stands in for any said before.
+            let with_zip = format!("{} {zip}", ZIP.replace_all(before, ""));
+            if let Some((first, last, _)) = name_and_zip(&with_zip) {
+                let candidate = (first, last, zip);
+                if !found.contains(&candidate) {
+                    found.push(candidate);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// What the e-mail given when the conversation was created counts for:
@@ -1278,6 +1306,15 @@ fn slot_value(slot: &SlotDef, analysis: &Analysis, text: &str) -> Option<Value> 
         return Some(Value::Object(fields));
     }
     None
+}
+
+/// A five-digit zip code.
+static ZIP: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\b\d{5}\b").expect("a valid pattern"));
+
+/// The first zip code of a message.
+fn zip_in(text: &str) -> Option<String> {
+    ZIP.find(text).map(|m| m.as_str().to_string())
 }
 
 /// A first name, last name and five-digit zip code in a message ("I'm Jonah

@@ -83,6 +83,11 @@ impl Tau {
             .expect("the tau data has such a user")
     }
 
+    fn user_by_email(&self, email: &str) -> Value {
+        let data = self.store.lock().unwrap();
+        data.users.values().find(|u| u["email"] == email).unwrap().clone()
+    }
+
     fn product(&self, id: &str) -> Value {
         self.store.lock().unwrap().products[id].clone()
     }
@@ -548,10 +553,7 @@ async fn an_email_from_another_channel_is_confirmed_before_it_is_used() {
 async fn a_mistyped_email_with_a_name_and_zip_still_finds_the_customer() {
     let tau = tau().await;
     let (email, order_id) = tau.user_with_pending_order(8);
-    let user = {
-        let data = tau.store.lock().unwrap();
-        data.users.values().find(|u| u["email"] == email.as_str()).unwrap().clone()
-    };
+    let user = tau.user_by_email(&email);
     let (first, last) = (&user["name"]["first_name"], &user["name"]["last_name"]);
     let zip = &user["address"]["zip"];
     let id = tau.start().await;
@@ -708,4 +710,22 @@ async fn a_yes_said_at_length_runs_the_change_and_a_yes_to_another_request_does_
     );
     assert_eq!(tau.order(&order)["status"], "pending");
     assert_eq!(tau.writes(id).await, 0);
+}
+
+#[tokio::test]
+async fn a_zip_code_corrected_in_the_next_message_goes_with_the_name_given_before() {
+    let tau = tau().await;
+    let (email, order_id) = tau.user_with_pending_order(8);
+    let user = tau.user_by_email(&email);
+    let (first, last) = (user["name"]["first_name"].as_str(), user["name"]["last_name"].as_str());
+    let zip = user["address"]["zip"].as_str().unwrap();
+    let wrong = if zip == "00000" { "11111" } else { "00000" };
+    let id = tau.start().await;
+    tau.say(id, &format!("what's the status of order {order_id}?")).await;
+    let text =
+        format!("My name is {} {}, and my zip code is {wrong}.", first.unwrap(), last.unwrap());
+    let reply = tau.say(id, &text).await;
+    assert!(reply.starts_with("I couldn't find an account"), "{reply}");
+    let reply = tau.say(id, &format!("Sorry, I got my zip code wrong. It's actually {zip}.")).await;
+    assert!(reply.starts_with(&format!("Order {order_id} (")), "{reply}");
 }

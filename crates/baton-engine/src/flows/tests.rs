@@ -352,3 +352,11 @@ fn my_recent_order_picks_no_variant_or_payment_method() {
     let texts = said(&["I'd like to change an item in my recent order"]);
     assert_eq!(pick::pick(&slot, &methods, None, &texts, None), None);
 }
+
+#[test]
+fn a_zip_code_is_found_alone_or_with_a_name() {
+    let fix = "Oh, sorry about that. I made a mistake with my zip code. It's actually 98187.";
+    assert_eq!(zip_in(fix), Some("98187".into()));
+    assert_eq!(zip_in("My name is Noah Ito, and my zip code is 98178."), Some("98178".into()));
+    assert_eq!(zip_in("order 1234567 has no zip"), None);
+}
