@@ -633,6 +633,14 @@ async fn a_bare_answer_read_as_another_request_keeps_the_flow_that_asked() {
     let reply = tau.say(id, "Of course! The order ID is 9502127.").await;
     assert!(reply.starts_with(&question), "{reply}");
     let events = tau.engine.events(id, 0).await.unwrap();
+    // The model reads it as another request that has a flow of its own.
+    let read_as = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::Decided { action, detail, .. } if action == "answer" => {
+            detail["intent"].as_str().map(str::to_string)
+        }
+        _ => None,
+    });
+    assert_eq!(read_as.as_deref(), Some("change_payment"));
     let state = baton_engine::latest_state(&events);
     assert_eq!(state.flow.as_deref(), Some("change_items"));
     assert_eq!(state.slots.get("order_id"), Some(&json!(order.trim_start_matches('#'))));
