@@ -8,6 +8,7 @@
 //! results are data: they fill placeholders and conditions, and are never
 //! read as instructions.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,9 @@ pub struct FlowState {
     /// across flows for the whole conversation.
     pub customer: Option<Value>,
     pub pending: Option<Pending>,
+    /// The slot the last flow turn asked for, if it asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<String>,
     /// The customer said the e-mail the conversation started with is not
     /// theirs: it is not offered again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -107,16 +111,19 @@ impl Engine {
             _ => None,
         };
 
-        // A new intent with its own flow replaces the active one, unless the
-        // message answers what the active flow is waiting for.
-        // TODO: a flow waiting for a slot is still replaced by any confident
-        // intent with a flow, even a side question about the same request;
-        // only a pending yes is kept through a side question (below).
+        // A new intent with its own flow replaces the active one only when
+        // the message asks for it in words of its own and does not answer
+        // what the active flow is waiting for: a slot's value, an entry of
+        // a list it reads, a yes or a no, or "I don't have it" to a value
+        // it can look up.
         let active = state.flow.as_deref().and_then(|f| actions.flow(f));
+        let yes_no_asked =
+            matches!(state.pending, Some(Pending::Confirmation { .. } | Pending::Identity { .. }));
         let answers_active = active.is_some_and(|flow| {
-            analysis.affirmation.is_some()
+            (analysis.affirmation.is_some() || self.go_ahead(flow, &state, text)) && yes_no_asked
                 || fills_any(flow, analysis, text)
                 || picks_any(self.workspace(), flow, &state, text)
+                || pick::says_unknown(text) && waits_for_pick(flow, &state)
         });
 
         // A question while a change waits for the customer's yes ("what
@@ -151,7 +158,22 @@ impl Engine {
             }
         }
         let chosen = match (intent.and_then(|i| actions.flow(i)), active) {
-            (Some(new), Some(old)) if new.intent != old.intent && !answers_active => {
+            (Some(new), Some(old))
+                if new.intent != old.intent
+                    && !answers_active
+                    && asks_for(self.workspace(), &new.intent, &old.intent, text) =>
+            {
+                // A change left waiting for its yes is dropped, and the
+                // customer is told so before the new request is taken up.
+                if matches!(state.pending, Some(Pending::Confirmation { .. })) {
+                    let label = self
+                        .workspace()
+                        .intent(&old.intent)
+                        .map_or(old.intent.replace('_', " "), |i| i.label.clone());
+                    let values = with_value(self.workspace(), &state, "abandoned", &label);
+                    let notice = render(&actions.messages.abandoned, &values)?;
+                    turn.say(Author::Bot, notice, vec![])?;
+                }
                 restart(&mut state, new);
                 new
             }
@@ -195,6 +217,36 @@ impl Engine {
             },
         )?;
         Ok(true)
+    }
+
+    /// Whether a message says to go ahead with the summary at length, and
+    /// names no other request and no other entry than the summary has: "yes, go ahead
+    /// with my paypal" to a summary for the visa card is no yes to it.
+    fn go_ahead(&self, flow: &FlowDef, state: &FlowState, text: &str) -> bool {
+        // "Yes, please go ahead and cancel the order" to a summary of an
+        // item change is a yes to something else.
+        if !pick::says_go_ahead(text) || names_other_request(self.workspace(), &flow.intent, text) {
+            return false;
+        }
+        let values = scope(self.workspace(), state);
+        !flow.slots.iter().any(|slot| {
+            let (Some(among), Some(matches)) = (&slot.among, &slot.matches) else { return false };
+            let entries = pick::entries(resolve(&values, among));
+            let current = state.slots.get(&slot.name);
+            pick::named(matches, &entries, text).into_iter().any(|i| {
+                let value = match &slot.value {
+                    Some(field) => resolve(&entries[i], field),
+                    None => Some(entries[i].clone()),
+                };
+                match (value, current) {
+                    (Some(v), Some(Value::Array(chosen))) => !chosen.contains(&v),
+                    (Some(v), Some(c)) => {
+                        plain(&v).trim_start_matches('#') != plain(c).trim_start_matches('#')
+                    }
+                    _ => true,
+                }
+            })
+        })
     }
 
     /// Fill a flow's slots from the segment's earlier customer messages,
@@ -242,6 +294,7 @@ impl Engine {
     ) -> Result<Step, EngineError> {
         let workspace = self.workspace();
         let messages = &workspace.actions.messages;
+        let asked = state.asked.take();
 
         // 1. What the message says: slots (a new value is a change of mind,
         //    and what was looked up for the old one is forgotten).
@@ -259,7 +312,10 @@ impl Engine {
         // 2. An answer to a pending confirmation.
         let mut confirmed = None;
         match state.pending.take() {
-            Some(Pending::Confirmation { tool, parameters }) => match analysis.affirmation {
+            Some(Pending::Confirmation { tool, parameters }) => match analysis
+                .affirmation
+                .or_else(|| self.go_ahead(flow, state, text).then_some(true))
+            {
                 Some(true) => confirmed = Some((tool, parameters)),
                 Some(false) => {
                     let reply = render(&messages.declined, &scope(workspace, state))?;
@@ -298,6 +354,25 @@ impl Engine {
                 let ask = format!("Could you tell me the {}?", slot.name.replace('_', " "));
                 Ok::<_, EngineError>(if plain.ends_with('?') { plain.to_string() } else { ask })
             })?;
+            state.asked = Some(slot.name.clone());
+            // "I don't have the order number" to the question for it: the
+            // entries it is picked from are listed, for the customer to say
+            // which, or the customer is told there are none.
+            if let Some(among) = slot.among.as_deref().filter(|_| {
+                asked.as_deref() == Some(slot.name.as_str())
+                    && pick::says_unknown(text)
+                    && mentions(&slot.name, text)
+            }) {
+                let options = pick::listed(slot, &pick::entries(resolve(&values, among)));
+                let reply = if options.is_empty() {
+                    render(&messages.none_listed, &values)?
+                } else {
+                    let values = with_value(workspace, state, "options", &options.join("; "));
+                    render(&messages.listed, &values)?
+                };
+                turn.say(Author::Bot, reply, vec![])?;
+                return Ok(Step::Wait("listed the entries a slot is picked from"));
+            }
             turn.say(Author::Bot, question, vec![])?;
             return Ok(Step::Wait("asked for a slot"));
         }
@@ -451,7 +526,8 @@ impl Engine {
                 None
             }
         };
-        if email.is_none() && name_and_zip(text).is_none() && identity.by_email.is_some() {
+        let named = self.names_and_zips_said(turn, text).await?;
+        if email.is_none() && named.is_empty() && identity.by_email.is_some() {
             match self.start_email(turn, state, claimed, analysis.affirmation).await? {
                 StartEmail::Use(known) => email = Some(known),
                 StartEmail::Confirm(known) => {
@@ -470,9 +546,10 @@ impl Engine {
         if let (Some(email), Some(tool)) = (email, &identity.by_email) {
             lookups.push((tool, json!({"email": email})));
         }
-        if let (Some((first, last, zip)), Some(tool)) = (name_and_zip(text), &identity.by_name_zip)
-        {
-            lookups.push((tool, json!({"first_name": first, "last_name": last, "zip": zip})));
+        if let Some(tool) = &identity.by_name_zip {
+            for (first, last, zip) in named {
+                lookups.push((tool, json!({"first_name": first, "last_name": last, "zip": zip})));
+            }
         }
         if lookups.is_empty() {
             turn.say(Author::Bot, render(&identity.question, &scope(workspace, state))?, vec![])?;
@@ -520,6 +597,32 @@ impl Engine {
         }
         state.customer = Some(customer);
         Ok(None)
+    }
+
+    /// The names and zip codes to look the customer up by: the ones in
+    /// this message, then a zip code in it with the name of the customer's
+    /// message before ("I made a mistake with my zip code, it's 98187";
+    /// "Aarav Santos, but I don't remember the zip code", then the zip).
+    async fn names_and_zips_said(
+        &self,
+        turn: &Turn,
+        text: &str,
+    ) -> Result<Vec<(String, String, String)>, EngineError> {
+        let mut found: Vec<_> = name_and_zip(text).into_iter().collect();
+        let Some(zip) = zip_in(text) else { return Ok(found) };
+        let texts = self.customer_texts(turn, text).await?;
+        // The message itself may be in the log already.
+        if let Some(before) = texts.iter().skip(1).find(|t| t.as_str() != text) {
+            // The zip code said now stands in for any said before.
+            let with_zip = format!("{} {zip}", ZIP.replace_all(before, ""));
+            if let Some((first, last, _)) = name_and_zip(&with_zip) {
+                let candidate = (first, last, zip);
+                if !found.contains(&candidate) {
+                    found.push(candidate);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// What the e-mail given when the conversation was created counts for:
@@ -1065,7 +1168,55 @@ fn forget_after_change(flow: &FlowDef, state: &mut FlowState, before: &Map<Strin
     }
 }
 
-/// Whether the message gives a value for any slot of the flow.
+/// Whether a message speaks of a slot by a word of its name ("the order
+/// ID" for `order_id`).
+fn mentions(slot: &str, text: &str) -> bool {
+    let lower = text.to_lowercase();
+    slot.split('_').filter(|w| w.len() >= 3).any(|w| lower.contains(w))
+}
+
+/// Whether the flow still waits for a slot it picks from a list it can
+/// read for the customer (their orders, an order's items).
+fn waits_for_pick(flow: &FlowDef, state: &FlowState) -> bool {
+    flow.slots.iter().any(|s| s.among.is_some() && !state.slots.contains_key(&s.name))
+}
+
+/// Whether a message asks for an intent in words of its own: it says a
+/// word of that intent's examples that no other flow's intent has (a
+/// "return", a "tracking" number), and none that only the active flow's
+/// intent has. An answer that the model reads as another request ("the
+/// order ID is 9502127") names neither and leaves the active flow as it is.
+fn asks_for(workspace: &Workspace, new: &str, old: &str, text: &str) -> bool {
+    let said = pick::words(text);
+    !said.is_disjoint(&specific_words(workspace, new))
+        && said.is_disjoint(&specific_words(workspace, old))
+}
+
+/// Whether a message names the request of a flow other than `active`.
+fn names_other_request(workspace: &Workspace, active: &str, text: &str) -> bool {
+    let said = pick::words(text);
+    workspace
+        .actions
+        .flows
+        .iter()
+        .filter(|f| f.intent != active)
+        .any(|f| !said.is_disjoint(&specific_words(workspace, &f.intent)))
+}
+
+/// The words of an intent's examples that no other flow's intent has.
+fn specific_words(workspace: &Workspace, intent: &str) -> BTreeSet<String> {
+    let of = |name: &str| -> BTreeSet<String> {
+        let examples = workspace.intent(name).map(|i| i.examples.as_slice()).unwrap_or(&[]);
+        examples.iter().flat_map(|e| pick::words(e)).collect()
+    };
+    let mut own = of(intent);
+    for flow in workspace.actions.flows.iter().filter(|f| f.intent != intent) {
+        let theirs = of(&flow.intent);
+        own.retain(|w| !theirs.contains(w));
+    }
+    own
+}
+
 /// Whether a message asks about something rather than asks for something:
 /// it opens with a question word, or ends with a question mark without
 /// opening like a polite request ("could you cancel it instead?").
@@ -1078,6 +1229,7 @@ fn is_question(text: &str) -> bool {
     ASKING.contains(&first) || text.trim_end().ends_with('?') && !REQUESTING.contains(&first)
 }
 
+/// Whether the message gives a value for any slot of the flow.
 fn fills_any(flow: &FlowDef, analysis: &Analysis, text: &str) -> bool {
     let mut scratch = Map::new();
     let picked = flow.slots.iter().any(|s| s.among.is_some());
@@ -1154,6 +1306,15 @@ fn slot_value(slot: &SlotDef, analysis: &Analysis, text: &str) -> Option<Value> 
         return Some(Value::Object(fields));
     }
     None
+}
+
+/// A five-digit zip code.
+static ZIP: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\b\d{5}\b").expect("a valid pattern"));
+
+/// The first zip code of a message.
+fn zip_in(text: &str) -> Option<String> {
+    ZIP.find(text).map(|m| m.as_str().to_string())
 }
 
 /// A first name, last name and five-digit zip code in a message ("I'm Jonah

@@ -83,6 +83,11 @@ impl Tau {
             .expect("the tau data has such a user")
     }
 
+    fn user_by_email(&self, email: &str) -> Value {
+        let data = self.store.lock().unwrap();
+        data.users.values().find(|u| u["email"] == email).unwrap().clone()
+    }
+
     fn product(&self, id: &str) -> Value {
         self.store.lock().unwrap().products[id].clone()
     }
@@ -97,6 +102,17 @@ impl Tau {
             .filter(|o| data.orders[*o]["status"] == "pending")
             .map(str::to_string)
             .collect()
+    }
+
+    /// A conversation whose cancellation of a user's pending order waits
+    /// for the customer's yes, and that order.
+    async fn cancel_waiting_for_yes(&self, skip: usize) -> (baton_core::ConversationId, String) {
+        let (email, order) = self.user_with_pending_order(skip);
+        let id = self.start().await;
+        self.say(id, &format!("I'd like to cancel order {order}, I don't need it anymore")).await;
+        let reply = self.say(id, &email).await;
+        assert!(reply.starts_with(&format!("To confirm: I'll cancel order {order}")), "{reply}");
+        (id, order)
     }
 
     async fn start(&self) -> baton_core::ConversationId {
@@ -537,10 +553,7 @@ async fn an_email_from_another_channel_is_confirmed_before_it_is_used() {
 async fn a_mistyped_email_with_a_name_and_zip_still_finds_the_customer() {
     let tau = tau().await;
     let (email, order_id) = tau.user_with_pending_order(8);
-    let user = {
-        let data = tau.store.lock().unwrap();
-        data.users.values().find(|u| u["email"] == email.as_str()).unwrap().clone()
-    };
+    let user = tau.user_by_email(&email);
     let (first, last) = (&user["name"]["first_name"], &user["name"]["last_name"]);
     let zip = &user["address"]["zip"];
     let id = tau.start().await;
@@ -573,12 +586,7 @@ async fn the_items_of_another_customers_order_are_never_listed() {
 #[tokio::test]
 async fn a_side_question_before_the_yes_keeps_the_change_waiting_for_it() {
     let tau = tau().await;
-    let (email, order) = tau.user_with_pending_order(0);
-    let id = tau.start().await;
-
-    tau.say(id, &format!("I'd like to cancel order {order}, I don't need it anymore")).await;
-    let reply = tau.say(id, &email).await;
-    assert!(reply.starts_with(&format!("To confirm: I'll cancel order {order}")), "{reply}");
+    let (id, order) = tau.cancel_waiting_for_yes(0).await;
 
     // A question about where a parcel is, which has a flow of its own, does not
     // start that flow: nothing is written and the cancellation still waits.
@@ -591,4 +599,141 @@ async fn a_side_question_before_the_yes_keeps_the_change_waiting_for_it() {
     assert!(reply.starts_with(&format!("Done: order {order} is cancelled")), "{reply}");
     assert_eq!(tau.order(&order)["status"], "cancelled");
     assert_eq!(tau.writes(id).await, 1);
+}
+
+/// The first (email, order) whose order is pending and has two items of
+/// different one-word names or more, so that the item is asked for.
+fn pending_order_with_items(tau: &Tau, skip: usize) -> (String, String) {
+    let (email, order, _) = tau.find(skip, |_, order| {
+        let names: Vec<&str> = order["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["name"].as_str())
+            .collect();
+        order["status"] == "pending"
+            && names.len() >= 2
+            && names.iter().all(|n| names.iter().filter(|o| *o == n).count() == 1)
+    });
+    (email, order)
+}
+
+#[tokio::test]
+async fn a_bare_answer_read_as_another_request_keeps_the_flow_that_asked() {
+    let tau = tau().await;
+    let (email, order) = pending_order_with_items(&tau, 0);
+    let id = tau.start().await;
+    tau.say(id, &format!("I'd like to change an item in my order {order}")).await;
+    let reply = tau.say(id, &email).await;
+    let question = format!("Which item of order {order} would you like to change?");
+    assert!(reply.starts_with(&question), "{reply}");
+
+    // An order number without its letter names no other request: the flow
+    // that asked goes on, and no other flow's summary is offered.
+    let reply = tau.say(id, "Of course! The order ID is 9502127.").await;
+    assert!(reply.starts_with(&question), "{reply}");
+    let events = tau.engine.events(id, 0).await.unwrap();
+    // The model reads it as another request that has a flow of its own.
+    let read_as = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::Decided { action, detail, .. } if action == "answer" => {
+            detail["intent"].as_str().map(str::to_string)
+        }
+        _ => None,
+    });
+    assert_eq!(read_as.as_deref(), Some("change_payment"));
+    let state = baton_engine::latest_state(&events);
+    assert_eq!(state.flow.as_deref(), Some("change_items"));
+    assert_eq!(state.slots.get("order_id"), Some(&json!(order.trim_start_matches('#'))));
+    assert_eq!(state.pending, None);
+    assert_eq!(tau.writes(id).await, 0);
+}
+
+#[tokio::test]
+async fn a_new_request_during_a_summary_drops_it_says_so_and_is_done_instead() {
+    let tau = tau().await;
+    let (id, order) = tau.cancel_waiting_for_yes(0).await;
+
+    let reply = tau.say(id, "Actually, I want to change the shipping address of that order").await;
+    let mut lines = reply.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Okay, I won't go ahead with cancelling an order: nothing was changed there.")
+    );
+    assert_eq!(lines.next(), Some("What's the new address? Please write it as: street, city, state zip (for example 12 Fern Lane, Duluth, MN 55805)."));
+    let reply = tau.say(id, "12 Fern Lane, Duluth, MN 55805").await;
+    assert!(
+        reply.starts_with(&format!("To confirm: order {order} will ship to 12 Fern Lane")),
+        "{reply}"
+    );
+    tau.say(id, "yes").await;
+
+    let after = tau.order(&order);
+    assert_eq!(after["status"], "pending");
+    assert_eq!(after["address"]["address1"], "12 Fern Lane");
+    assert_eq!(after["address"]["city"], "Duluth");
+    assert_eq!(after["address"]["zip"], "55805");
+    assert_eq!(tau.writes(id).await, 1);
+}
+
+#[tokio::test]
+async fn no_order_number_at_hand_lists_the_orders_that_fit_instead_of_escalating() {
+    let tau = tau().await;
+    let (email, orders) = (0..400)
+        .find_map(|skip| {
+            let (email, _, user) = tau.find(skip, |_, _| true);
+            let pending = tau.pending_orders(&user);
+            (pending.len() >= 2).then_some((email, pending))
+        })
+        .expect("a user with two pending orders or more");
+    let id = tau.start().await;
+    tau.say(id, "I'd like to cancel an order").await;
+    let reply = tau.say(id, &email).await;
+    assert!(reply.starts_with("Which order would you like to cancel?"), "{reply}");
+
+    let reply = tau.say(id, "Oh, I actually don't have the order ID with me right now.").await;
+    assert!(reply.starts_with("No problem, I've looked them up: #W"), "{reply}");
+    for order in &orders {
+        assert!(reply.contains(order.as_str()), "{order} in {reply}");
+    }
+    let state = tau.engine.conversation(id).await.unwrap();
+    assert_eq!(state.stage, baton_core::Stage::Bot);
+    assert_eq!(tau.writes(id).await, 0);
+}
+
+#[tokio::test]
+async fn a_yes_said_at_length_runs_the_change_and_a_yes_to_another_request_does_not() {
+    let tau = tau().await;
+    let (id, order) = tau.cancel_waiting_for_yes(0).await;
+    let reply = tau.say(id, "Yes, that's correct. Please go ahead with the cancellation.").await;
+    assert!(reply.starts_with(&format!("Done: order {order} is cancelled")), "{reply}");
+    assert_eq!(tau.order(&order)["status"], "cancelled");
+    assert_eq!(tau.writes(id).await, 1);
+
+    // A yes that names another request is no yes to the summary.
+    let (id, order) = tau.cancel_waiting_for_yes(1).await;
+    let reply = tau.say(id, "Yes, please go ahead and update the shipping address of it").await;
+    assert!(
+        reply.starts_with("Okay, I won't go ahead with cancelling an order: nothing was changed"),
+        "{reply}"
+    );
+    assert_eq!(tau.order(&order)["status"], "pending");
+    assert_eq!(tau.writes(id).await, 0);
+}
+
+#[tokio::test]
+async fn a_zip_code_corrected_in_the_next_message_goes_with_the_name_given_before() {
+    let tau = tau().await;
+    let (email, order_id) = tau.user_with_pending_order(8);
+    let user = tau.user_by_email(&email);
+    let (first, last) = (user["name"]["first_name"].as_str(), user["name"]["last_name"].as_str());
+    let zip = user["address"]["zip"].as_str().unwrap();
+    let wrong = if zip == "00000" { "11111" } else { "00000" };
+    let id = tau.start().await;
+    tau.say(id, &format!("what's the status of order {order_id}?")).await;
+    let text =
+        format!("My name is {} {}, and my zip code is {wrong}.", first.unwrap(), last.unwrap());
+    let reply = tau.say(id, &text).await;
+    assert!(reply.starts_with("I couldn't find an account"), "{reply}");
+    let reply = tau.say(id, &format!("Sorry, I got my zip code wrong. It's actually {zip}.")).await;
+    assert!(reply.starts_with(&format!("Order {order_id} (")), "{reply}");
 }

@@ -110,6 +110,92 @@ pub fn says_latest(text: &str) -> bool {
         .any(|p| lower.contains(p))
 }
 
+/// Whether a longer message, to a summary waiting for a yes, says to go
+/// ahead with it ("Yes, that's correct. Please go ahead with the return."):
+/// it opens with a yes or asks to proceed, and neither asks anything, nor
+/// holds back ("but", "wait", "not"), nor says no. What the model reads as
+/// a yes is short and plain; this is the same answer said at length.
+pub fn says_go_ahead(text: &str) -> bool {
+    let lower = text.to_lowercase().replace(['\u{2019}', '`'], "'");
+    if lower.contains('?') {
+        return false;
+    }
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    const HOLDING: &[&str] = &[
+        "no", "not", "don't", "dont", "wait", "but", "nope", "never", "hold", "stop", "instead",
+        "rather", "before", "first",
+    ];
+    if words.iter().any(|w| HOLDING.contains(w)) {
+        return false;
+    }
+    const YES: &[&str] =
+        &["yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "confirmed"];
+    let opens_with_yes = words.first().is_some_and(|w| YES.contains(w));
+    let proceeds =
+        ["go ahead", "proceed", "i confirm", "that's correct", "that is correct", "do it"]
+            .iter()
+            .any(|p| lower.contains(p));
+    proceeds && (opens_with_yes || words.len() <= 12)
+}
+
+/// Whether a message says the customer does not have the value asked for
+/// ("I don't have the order ID with me", "I can't remember my order
+/// number"): a reason to look it up, not a complaint.
+pub fn says_unknown(text: &str) -> bool {
+    let lower = text.to_lowercase().replace(['\u{2019}', '`'], "'");
+    [
+        "don't have",
+        "do not have",
+        "dont have",
+        "don't remember",
+        "do not remember",
+        "dont remember",
+        "can't remember",
+        "cannot remember",
+        "can't recall",
+        "don't recall",
+        "don't know the",
+        "don't know my",
+        "do not know the",
+        "not sure what the",
+        "can't find the",
+        "can't find my",
+        "forgot the",
+        "forgot my",
+        "forgotten the",
+        "lost the",
+        "no idea what",
+        "not have it",
+        "not have the",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+}
+
+/// The entries of a list as the customer reads them, one by one: the
+/// value with the words it is picked by ("#W1 (Desk Lamp, Tent)").
+pub fn listed(slot: &SlotDef, entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let value = value_of(slot, entry).filter(|v| !v.is_null())?;
+            let mut found = Vec::new();
+            for field in slot.matches.iter().flat_map(|m| m.split(',')).map(str::trim) {
+                texts(&resolve(entry, field).unwrap_or(Value::Null), &mut found);
+            }
+            let value = super::plain(&value);
+            Some(if found.is_empty() || found == [value.clone()] {
+                value
+            } else {
+                format!("{value} ({})", found.join(", "))
+            })
+        })
+        .collect()
+}
+
 /// Whether a message asks for the value things already have ("to the
 /// original payment method", "the same card").
 pub fn says_original(text: &str) -> bool {
@@ -178,9 +264,23 @@ pub fn pick(
         other => other,
     };
     for text in texts {
-        if let (Some(value), true) = (&original, says_original(text)) {
-            return Some(value.clone());
+        // An entry's own value typed out ("item ID 6259501109").
+        let said = words(text);
+        let typed: Vec<&Value> = distinct(&values)
+            .into_iter()
+            .filter(|v| {
+                let own = super::plain(v).to_lowercase();
+                own.len() >= 4 && said.contains(&own)
+            })
+            .collect();
+        match typed.as_slice() {
+            [one] if slot.many => return Some(Value::Array(vec![(*one).clone()])),
+            [one] => return Some((*one).clone()),
+            _ => {}
         }
+        // The words of an entry win over "the original": "a gift card
+        // instead of the original one" names the gift card.
+        let mut unsure = false;
         if let Some(matches) = &slot.matches {
             let hit = named(matches, entries, text);
             let chosen: Vec<Value> =
@@ -192,10 +292,18 @@ pub fn pick(
                 [] => {}
                 [one] => return Some((*one).clone()),
                 // Two entries fit the words: the customer says which.
-                _ => return None,
+                _ => unsure = true,
             }
         }
-        if !slot.many && says_latest(text) {
+        if let (Some(value), true) = (&original, says_original(text)) {
+            return Some(value.clone());
+        }
+        if unsure {
+            return None;
+        }
+        // "My recent order" picks an order, never a variant or a payment
+        // method, which the customer must name.
+        if !slot.many && !slot.always_ask && says_latest(text) {
             return values.last().cloned();
         }
     }

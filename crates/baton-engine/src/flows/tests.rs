@@ -203,13 +203,18 @@ fn the_order_is_picked_by_the_items_the_customer_names() {
     assert_eq!(pick::pick(&slot, &two_orders(), None, &texts, None), Some(json!("#W2222222")));
 }
 
+/// A slot picked from an order's items by their names.
+fn item_slot(extra: &str) -> SlotDef {
+    toml::from_str(&format!(
+        "name = \"items\"\nquestion = \"Which?\"\namong = \"o.items\"\nvalue = \"item_id\"\n\
+         match = \"name\"\n{extra}"
+    ))
+    .unwrap()
+}
+
 #[test]
 fn several_items_are_picked_for_a_list_slot_and_an_only_entry_is_taken() {
-    let slot: SlotDef = toml::from_str(
-        "name = \"items\"\nquestion = \"Which?\"\namong = \"o.items\"\nvalue = \"item_id\"\n\
-         match = \"name\"\nmany = true",
-    )
-    .unwrap();
+    let slot = item_slot("many = true");
     let items = vec![
         json!({"name": "Air Purifier", "item_id": "1"}),
         json!({"name": "Vacuum Cleaner", "item_id": "2"}),
@@ -221,9 +226,10 @@ fn several_items_are_picked_for_a_list_slot_and_an_only_entry_is_taken() {
     assert_eq!(pick::pick(&slot, &only, None, &said(&["hello"]), None), Some(json!(["3"])));
 }
 
-#[test]
-fn a_payment_method_is_named_or_the_original_is_asked_for_and_never_assumed() {
-    let slot: SlotDef = toml::from_str(
+/// A payment method slot that asks even for an only entry, and a visa card
+/// and a gift card to pick from.
+fn payment_slot() -> (SlotDef, Vec<Value>) {
+    let slot = toml::from_str(
         "name = \"pay\"\nquestion = \"How?\"\namong = \"m\"\nvalue = \"id\"\n\
          match = \"source, brand\"\noriginal = \"o\"\nalways_ask = true",
     )
@@ -232,6 +238,12 @@ fn a_payment_method_is_named_or_the_original_is_asked_for_and_never_assumed() {
         json!({"source": "credit_card", "brand": "visa", "id": "credit_card_1"}),
         json!({"source": "gift_card", "id": "gift_card_2"}),
     ];
+    (slot, methods)
+}
+
+#[test]
+fn a_payment_method_is_named_or_the_original_is_asked_for_and_never_assumed() {
+    let (slot, methods) = payment_slot();
     let original = Some(json!(["credit_card_1"]));
     let pick_for = |text: &str| pick::pick(&slot, &methods, None, &said(&[text]), original.clone());
     assert_eq!(pick_for("put it on my gift card"), Some(json!("gift_card_2")));
@@ -268,4 +280,83 @@ fn a_question_about_something_is_told_from_a_request_for_something() {
     assert!(!is_question("Can I return the lamp too?"));
     assert!(!is_question("actually, I want to return it instead"));
     assert!(!is_question(""));
+}
+
+#[test]
+fn not_having_the_value_at_hand_is_told_from_other_words() {
+    assert!(pick::says_unknown(
+        "I'm sorry, but I don\u{2019}t have the order ID with me right now."
+    ));
+    assert!(pick::says_unknown("I don't remember my order number"));
+    assert!(pick::says_unknown("I can't remember which order it was"));
+    assert!(!pick::says_unknown("I have the order number: #W1111111"));
+    assert!(!pick::says_unknown("I don't need it anymore"));
+}
+
+#[test]
+fn the_entries_of_a_list_read_as_their_values_with_their_words() {
+    let slot = picked_slot("value = \"order_id\"\nmatch = \"items[].name\"");
+    assert_eq!(
+        pick::listed(&slot, &two_orders()),
+        vec!["#W1111111 (Desk Lamp, Smart Watch)", "#W2222222 (Smart Thermostat, Garden Hose)"]
+    );
+}
+
+#[test]
+fn an_entry_is_picked_by_its_own_value_typed_out() {
+    let slot = item_slot("");
+    let items = vec![
+        json!({"name": "Vacuum Cleaner", "item_id": "2872451762"}),
+        json!({"name": "Vacuum Cleaner", "item_id": "6259501109"}),
+    ];
+    // The name fits both; the id says which.
+    let texts = said(&["the robotic vacuum (item ID: 6259501109) please"]);
+    assert_eq!(pick::pick(&slot, &items, None, &texts, None), Some(json!("6259501109")));
+    assert_eq!(pick::pick(&slot, &items, None, &said(&["the vacuum"]), None), None);
+}
+
+#[test]
+fn a_method_named_wins_over_the_original_said_in_the_same_breath() {
+    let (slot, methods) = payment_slot();
+    let texts = said(&["can I get a gift card instead of the original payment method?"]);
+    let original = Some(json!(["credit_card_1"]));
+    assert_eq!(
+        pick::pick(&slot, &methods, None, &texts, original.clone()),
+        Some(json!("gift_card_2"))
+    );
+    // Words that fit both methods leave "the same card" to the original.
+    let texts = said(&["the same card as before"]);
+    assert_eq!(pick::pick(&slot, &methods, None, &texts, original), Some(json!("credit_card_1")));
+}
+
+#[test]
+fn a_mention_of_a_slot_is_a_word_of_its_name() {
+    assert!(mentions("order_id", "I don't have the order ID"));
+    assert!(!mentions("refund_to", "I don't have the order ID"));
+}
+
+#[test]
+fn a_yes_said_at_length_is_told_from_one_that_holds_back_or_asks() {
+    assert!(pick::says_go_ahead("Yes, that's correct. Please go ahead with the return request."));
+    assert!(pick::says_go_ahead("Yes, I confirm. Let's proceed with that exchange."));
+    assert!(pick::says_go_ahead("Please proceed."));
+    assert!(!pick::says_go_ahead("Yes, but can you first tell me the price difference?"));
+    assert!(!pick::says_go_ahead("Yes, go ahead with my paypal instead"));
+    assert!(!pick::says_go_ahead("I don't want to process anything yet, go ahead and check"));
+    assert!(!pick::says_go_ahead("Yes, I have another question"));
+}
+
+#[test]
+fn my_recent_order_picks_no_variant_or_payment_method() {
+    let (slot, methods) = payment_slot();
+    let texts = said(&["I'd like to change an item in my recent order"]);
+    assert_eq!(pick::pick(&slot, &methods, None, &texts, None), None);
+}
+
+#[test]
+fn a_zip_code_is_found_alone_or_with_a_name() {
+    let fix = "Oh, sorry about that. I made a mistake with my zip code. It's actually 98187.";
+    assert_eq!(zip_in(fix), Some("98187".into()));
+    assert_eq!(zip_in("My name is Noah Ito, and my zip code is 98178."), Some("98178".into()));
+    assert_eq!(zip_in("order 1234567 has no zip"), None);
 }

@@ -272,6 +272,14 @@ pub struct ActionMessages {
     pub approval_rejected: String,
     /// A value the customer gave does not fit (`{error}`).
     pub invalid: String,
+    /// A change that waited for the customer's yes is dropped for a new
+    /// request (`{abandoned}`: the label of its intent).
+    pub abandoned: String,
+    /// The customer does not have the value a slot asks for: the entries it
+    /// is picked from (`{options}`), for them to say which.
+    pub listed: String,
+    /// The same, when the list has no entry that fits.
+    pub none_listed: String,
 }
 
 impl Default for ActionMessages {
@@ -292,6 +300,11 @@ impl Default for ActionMessages {
                                 nothing has been changed."
                 .into(),
             invalid: "{error} Could you check and send it again?".into(),
+            abandoned: "Okay, I won't go ahead with {abandoned}: nothing was changed there.".into(),
+            listed: "No problem, I've looked them up: {options}. Which one is it?".into(),
+            none_listed: "I've looked, and there is none on your account that this can be \
+                          done for."
+                .into(),
         }
     }
 }
