@@ -8,7 +8,7 @@
 //! results are data: they fill placeholders and conditions, and are never
 //! read as instructions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,45 @@ pub struct FlowState {
     /// theirs: it is not offered again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub start_email_declined: bool,
+    /// The slots picked once per entry of another (`each`), by slot name:
+    /// what is picked so far and each entry's lookup answer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub each: BTreeMap<String, EachPick>,
+}
+
+/// A slot picked once for every entry of a list slot, as far as it got.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EachPick {
+    /// The entries of the list slot this is picked for, in order.
+    pub entries: Vec<Value>,
+    /// The value picked for each entry, `null` while not yet.
+    pub picked: Vec<Value>,
+    /// The slot's lookup answer for each entry, `null` while not read.
+    pub looked_up: Vec<Value>,
+    /// The entry the last question was about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asking: Option<usize>,
+    /// Whether what the customer said before the first question was read.
+    #[serde(default)]
+    pub seeded: bool,
+}
+
+impl EachPick {
+    fn new(entries: Vec<Value>) -> EachPick {
+        let n = entries.len();
+        EachPick {
+            entries,
+            picked: vec![Value::Null; n],
+            looked_up: vec![Value::Null; n],
+            asking: None,
+            seeded: false,
+        }
+    }
+
+    /// The first entry nothing is picked for yet.
+    fn next_open(&self) -> Option<usize> {
+        self.picked.iter().position(Value::is_null)
+    }
 }
 
 /// What the e-mail a conversation started with does for its verification.
@@ -337,7 +376,7 @@ impl Engine {
 
         // 3b. Slots picked from a list the tools give: "the desk lamp", "my
         //     last order", "actually, the other one".
-        self.pick_slots(turn, flow, state, text, &given_now).await?;
+        let notice = self.pick_slots(turn, flow, state, text, &given_now, asked.as_deref()).await?;
 
         // 4. The slots still missing, one question at a time.
         let values = scope(workspace, state);
@@ -346,9 +385,18 @@ impl Engine {
                 && !state.slots.contains_key(&s.name)
                 && s.when.as_deref().is_none_or(|w| holds(w, &values))
         }) {
+            // A slot picked per entry asks about the first entry still
+            // open, in that entry's words.
+            let open = state.each.get(&slot.name).and_then(EachPick::next_open);
+            let values = match open {
+                Some(i) => entry_scope(&scope(workspace, state), slot, &state.each[&slot.name], i),
+                None => scope(workspace, state),
+            };
+            if let (Some(i), Some(pick)) = (open, state.each.get_mut(&slot.name)) {
+                pick.asking = Some(i);
+            }
             // A question quoting a list that could not be read is asked
             // without it, never with a hole.
-            let values = scope(workspace, state);
             let question = render(&slot.question, &values).or_else(|_| {
                 let plain = slot.question.split('{').next().unwrap_or_default().trim();
                 let ask = format!("Could you tell me the {}?", slot.name.replace('_', " "));
@@ -373,6 +421,10 @@ impl Engine {
                 turn.say(Author::Bot, reply, vec![])?;
                 return Ok(Step::Wait("listed the entries a slot is picked from"));
             }
+            let question = match notice {
+                Some(notice) => format!("{notice} {question}"),
+                None => question,
+            };
             turn.say(Author::Bot, question, vec![])?;
             return Ok(Step::Wait("asked for a slot"));
         }
@@ -663,6 +715,8 @@ impl Engine {
     /// other" entry when the customer changes their mind. A slot whose
     /// list cannot be read yet (its lookup needs a slot still missing, or
     /// the customer is not verified) waits for a later turn.
+    /// What it returns is said before the next question: entries the
+    /// customer named that the list lacks.
     async fn pick_slots(
         &self,
         turn: &mut Turn,
@@ -670,13 +724,23 @@ impl Engine {
         state: &mut FlowState,
         text: &str,
         given_now: &[String],
-    ) -> Result<(), EngineError> {
+        asked: Option<&str>,
+    ) -> Result<Option<String>, EngineError> {
         let workspace = self.workspace();
         let mut said: Option<Vec<String>> = None;
         let mut turned = false;
+        let mut notice = None;
         for slot in &flow.slots {
             let Some(among) = &slot.among else { continue };
             if given_now.contains(&slot.name) {
+                continue;
+            }
+            if slot.each.is_some() {
+                if said.is_none() {
+                    said = Some(self.customer_texts(turn, text).await?);
+                }
+                let texts = said.clone().unwrap_or_default();
+                self.pick_each(turn, slot, state, &texts, asked).await?;
                 continue;
             }
             // The list is read even for a slot that has its value: a later
@@ -712,6 +776,28 @@ impl Engine {
                 }
                 said.clone().unwrap_or_default()
             };
+            // An entry named that is in the wider list only ("the floor lamp"
+            // of another order) is told, and nothing is picked.
+            if let (Some(wider), Some(matches), false) = (&slot.wider, &slot.matches, turning) {
+                let wide = pick::entries(resolve(&values, wider));
+                let missing = texts
+                    .iter()
+                    .find(|t| {
+                        !pick::named(matches, &entries, t).is_empty()
+                            || !pick::named(matches, &wide, t).is_empty()
+                    })
+                    .map(|t| pick::not_in(matches, &entries, &wide, t))
+                    .unwrap_or_default();
+                if !missing.is_empty() {
+                    let text = slot
+                        .not_in_list
+                        .as_deref()
+                        .unwrap_or(&workspace.actions.messages.not_in_list);
+                    let named = with_value(workspace, state, "named", &pick::join_and(&missing));
+                    notice = Some(render(text, &named)?);
+                    continue;
+                }
+            }
             let Some(mut value) = pick::pick(slot, &entries, current.as_ref(), &texts, original)
             else {
                 continue;
@@ -731,7 +817,102 @@ impl Engine {
                 forget_after_change(flow, state, &before);
             }
         }
+        Ok(notice)
+    }
+
+    /// Pick a slot once for every entry of its `each` slot: from all the
+    /// customer said before the first question about it, then each answer
+    /// for the entry it was asked about. The slot gets its value, the list
+    /// in the entries' order, when every entry has one.
+    async fn pick_each(
+        &self,
+        turn: &mut Turn,
+        slot: &SlotDef,
+        state: &mut FlowState,
+        texts: &[String],
+        asked: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let workspace = self.workspace();
+        let (Some(each), Some(among)) = (&slot.each, &slot.among) else { return Ok(()) };
+        let source = match state.slots.get(each) {
+            Some(Value::Array(list)) => list.clone(),
+            Some(one) => vec![one.clone()],
+            None => {
+                state.each.remove(&slot.name);
+                state.slots.remove(&slot.name);
+                return Ok(());
+            }
+        };
+        // Other entries than the ones this was picked for: picked again.
+        if state.each.get(&slot.name).is_none_or(|p| p.entries != source) {
+            state.each.insert(slot.name.clone(), EachPick::new(source.clone()));
+            state.slots.remove(&slot.name);
+        }
+        if state.slots.contains_key(&slot.name) {
+            return Ok(());
+        }
+        let Some(mut progress) = state.each.remove(&slot.name) else { return Ok(()) };
+        let answering = progress.asking.filter(|_| asked == Some(slot.name.as_str()));
+        let newest: Vec<String> = texts.iter().take(1).cloned().collect();
+        for i in 0..source.len() {
+            if !progress.picked[i].is_null() {
+                continue;
+            }
+            if let Some(lookup) = slot.lookup.as_deref().filter(|_| progress.looked_up[i].is_null())
+            {
+                let values = entry_scope(&scope(workspace, state), slot, &progress, i);
+                match self.read_for(turn, state, lookup, &values).await? {
+                    Some(body) => progress.looked_up[i] = body,
+                    None => continue,
+                }
+            }
+            let texts = if !progress.seeded {
+                texts
+            } else if answering == Some(i) {
+                newest.as_slice()
+            } else {
+                continue;
+            };
+            let values = entry_scope(&scope(workspace, state), slot, &progress, i);
+            if slot.when.as_deref().is_some_and(|w| !holds(w, &values)) {
+                continue;
+            }
+            let entries = pick::entries(resolve(&values, among));
+            let original = slot.original.as_deref().and_then(|r| resolve(&values, r));
+            if entries.is_empty() && original.is_none() {
+                continue;
+            }
+            if let Some(value) = pick::pick(slot, &entries, None, texts, original) {
+                progress.picked[i] = value;
+            }
+        }
+        progress.seeded = true;
+        if progress.next_open().is_none() {
+            state.slots.insert(slot.name.clone(), Value::Array(progress.picked.clone()));
+        }
+        state.each.insert(slot.name.clone(), progress);
         Ok(())
+    }
+
+    /// A read for one entry's scope, its answer not kept in the results.
+    /// `None` when it cannot run yet or did not answer.
+    async fn read_for(
+        &self,
+        turn: &mut Turn,
+        state: &FlowState,
+        name: &str,
+        values: &Value,
+    ) -> Result<Option<Value>, EngineError> {
+        let workspace = self.workspace();
+        let Some(tool) = workspace.actions.tool(name) else { return Ok(None) };
+        let Ok(params) = parameters(tool, values) else { return Ok(None) };
+        if tool.requires_verified_customer && state.customer.is_none() {
+            return Ok(None);
+        }
+        match self.call_tool(turn, tool, &params, Actor::Bot, json!("read")).await? {
+            CallOutcome::Done { body, .. } => Ok(Some(body)),
+            _ => Ok(None),
+        }
     }
 
     /// A read a slot's list comes from, called once for the slots it has.
@@ -1143,6 +1324,7 @@ fn end(state: &mut FlowState) {
     state.flow = None;
     state.slots.clear();
     state.results.clear();
+    state.each.clear();
     if matches!(state.pending, Some(Pending::Confirmation { .. })) {
         state.pending = None;
     }
@@ -1165,6 +1347,7 @@ fn forget_after_change(flow: &FlowDef, state: &mut FlowState, before: &Map<Strin
         .collect();
     for name in stale {
         state.slots.remove(&name);
+        state.each.remove(&name);
     }
 }
 
@@ -1245,6 +1428,12 @@ fn picks_any(workspace: &Workspace, flow: &FlowDef, state: &FlowState, text: &st
     let values = scope(workspace, state);
     flow.slots.iter().filter(|s| !state.slots.contains_key(&s.name)).any(|slot| {
         let Some(among) = &slot.among else { return false };
+        // A slot picked per entry reads the list of the entry asked about.
+        let entry = state.each.get(&slot.name).and_then(|p| Some((p, p.asking?)));
+        let values = match entry {
+            Some((progress, i)) => entry_scope(&values, slot, progress, i),
+            None => values.clone(),
+        };
         let entries = pick::entries(resolve(&values, among));
         let named =
             slot.matches.as_deref().is_some_and(|m| !pick::named(m, &entries, text).is_empty());
@@ -1360,7 +1549,60 @@ pub(crate) fn scope(workspace: &Workspace, state: &FlowState) -> Value {
     if let Some(customer) = &state.customer {
         scope.insert("customer".into(), customer.clone());
     }
-    Value::Object(scope)
+    let mut scope = Value::Object(scope);
+    let flow = state.flow.as_deref().and_then(|f| workspace.actions.flow(f));
+    let lines = flow.map(|f| lines(f, state, &scope)).unwrap_or_default();
+    if !lines.is_empty() {
+        scope["lines"] = Value::Object(lines);
+    }
+    scope
+}
+
+/// The scope of one entry of a slot picked per entry: the entry under the
+/// slot's `as` name, the lookup's answer for it, and the value picked for
+/// it under the slot's own name.
+fn entry_scope(base: &Value, slot: &SlotDef, progress: &EachPick, i: usize) -> Value {
+    let mut values = base.clone();
+    if let (Some(name), Some(entry)) = (&slot.each_as, progress.entries.get(i)) {
+        values[name.as_str()] = entry.clone();
+    }
+    if let Some(answer) = slot.lookup.as_ref().zip(progress.looked_up.get(i)) {
+        if !answer.1.is_null() {
+            values[answer.0.as_str()] = answer.1.clone();
+        }
+    }
+    match progress.picked.get(i).filter(|v| !v.is_null()) {
+        Some(picked) => values[slot.name.as_str()] = picked.clone(),
+        None => {
+            if let Value::Object(fields) = &mut values {
+                fields.remove(&slot.name);
+            }
+        }
+    }
+    values
+}
+
+/// The `lines` of the flow's slots picked per entry, said once per entry
+/// and joined (`lines.SLOT.NAME`), for the slots that have every value.
+fn lines(flow: &FlowDef, state: &FlowState, base: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    for slot in flow.slots.iter().filter(|s| !s.lines.is_empty()) {
+        let Some(progress) = state.each.get(&slot.name) else { continue };
+        if !state.slots.contains_key(&slot.name) {
+            continue;
+        }
+        let mut texts = Map::new();
+        for (name, text) in &slot.lines {
+            let said: Result<Vec<String>, _> = (0..progress.entries.len())
+                .map(|i| render(text, &entry_scope(base, slot, progress, i)))
+                .collect();
+            if let Ok(said) = said {
+                texts.insert(name.clone(), json!(pick::join_lines(&said)));
+            }
+        }
+        out.insert(slot.name.clone(), Value::Object(texts));
+    }
+    out
 }
 
 fn with_value(workspace: &Workspace, state: &FlowState, key: &str, value: &str) -> Value {

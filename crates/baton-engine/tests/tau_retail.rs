@@ -203,35 +203,45 @@ async fn another_customers_order_is_refused() {
 /// no other variant's options contain, with that variant: what a customer
 /// can name without ambiguity.
 fn swappable(tau: &Tau, order: &Value) -> Option<(Value, Value)> {
-    order["items"].as_array()?.iter().find_map(|item| {
-        let name = item["name"].as_str()?;
-        // One item of its kind in the order, so that its name says which.
-        let same_name = order["items"].as_array()?.iter().filter(|i| i["name"] == name).count();
-        if same_name != 1 || name.contains(' ') {
-            return None;
-        }
-        let product = tau.product(item["product_id"].as_str()?);
-        let variants: Vec<Value> = product["variants"].as_object()?.values().cloned().collect();
-        let words = |v: &Value| -> Vec<String> {
-            v["options"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter_map(|(_, o)| o.as_str())
-                .map(str::to_lowercase)
-                .collect()
-        };
-        variants.iter().find_map(|v| {
-            let wanted = words(v);
-            let unique = v["available"] == true
-                && v["item_id"] != item["item_id"]
-                && wanted.iter().all(|w| w.len() >= 3 && w.chars().all(char::is_alphabetic))
-                && !variants.iter().any(|o| {
-                    o["item_id"] != v["item_id"] && wanted.iter().all(|w| words(o).contains(w))
-                });
-            unique.then(|| (item.clone(), v.clone()))
+    swappables(tau, order).into_iter().next()
+}
+
+/// Every such item of an order, each with its variant, in the order's
+/// order.
+fn swappables(tau: &Tau, order: &Value) -> Vec<(Value, Value)> {
+    let Some(items) = order["items"].as_array() else { return Vec::new() };
+    items
+        .iter()
+        .filter_map(|item| {
+            let name = item["name"].as_str()?;
+            // One item of its kind in the order, so that its name says which.
+            let same_name = order["items"].as_array()?.iter().filter(|i| i["name"] == name).count();
+            if same_name != 1 || name.contains(' ') {
+                return None;
+            }
+            let product = tau.product(item["product_id"].as_str()?);
+            let variants: Vec<Value> = product["variants"].as_object()?.values().cloned().collect();
+            let words = |v: &Value| -> Vec<String> {
+                v["options"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(_, o)| o.as_str())
+                    .map(str::to_lowercase)
+                    .collect()
+            };
+            variants.iter().find_map(|v| {
+                let wanted = words(v);
+                let unique = v["available"] == true
+                    && v["item_id"] != item["item_id"]
+                    && wanted.iter().all(|w| w.len() >= 3 && w.chars().all(char::is_alphabetic))
+                    && !variants.iter().any(|o| {
+                        o["item_id"] != v["item_id"] && wanted.iter().all(|w| words(o).contains(w))
+                    });
+                unique.then(|| (item.clone(), v.clone()))
+            })
         })
-    })
+        .collect()
 }
 
 fn options_text(variant: &Value) -> String {
@@ -736,4 +746,251 @@ async fn a_zip_code_corrected_in_the_next_message_goes_with_the_name_given_befor
     assert!(reply.starts_with("I couldn't find an account"), "{reply}");
     let reply = tau.say(id, &format!("Sorry, I got my zip code wrong. It's actually {zip}.")).await;
     assert!(reply.starts_with(&format!("Order {order_id} (")), "{reply}");
+}
+
+/// A user's order with `status` and two items or more that can each be
+/// named with a variant (see `swappable`), with the first two of them.
+fn two_swappable(tau: &Tau, status: &str, skip: usize) -> (String, String, [(Value, Value); 2]) {
+    (0..400)
+        .filter_map(|n| {
+            let (email, order_id, _) = tau.find(n, |_, order| order["status"] == status);
+            match swappables(tau, &tau.order(&order_id)).as_slice() {
+                [a, b, ..] => Some((email, order_id, [a.clone(), b.clone()])),
+                _ => None,
+            }
+        })
+        .nth(skip)
+        .expect("an order with two items that can be swapped")
+}
+
+fn name_of(item: &Value) -> &str {
+    item["name"].as_str().unwrap()
+}
+
+/// The exchange or change summary of two pairs, as the flows say it.
+fn pairs_summary(tau: &Tau, order: &Value, pairs: &[(Value, Value); 2], prep: &str) -> String {
+    let line = |(item, variant): &(Value, Value)| {
+        let options = |o: &Value| {
+            let fields = o.as_object().unwrap();
+            fields.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap())).collect::<Vec<_>>()
+        };
+        let price = tau.product(item["product_id"].as_str().unwrap())["variants"]
+            [variant["item_id"].as_str().unwrap()]["price"]
+            .as_f64()
+            .unwrap();
+        let old = order["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["item_id"] == item["item_id"])
+            .unwrap();
+        format!(
+            "the {} ({}) {prep} the one with {} ({price:.2})",
+            name_of(item),
+            options(&old["options"]).join(", "),
+            options(&variant["options"]).join(", ")
+        )
+    };
+    format!("{}; and {}", line(&pairs[0]), line(&pairs[1]))
+}
+
+#[tokio::test]
+async fn two_delivered_items_are_exchanged_in_one_call_each_for_its_variant() {
+    let tau = tau().await;
+    let (email, order_id, pairs) = two_swappable(&tau, "delivered", 0);
+    let order = tau.order(&order_id);
+    let [(first, first_new), (second, second_new)] = &pairs;
+    let id = tau.start().await;
+    let request = format!(
+        "I'd like to exchange the {} and the {} from order {order_id}",
+        name_of(first),
+        name_of(second)
+    );
+    tau.say(id, &request).await;
+
+    // Each item's new variant is asked for in its own product's words.
+    let reply = tau.say(id, &email).await;
+    assert!(
+        reply.starts_with(&format!("Which {} would you like instead?", name_of(first))),
+        "{reply}"
+    );
+    let reply = tau.say(id, &format!("the one with {}", options_text(first_new))).await;
+    assert!(
+        reply.starts_with(&format!("Which {} would you like instead?", name_of(second))),
+        "{reply}"
+    );
+    let reply = tau.say(id, &format!("the one with {}", options_text(second_new))).await;
+    assert!(reply.starts_with("Which payment method"), "{reply}");
+
+    // One summary with both pairs, and nothing changed before the yes.
+    let reply = tau.say(id, "the original one").await;
+    let summary = pairs_summary(&tau, &order, &pairs, "for");
+    assert!(
+        reply.starts_with(&format!("To confirm: in order {order_id} I'll exchange {summary};")),
+        "{reply}\n{summary}"
+    );
+    assert_eq!(tau.order(&order_id), order);
+    assert_eq!(tau.writes(id).await, 0);
+
+    let reply = tau.say(id, "yes").await;
+    assert!(reply.starts_with(&format!("Done: the exchange in order {order_id}")), "{reply}");
+    let after = tau.order(&order_id);
+    assert_eq!(after["status"], "exchange requested");
+    assert_eq!(after["exchange_items"], json!([first["item_id"], second["item_id"]]));
+    assert_eq!(after["exchange_new_items"], json!([first_new["item_id"], second_new["item_id"]]));
+    assert_eq!(tau.writes(id).await, 1);
+}
+
+#[tokio::test]
+async fn two_items_of_a_pending_order_are_changed_in_one_call_and_only_after_a_yes() {
+    let tau = tau().await;
+    let (email, order_id, pairs) = two_swappable(&tau, "pending", 0);
+    let order = tau.order(&order_id);
+    let [(first, first_new), (second, second_new)] = &pairs;
+    let request = format!(
+        "I want to change both the {} and the {} in my order {order_id} before it ships",
+        name_of(first),
+        name_of(second)
+    );
+    let summary = pairs_summary(&tau, &order, &pairs, "to");
+    for yes in [false, true] {
+        let id = tau.start().await;
+        tau.say(id, &request).await;
+        tau.say(id, &email).await;
+        tau.say(id, &format!("make it the {}", options_text(first_new))).await;
+        tau.say(id, &format!("make it the {}", options_text(second_new))).await;
+        let reply = tau.say(id, "use the same payment method").await;
+        assert!(
+            reply.starts_with(&format!("To confirm: in order {order_id} I'll change {summary};")),
+            "{reply}\n{summary}"
+        );
+        assert_eq!(tau.order(&order_id), order);
+        if !yes {
+            let reply = tau.say(id, "no").await;
+            assert!(reply.starts_with("Okay, I haven't changed anything"), "{reply}");
+            assert_eq!(tau.order(&order_id), order);
+            assert_eq!(tau.writes(id).await, 0);
+            continue;
+        }
+        let reply = tau.say(id, "yes").await;
+        let done = format!(
+            "Done: order {order_id} now has the {} with {}; and the {} with {}.",
+            name_of(first),
+            options_text_keyed(first_new),
+            name_of(second),
+            options_text_keyed(second_new)
+        );
+        assert_eq!(reply, done);
+        let after = tau.order(&order_id);
+        assert_eq!(after["status"], "pending (item modified)");
+        let ids: Vec<&Value> =
+            after["items"].as_array().unwrap().iter().map(|i| &i["item_id"]).collect();
+        let before: Vec<&Value> =
+            order["items"].as_array().unwrap().iter().map(|i| &i["item_id"]).collect();
+        // Each old item's place holds its new variant; the rest is as it was.
+        for (n, old) in before.iter().enumerate() {
+            let wanted = if *old == &first["item_id"] {
+                &first_new["item_id"]
+            } else if *old == &second["item_id"] {
+                &second_new["item_id"]
+            } else {
+                old
+            };
+            assert_eq!(ids[n], wanted, "item {n} of {ids:?}");
+        }
+        assert_eq!(tau.writes(id).await, 1);
+    }
+}
+
+/// A variant's options as the flows quote them: "color: blue, size: M".
+fn options_text_keyed(variant: &Value) -> String {
+    let options = variant["options"].as_object().unwrap();
+    options
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[tokio::test]
+async fn an_item_of_another_order_named_for_a_return_is_told_and_nothing_is_returned() {
+    let tau = tau().await;
+    // A delivered order, and a one-word item of another of the customer's
+    // orders whose name no item of this order shares a word with.
+    let found = (0..400).find_map(|n| {
+        let (email, order_id, user) = tau
+            .find(n, |_, order| order["status"] == "delivered" && swappable_name(order).is_some());
+        let order = tau.order(&order_id);
+        let here: Vec<String> = order["items"]
+            .as_array()?
+            .iter()
+            .map(|i| i["name"].as_str().unwrap_or("").to_lowercase())
+            .collect();
+        let elsewhere = user["orders"].as_array()?.iter().find_map(|o| {
+            let other = tau.order(o.as_str()?);
+            other["items"].as_array()?.iter().find_map(|i| {
+                let name = i["name"].as_str()?;
+                let fits = !name.contains(' ')
+                    && !name.contains('-')
+                    && !here.iter().any(|h| h.contains(&name.to_lowercase()));
+                fits.then(|| name.to_string())
+            })
+        })?;
+        Some((email, order_id, elsewhere))
+    });
+    let (email, order_id, elsewhere) = found.expect("an item of another order");
+    let order = tau.order(&order_id);
+    let kept = swappable_name(&order).unwrap();
+    let id = tau.start().await;
+    tau.say(id, &format!("I want to return the {elsewhere} from order {order_id}")).await;
+    let reply = tau.say(id, &email).await;
+    assert!(
+        reply.starts_with(&format!(
+            "Order {order_id} has no {elsewhere}. Which items of order {order_id} would you like \
+             to return?"
+        )),
+        "{reply}"
+    );
+    assert_eq!(tau.order(&order_id), order);
+
+    // Naming an item it has goes on with that one alone.
+    let reply = tau.say(id, &format!("oh, then the {}", name_of(&kept))).await;
+    assert_eq!(reply, "Should the refund go to the original payment method, or to a gift card?");
+    tau.say(id, "the original payment method").await;
+    assert_eq!(tau.order(&order_id), order);
+    assert_eq!(tau.writes(id).await, 0);
+    tau.say(id, "yes").await;
+    let after = tau.order(&order_id);
+    assert_eq!(after["status"], "return requested");
+    assert_eq!(after["return_items"], json!([kept["item_id"]]));
+}
+
+#[tokio::test]
+async fn two_delivered_items_are_returned_in_one_call() {
+    let tau = tau().await;
+    let (email, order_id, pairs) = two_swappable(&tau, "delivered", 1);
+    let [(first, _), (second, _)] = &pairs;
+    let id = tau.start().await;
+    let request = format!(
+        "please return the {} and the {} of order {order_id}",
+        name_of(first),
+        name_of(second)
+    );
+    tau.say(id, &request).await;
+    tau.say(id, &email).await;
+    let reply = tau.say(id, "to the original payment method").await;
+    assert!(
+        reply.starts_with(&format!(
+            "To confirm: I'll start a return of {}, {} from order {order_id}",
+            name_of(first),
+            name_of(second)
+        )),
+        "{reply}"
+    );
+    assert_eq!(tau.order(&order_id)["status"], "delivered");
+    tau.say(id, "yes").await;
+    let after = tau.order(&order_id);
+    assert_eq!(after["status"], "return requested");
+    assert_eq!(after["return_items"], json!([first["item_id"], second["item_id"]]));
+    assert_eq!(tau.writes(id).await, 1);
 }

@@ -214,11 +214,8 @@ pub fn named(matches: &str, entries: &[Value], text: &str) -> Vec<usize> {
     let hits: Vec<BTreeSet<String>> = entries
         .iter()
         .map(|entry| {
-            let mut found = Vec::new();
-            for field in matches.split(',').map(str::trim) {
-                texts(&resolve(entry, field).unwrap_or(Value::Null), &mut found);
-            }
-            let own: BTreeSet<String> = found.iter().flat_map(|t| words(t)).collect();
+            let own: BTreeSet<String> =
+                match_texts(matches, entry).iter().flat_map(|t| words(t)).collect();
             own.intersection(&said).cloned().collect()
         })
         .collect();
@@ -228,6 +225,60 @@ pub fn named(matches: &str, entries: &[Value], text: &str) -> Vec<usize> {
             !hits.iter().any(|other| other.len() > hits[i].len() && other.is_superset(&hits[i]))
         })
         .collect()
+}
+
+/// What a text names in a wider list (every item the customer ordered)
+/// that the slot's own list lacks (the items of this order): the words of
+/// each such entry's `match` fields, once per name. An entry of the wider
+/// list whose named words an entry of the own list has too ("the lamp",
+/// with a desk lamp here and a floor lamp elsewhere) is no miss.
+pub fn not_in(matches: &str, own: &[Value], wider: &[Value], text: &str) -> Vec<String> {
+    let said = words(text);
+    let hit = |entry: &Value| -> BTreeSet<String> {
+        let own: BTreeSet<String> =
+            match_texts(matches, entry).iter().flat_map(|t| words(t)).collect();
+        own.intersection(&said).cloned().collect()
+    };
+    let here: Vec<BTreeSet<String>> = own.iter().map(hit).collect();
+    let mut missing: Vec<String> = Vec::new();
+    for i in named(matches, wider, text) {
+        let words = hit(&wider[i]);
+        if here.iter().any(|h| h.is_superset(&words)) {
+            continue;
+        }
+        let name = match_texts(matches, &wider[i]).join(" ");
+        if !missing.contains(&name) {
+            missing.push(name);
+        }
+    }
+    missing
+}
+
+/// The texts of an entry's `match` fields.
+fn match_texts(matches: &str, entry: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for field in matches.split(',').map(str::trim) {
+        texts(&resolve(entry, field).unwrap_or(Value::Null), &mut found);
+    }
+    found
+}
+
+/// Names as a customer reads them: "A", "A and B", "A, B and C".
+pub fn join_and(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Clauses of one sentence, one per entry: "a", "a; and b", "a; b; and c".
+pub fn join_lines(lines: &[String]) -> String {
+    match lines {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{}; and {last}", rest.join("; ")),
+    }
 }
 
 /// The value a slot takes from its list, given what it holds now and the

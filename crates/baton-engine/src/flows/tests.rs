@@ -360,3 +360,137 @@ fn a_zip_code_is_found_alone_or_with_a_name() {
     assert_eq!(zip_in("My name is Noah Ito, and my zip code is 98178."), Some("98178".into()));
     assert_eq!(zip_in("order 1234567 has no zip"), None);
 }
+
+fn order_items() -> Vec<Value> {
+    vec![
+        json!({"name": "Desk Lamp", "item_id": "1"}),
+        json!({"name": "Water Bottle", "item_id": "2"}),
+    ]
+}
+
+/// Every item of the customer's orders: this order's and another's.
+fn all_items() -> Vec<Value> {
+    let mut all = order_items();
+    all.push(json!({"name": "Floor Lamp", "item_id": "3"}));
+    all.push(json!({"name": "Toaster", "item_id": "4"}));
+    all
+}
+
+#[test]
+fn an_item_named_from_another_order_is_told_and_a_shared_word_is_no_miss() {
+    let (own, wider) = (order_items(), all_items());
+    let missing = |text: &str| pick::not_in("name", &own, &wider, text);
+    assert_eq!(missing("exchange the water bottle and the toaster"), vec!["Toaster"]);
+    assert_eq!(missing("the floor lamp and the toaster"), vec!["Floor Lamp", "Toaster"]);
+    // "the lamp" fits the desk lamp of this order as well as the floor lamp.
+    assert!(missing("the lamp please").is_empty());
+    assert!(missing("the desk lamp and the water bottle").is_empty());
+    assert!(missing("hello").is_empty());
+}
+
+#[test]
+fn names_and_clauses_are_joined_as_a_sentence() {
+    let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(pick::join_and(&list(&["Toaster"])), "Toaster");
+    assert_eq!(pick::join_and(&list(&["A", "B", "C"])), "A, B and C");
+    assert_eq!(pick::join_lines(&list(&["a"])), "a");
+    assert_eq!(pick::join_lines(&list(&["a", "b", "c"])), "a; b; and c");
+}
+
+/// A slot picked once per item, from each item's product.
+fn per_item_slot() -> SlotDef {
+    toml::from_str(
+        r#"
+        name = "new_items"
+        question = "Which {get_product.name}?"
+        each = "items"
+        as = "item"
+        lookup = "get_product"
+        among = "get_product.variants"
+        value = "item_id"
+        match = "options"
+        always_ask = true
+        lines.summary = "the {o.items[item_id=item].name} for {get_product.variants[item_id=new_items].options}"
+        "#,
+    )
+    .unwrap()
+}
+
+fn products() -> [Value; 2] {
+    [
+        json!({"name": "Desk Lamp", "variants": [
+            {"item_id": "11", "options": {"color": "black"}},
+            {"item_id": "12", "options": {"color": "white"}}]}),
+        json!({"name": "Water Bottle", "variants": [
+            {"item_id": "21", "options": {"color": "black", "capacity": "1000ml"}},
+            {"item_id": "22", "options": {"color": "red", "capacity": "500ml"}}]}),
+    ]
+}
+
+#[test]
+fn an_entry_scope_holds_the_entry_its_lookup_and_what_was_picked_for_it() {
+    let slot = per_item_slot();
+    let base = json!({"o": {"items": order_items()}, "items": ["1", "2"], "get_product": "none"});
+    let mut progress = EachPick::new(vec![json!("1"), json!("2")]);
+    progress.looked_up = products().to_vec();
+    progress.picked[0] = json!("12");
+
+    let first = entry_scope(&base, &slot, &progress, 0);
+    assert_eq!(first["item"], json!("1"));
+    assert_eq!(first["get_product"]["name"], json!("Desk Lamp"));
+    assert_eq!(first["new_items"], json!("12"));
+    let second = entry_scope(&base, &slot, &progress, 1);
+    assert_eq!(second["item"], json!("2"));
+    assert_eq!(second["get_product"]["name"], json!("Water Bottle"));
+    assert_eq!(second.get("new_items"), None);
+    assert_eq!(progress.next_open(), Some(1));
+    assert_eq!(render("Which {get_product.name}?", &second).unwrap(), "Which Water Bottle?");
+
+    // Each entry's variants are its own product's: "black" names one
+    // variant of each, "red" only the bottle's.
+    let variants = |i: usize| {
+        pick::entries(resolve(&entry_scope(&base, &slot, &progress, i), "get_product.variants"))
+    };
+    assert_eq!(
+        pick::pick(&slot, &variants(1), None, &said(&["the red one"]), None),
+        Some(json!("22"))
+    );
+    assert_eq!(pick::pick(&slot, &variants(0), None, &said(&["the red one"]), None), None);
+    assert_eq!(pick::pick(&slot, &variants(0), None, &said(&["black"]), None), Some(json!("11")));
+}
+
+#[test]
+fn the_lines_of_a_slot_picked_per_entry_pair_each_entry_with_its_pick_in_order() {
+    let flow: FlowDef = toml::from_str(
+        r#"
+        intent = "exchange_item"
+        [[slot]]
+        name = "items"
+        question = "Which?"
+        among = "o.items"
+        value = "item_id"
+        match = "name"
+        many = true
+        "#,
+    )
+    .unwrap();
+    let flow = FlowDef { slots: vec![flow.slots[0].clone(), per_item_slot()], ..flow };
+    let mut state = FlowState::default();
+    state.slots.insert("items".into(), json!(["2", "1"]));
+    let mut progress = EachPick::new(vec![json!("2"), json!("1")]);
+    let [lamp, bottle] = products();
+    progress.looked_up = vec![bottle, lamp];
+    progress.picked = vec![json!("22"), json!("11")];
+    state.each.insert("new_items".into(), progress);
+    let base = json!({"o": {"items": order_items()}});
+
+    // Not every entry has a value in the slot yet: no lines.
+    assert!(lines(&flow, &state, &base).is_empty());
+    state.slots.insert("new_items".into(), json!(["22", "11"]));
+    assert_eq!(
+        lines(&flow, &state, &base)["new_items"]["summary"],
+        json!(
+            "the Water Bottle for capacity: 500ml, color: red; and the Desk Lamp for color: black"
+        )
+    );
+}

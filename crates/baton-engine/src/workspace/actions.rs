@@ -220,6 +220,31 @@ pub struct SlotDef {
     /// someone else's order); otherwise the steps run and decide.
     #[serde(default)]
     pub when: Option<String>,
+    /// A slot picked once for every entry of an earlier `many` slot, in its
+    /// order: the new variant of each item to exchange, say. Its value is
+    /// the list of what was picked, as long as that slot's and in the same
+    /// order. `lookup`, `among`, `when` and `question` are read once per
+    /// entry, with the entry under the name `as`.
+    #[serde(default)]
+    pub each: Option<String>,
+    /// The name of the entry of `each` while this slot is picked for it.
+    #[serde(default, rename = "as")]
+    pub each_as: Option<String>,
+    /// Texts said once per entry of `each` and joined for a summary
+    /// (`{lines.SLOT.NAME}`): in them, `as` is the entry, the slot's own
+    /// name the value picked for it, and the lookup that entry's answer.
+    #[serde(default)]
+    pub lines: BTreeMap<String, String>,
+    /// A wider list than `among` that the customer may name entries of (all
+    /// of their orders' items, say), read with the same `match`: an entry
+    /// named there and not in `among` is not picked, and `not_in_list` is
+    /// said with it.
+    #[serde(default)]
+    pub wider: Option<String>,
+    /// What is said when the customer names an entry of `wider` that is not
+    /// in `among` (`{named}`: what they named), before the slot's question.
+    #[serde(default)]
+    pub not_in_list: Option<String>,
 }
 
 /// One step of a flow: a condition, then a call and/or a reply.
@@ -280,6 +305,9 @@ pub struct ActionMessages {
     pub listed: String,
     /// The same, when the list has no entry that fits.
     pub none_listed: String,
+    /// The customer named entries a slot's list lacks (`{named}`), when
+    /// the slot has no `not_in_list` of its own.
+    pub not_in_list: String,
 }
 
 impl Default for ActionMessages {
@@ -305,6 +333,7 @@ impl Default for ActionMessages {
             none_listed: "I've looked, and there is none on your account that this can be \
                           done for."
                 .into(),
+            not_in_list: "I can't find the {named} there.".into(),
         }
     }
 }
@@ -517,7 +546,20 @@ fn check_flows(
         // What a reference may start with, growing as tools are called.
         let mut roots: Vec<String> = flow.slots.iter().map(|s| s.name.clone()).collect();
         roots.push("customer".into());
-        roots.extend(flow.slots.iter().filter_map(|s| s.lookup.clone()));
+        // A lookup read once per entry of another slot has no answer of its
+        // own outside that slot's texts.
+        roots.extend(
+            flow.slots.iter().filter(|s| s.each.is_none()).filter_map(|s| s.lookup.clone()),
+        );
+        if flow.slots.iter().any(|s| !s.lines.is_empty()) {
+            roots.push("lines".into());
+        }
+        let mut at_slots = Vec::new();
+        for (n, slot) in flow.slots.iter().enumerate() {
+            for message in check_each(slot, &flow.slots[..n], &roots, intent) {
+                at_slots.push((slot_span(src, span, &slot.name), message));
+            }
+        }
         for slot in &flow.slots {
             if let Some(kind) = &slot.entity {
                 if !ENTITY_KINDS.contains(&kind.as_str()) {
@@ -575,6 +617,7 @@ fn check_flows(
                         if let Some(confirm) = &tool.confirm {
                             for r in super::templates::references(confirm).unwrap_or_default() {
                                 check_root(r, &roots, intent, step_no, &mut here);
+                                check_lines(r, flow, step_no, &mut here);
                             }
                         }
                         roots.push(call.clone());
@@ -586,12 +629,157 @@ fn check_flows(
                     Ok(used) => {
                         for r in used {
                             check_root(r, &roots, intent, step_no, &mut here);
+                            check_lines(r, flow, step_no, &mut here);
                         }
                     }
                     Err(e) => here(format!("flow `{intent}`, step {step_no}: `say` {e}")),
                 }
             }
         }
+        for (at, message) in at_slots {
+            problems.push(src.at(at, message));
+        }
+    }
+}
+
+/// Where a slot of a flow starts: the line of its `name`, or the flow's
+/// first line when it cannot be found.
+fn slot_span(src: &Source, flow: &Range<usize>, slot: &str) -> Range<usize> {
+    // The flow's text runs to the next flow's header: its span may hold
+    // its own table only.
+    let rest = src.text.get(flow.start..).unwrap_or("");
+    let end = rest.get(1..).and_then(|r| r.find("\n[[flow]]")).map_or(rest.len(), |e| e + 1);
+    let text = &rest[..end];
+    let at = [format!("name = \"{slot}\""), format!("name = '{slot}'")]
+        .iter()
+        .filter_map(|needle| text.find(needle.as_str()))
+        .min();
+    match at {
+        Some(at) => flow.start + at..flow.start + at,
+        None => flow.clone(),
+    }
+}
+
+/// The rules of a slot picked per entry of another (`each`, `as`,
+/// `lines`) and of a slot told about entries it lacks (`wider`,
+/// `not_in_list`). `before` are the slots defined before this one.
+fn check_each(slot: &SlotDef, before: &[SlotDef], roots: &[String], intent: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let name = &slot.name;
+    let at = format!("flow `{intent}`, slot `{name}`");
+    match (&slot.each, &slot.each_as) {
+        (Some(each), as_name) => {
+            match before.iter().find(|s| &s.name == each) {
+                Some(source) if source.many => {}
+                Some(_) => out.push(format!(
+                    "{at}: `each = \"{each}\"` needs slot `{each}` to be a list (`many = true`)"
+                )),
+                None => out.push(format!(
+                    "{at}: `each = \"{each}\"` names no slot defined before this one"
+                )),
+            }
+            if slot.many {
+                out.push(format!("{at}: a slot with `each` cannot also be `many`"));
+            }
+            if slot.among.is_none() {
+                out.push(format!("{at}: `each` needs `among`, the list to pick from per entry"));
+            }
+            match as_name {
+                None => out.push(format!("{at}: `each` needs `as`, the name of the entry")),
+                Some(a) if !is_identifier(a) => {
+                    out.push(format!("{at}: `as = \"{a}\"` must be letters, digits and `_`"))
+                }
+                Some(a) if roots.contains(a) || GLOBAL_ROOTS.contains(&a.as_str()) => out
+                    .push(format!("{at}: `as = \"{a}\"` is already the name of a slot or a value")),
+                Some(_) => {}
+            }
+            let mut own = roots.to_vec();
+            own.extend(as_name.iter().cloned());
+            own.extend(slot.lookup.iter().cloned());
+            let entry = as_name.as_deref().unwrap_or("as");
+            for (line, text) in &slot.lines {
+                match unknown_references(text, &own) {
+                    Ok(unknown) => out.extend(unknown.into_iter().map(|r| {
+                        format!(
+                            "{at}, line `{line}`: `{r}` names no slot, not `{entry}`, not the \
+                             slot's lookup and not `customer`"
+                        )
+                    })),
+                    Err(e) => out.push(format!("{at}, line `{line}`: {e}")),
+                }
+            }
+        }
+        (None, Some(_)) => {
+            out.push(format!("{at}: `as` names the entry of `each`, which is missing"))
+        }
+        (None, None) if !slot.lines.is_empty() => {
+            out.push(format!("{at}: `lines` are said per entry of `each`, which is missing"))
+        }
+        (None, None) => {}
+    }
+    if let Some(wider) = &slot.wider {
+        if slot.among.is_none() || slot.matches.is_none() {
+            out.push(format!("{at}: `wider` needs `among` and `match`"));
+        }
+        let root = wider.split(['.', '[']).next().unwrap_or("");
+        if !roots.iter().any(|r| r == root) {
+            out.push(format!(
+                "{at}: `wider = \"{wider}\"` names `{root}`, which is no slot, no lookup and \
+                 not `customer`"
+            ));
+        }
+    }
+    if let Some(text) = &slot.not_in_list {
+        if slot.wider.is_none() {
+            out.push(format!(
+                "{at}: `not_in_list` is said for entries of `wider`, which is missing"
+            ));
+        }
+        let mut own = roots.to_vec();
+        own.push("named".into());
+        match unknown_references(text, &own) {
+            Ok(unknown) => out.extend(unknown.into_iter().map(|r| {
+                format!(
+                    "{at}: `not_in_list` uses `{r}`, which is no slot, no lookup, not \
+                     `named` and not `customer`"
+                )
+            })),
+            Err(e) => out.push(format!("{at}: `not_in_list` {e}")),
+        }
+    }
+    out
+}
+
+/// The references of a text whose first part is none of `known`.
+fn unknown_references<'a>(text: &'a str, known: &[String]) -> Result<Vec<&'a str>, String> {
+    let used = super::templates::references(text)?;
+    Ok(used
+        .into_iter()
+        .filter(|r| {
+            let root = r.split(['.', '[']).next().unwrap_or("");
+            !known.iter().any(|k| k == root) && !GLOBAL_ROOTS.contains(&root)
+        })
+        .collect())
+}
+
+/// A reference to a slot's per-entry texts (`lines.SLOT.NAME`) names a
+/// slot picked per entry and one of its `lines`.
+fn check_lines(reference: &str, flow: &FlowDef, step: usize, here: &mut impl FnMut(String)) {
+    let mut parts = reference.split('.');
+    if parts.next() != Some("lines") {
+        return;
+    }
+    let (slot, line) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let intent = &flow.intent;
+    match flow.slots.iter().find(|s| s.name == slot) {
+        Some(s) if s.lines.contains_key(line) => {}
+        Some(s) if s.each.is_some() => here(format!(
+            "flow `{intent}`, step {step}: `{reference}`: slot `{slot}` has no line `{line}`"
+        )),
+        _ => here(format!(
+            "flow `{intent}`, step {step}: `{reference}` needs `{slot}` to be a slot with \
+             `each` and `lines`"
+        )),
     }
 }
 
@@ -606,6 +794,8 @@ fn check_pick(
 ) {
     let name = &slot.name;
     let mut roots = roots.to_vec();
+    // The entry a slot is picked for, in its lookup, list and condition.
+    roots.extend(slot.each_as.iter().cloned());
     if let Some(lookup) = &slot.lookup {
         match actions.tool(lookup) {
             None => here(format!("flow `{intent}`, slot `{name}`: unknown lookup tool `{lookup}`")),

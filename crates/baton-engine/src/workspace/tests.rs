@@ -671,3 +671,128 @@ fn a_tools_backend_over_plain_http_to_another_host_is_reported() {
     write(dir.path(), "tools.toml", "[backend]\nbase_url = \"https://store.example.com/api\"\n");
     assert_eq!(problems(dir.path()), Vec::<String>::new());
 }
+
+const PAIR_TOOLS: &str = r#"
+[backend]
+base_url = "http://127.0.0.1:9"
+
+[[tool]]
+name = "get_order"
+description = "An order"
+kind = "read"
+method = "GET"
+path = "/orders/{order_id}"
+params = { order_id = { type = "string", from = "order_id" } }
+
+[[tool]]
+name = "get_product"
+description = "A product"
+kind = "read"
+method = "GET"
+path = "/products/{product_id}"
+params = { product_id = { type = "string", from = "get_order.items[item_id=item].product_id" } }
+
+[[tool]]
+name = "swap"
+description = "Swap items"
+kind = "write"
+method = "POST"
+path = "/orders/{order_id}/swap"
+requires_confirmation = true
+confirm = "I'll swap {lines.new_items.summary}. Shall I?"
+params.order_id = { type = "string", from = "order_id" }
+params.item_ids = { type = "list", from = "items" }
+params.new_item_ids = { type = "list", from = "new_items" }
+"#;
+
+/// A flow that swaps several items of an order, each for a variant of its
+/// own product; `{EACH}` is replaced by the per-item slot's own settings.
+const PAIR_FLOW: &str = r#"
+[[flow]]
+intent = "greeting"
+
+[[flow.slot]]
+name = "order_id"
+question = "Which order?"
+entity = "order_number"
+
+[[flow.slot]]
+name = "items"
+question = "Which items?"
+lookup = "get_order"
+among = "get_order.items"
+value = "item_id"
+match = "name"
+many = true
+wider = "get_order.items"
+not_in_list = "No {named} in #{order_id}."
+
+[[flow.slot]]
+name = "new_items"
+question = "Which {get_product.name}?"
+{EACH}
+lookup = "get_product"
+among = "get_product.variants"
+value = "item_id"
+match = "options"
+lines.summary = "the {get_order.items[item_id=item].name} for {get_product.variants[item_id=new_items].options}"
+
+[[flow.step]]
+call = "swap"
+say = "Done."
+stop = true
+"#;
+
+fn pair_problems(each: &str, step_say: &str) -> Vec<String> {
+    let dir = valid();
+    write(dir.path(), "tools.toml", PAIR_TOOLS);
+    let flow = PAIR_FLOW.replace("{EACH}", each).replace("say = \"Done.\"", step_say);
+    write(dir.path(), "flows.toml", &flow);
+    problems(dir.path())
+}
+
+#[test]
+fn a_slot_picked_per_entry_of_a_list_slot_checks_clean() {
+    let problems = pair_problems("each = \"items\"\nas = \"item\"", "say = \"Done.\"");
+    assert_eq!(problems, Vec::<String>::new());
+}
+
+#[test]
+fn mistakes_in_a_slot_picked_per_entry_are_reported_on_its_line() {
+    // The slot `new_items` is named on line 22 of flows.toml, the flow
+    // starts on line 2.
+    let at = "flows.toml:22: flow `greeting`, slot `new_items`";
+    let done = "say = \"Done.\"";
+    let cases = [
+        (
+            "each = \"order_id\"\nas = \"item\"",
+            done,
+            format!(
+                "{at}: `each = \"order_id\"` needs slot `order_id` to be a list (`many = true`)"
+            ),
+        ),
+        (
+            "each = \"colour\"\nas = \"item\"",
+            done,
+            format!("{at}: `each = \"colour\"` names no slot defined before this one"),
+        ),
+        ("each = \"items\"", done, format!("{at}: `each` needs `as`, the name of the entry")),
+        (
+            "each = \"items\"\nas = \"order_id\"",
+            done,
+            format!("{at}: `as = \"order_id\"` is already the name of a slot or a value"),
+        ),
+        ("", done, format!("{at}: `lines` are said per entry of `each`, which is missing")),
+        (
+            "each = \"items\"\nas = \"item\"",
+            "say = \"Done: {lines.new_items.done}.\"",
+            "flows.toml:2: flow `greeting`, step 1: `lines.new_items.done`: slot `new_items` has \
+             no line `done`"
+                .to_string(),
+        ),
+    ];
+    for (each, say, expected) in cases {
+        let found = pair_problems(each, say);
+        assert!(found.contains(&expected), "{each:?}: {found:?}");
+    }
+}
