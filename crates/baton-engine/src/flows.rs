@@ -377,6 +377,9 @@ impl Engine {
         // 3b. Slots picked from a list the tools give: "the desk lamp", "my
         //     last order", "actually, the other one".
         let notice = self.pick_slots(turn, flow, state, text, &given_now, asked.as_deref()).await?;
+        if let Some(notice) = notice {
+            turn.say(Author::Bot, notice, vec![])?;
+        }
 
         // 4. The slots still missing, one question at a time.
         let values = scope(workspace, state);
@@ -421,10 +424,6 @@ impl Engine {
                 turn.say(Author::Bot, reply, vec![])?;
                 return Ok(Step::Wait("listed the entries a slot is picked from"));
             }
-            let question = match notice {
-                Some(notice) => format!("{notice} {question}"),
-                None => question,
-            };
             turn.say(Author::Bot, question, vec![])?;
             return Ok(Step::Wait("asked for a slot"));
         }
@@ -740,7 +739,7 @@ impl Engine {
                     said = Some(self.customer_texts(turn, text).await?);
                 }
                 let texts = said.clone().unwrap_or_default();
-                self.pick_each(turn, slot, state, &texts, asked).await?;
+                self.pick_each(turn, flow, slot, state, &texts, asked).await?;
                 continue;
             }
             // The list is read even for a slot that has its value: a later
@@ -777,17 +776,17 @@ impl Engine {
                 said.clone().unwrap_or_default()
             };
             // An entry named that is in the wider list only ("the floor lamp"
-            // of another order) is told, and nothing is picked.
+            // of another order) is told; the entries named that the list has
+            // are picked, and when there are none, nothing is.
             if let (Some(wider), Some(matches), false) = (&slot.wider, &slot.matches, turning) {
                 let wide = pick::entries(resolve(&values, wider));
-                let missing = texts
-                    .iter()
-                    .find(|t| {
-                        !pick::named(matches, &entries, t).is_empty()
-                            || !pick::named(matches, &wide, t).is_empty()
-                    })
-                    .map(|t| pick::not_in(matches, &entries, &wide, t))
-                    .unwrap_or_default();
+                let said = texts.iter().find(|t| {
+                    !pick::named(matches, &entries, t).is_empty()
+                        || !pick::named(matches, &wide, t).is_empty()
+                });
+                let missing =
+                    said.map(|t| pick::not_in(matches, &entries, &wide, t)).unwrap_or_default();
+                let none_here = said.is_none_or(|t| pick::named(matches, &entries, t).is_empty());
                 if !missing.is_empty() {
                     let text = slot
                         .not_in_list
@@ -795,7 +794,9 @@ impl Engine {
                         .unwrap_or(&workspace.actions.messages.not_in_list);
                     let named = with_value(workspace, state, "named", &pick::join_and(&missing));
                     notice = Some(render(text, &named)?);
-                    continue;
+                    if none_here {
+                        continue;
+                    }
                 }
             }
             let Some(mut value) = pick::pick(slot, &entries, current.as_ref(), &texts, original)
@@ -821,12 +822,14 @@ impl Engine {
     }
 
     /// Pick a slot once for every entry of its `each` slot: from all the
-    /// customer said before the first question about it, then each answer
-    /// for the entry it was asked about. The slot gets its value, the list
-    /// in the entries' order, when every entry has one.
+    /// customer said before the first question about it, then from each
+    /// answer, for the entry it was asked about or the entries it names
+    /// (each from what it says about that one). The slot gets its value,
+    /// the list in the entries' order, when every entry has one.
     async fn pick_each(
         &self,
         turn: &mut Turn,
+        flow: &FlowDef,
         slot: &SlotDef,
         state: &mut FlowState,
         texts: &[String],
@@ -853,7 +856,8 @@ impl Engine {
         }
         let Some(mut progress) = state.each.remove(&slot.name) else { return Ok(()) };
         let answering = progress.asking.filter(|_| asked == Some(slot.name.as_str()));
-        let newest: Vec<String> = texts.iter().take(1).cloned().collect();
+        let names = self.entry_names(flow, each, state, &source);
+        let newest = texts.first().map(String::as_str).unwrap_or_default();
         for i in 0..source.len() {
             if !progress.picked[i].is_null() {
                 continue;
@@ -866,12 +870,16 @@ impl Engine {
                     None => continue,
                 }
             }
-            let texts = if !progress.seeded {
-                texts
-            } else if answering == Some(i) {
-                newest.as_slice()
+            // Each message for what it says about this entry; after the
+            // first question, the newest only, and only if it names this
+            // entry or answers the question about it.
+            let texts: Vec<String> = if !progress.seeded {
+                texts.iter().filter_map(|t| pick::about(&names, i, t)).map(|(t, _)| t).collect()
             } else {
-                continue;
+                match pick::about(&names, i, newest) {
+                    Some((part, named)) if named || answering == Some(i) => vec![part],
+                    _ => continue,
+                }
             };
             let values = entry_scope(&scope(workspace, state), slot, &progress, i);
             if slot.when.as_deref().is_some_and(|w| !holds(w, &values)) {
@@ -882,7 +890,7 @@ impl Engine {
             if entries.is_empty() && original.is_none() {
                 continue;
             }
-            if let Some(value) = pick::pick(slot, &entries, None, texts, original) {
+            if let Some(value) = pick::pick(slot, &entries, None, &texts, original) {
                 progress.picked[i] = value;
             }
         }
@@ -892,6 +900,35 @@ impl Engine {
         }
         state.each.insert(slot.name.clone(), progress);
         Ok(())
+    }
+
+    /// The words that name each entry of a list slot (an item's name), by
+    /// that slot's `match` over its list.
+    fn entry_names(
+        &self,
+        flow: &FlowDef,
+        list_slot: &str,
+        state: &FlowState,
+        values: &[Value],
+    ) -> Vec<BTreeSet<String>> {
+        let source = flow.slots.iter().find(|s| s.name == list_slot);
+        let (Some(among), Some(matches)) =
+            (source.and_then(|s| s.among.as_ref()), source.and_then(|s| s.matches.as_ref()))
+        else {
+            return vec![BTreeSet::new(); values.len()];
+        };
+        let field = source.and_then(|s| s.value.as_deref());
+        let entries = pick::entries(resolve(&scope(self.workspace(), state), among));
+        values
+            .iter()
+            .map(|v| {
+                let entry = entries.iter().find(|e| match field {
+                    Some(f) => resolve(e, f).as_ref() == Some(v),
+                    None => *e == v,
+                });
+                entry.map(|e| pick::name_words(matches, e)).unwrap_or_default()
+            })
+            .collect()
     }
 
     /// A read for one entry's scope, its answer not kept in the results.

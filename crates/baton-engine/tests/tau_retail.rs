@@ -763,6 +763,22 @@ fn two_swappable(tau: &Tau, status: &str, skip: usize) -> (String, String, [(Val
         .expect("an order with two items that can be swapped")
 }
 
+/// A conversation whose customer asks to `verb` the two items of `pairs`
+/// from an order and then gives their e-mail, with the reply to that.
+async fn ask_for_two(
+    tau: &Tau,
+    email: &str,
+    verb: &str,
+    order_id: &str,
+    pairs: &[(Value, Value); 2],
+) -> (baton_core::ConversationId, String) {
+    let id = tau.start().await;
+    let (first, second) = (name_of(&pairs[0].0), name_of(&pairs[1].0));
+    tau.say(id, &format!("{verb} the {first} and the {second} from order {order_id}")).await;
+    let reply = tau.say(id, email).await;
+    (id, reply)
+}
+
 fn name_of(item: &Value) -> &str {
     item["name"].as_str().unwrap()
 }
@@ -800,16 +816,8 @@ async fn two_delivered_items_are_exchanged_in_one_call_each_for_its_variant() {
     let (email, order_id, pairs) = two_swappable(&tau, "delivered", 0);
     let order = tau.order(&order_id);
     let [(first, first_new), (second, second_new)] = &pairs;
-    let id = tau.start().await;
-    let request = format!(
-        "I'd like to exchange the {} and the {} from order {order_id}",
-        name_of(first),
-        name_of(second)
-    );
-    tau.say(id, &request).await;
-
     // Each item's new variant is asked for in its own product's words.
-    let reply = tau.say(id, &email).await;
+    let (id, reply) = ask_for_two(&tau, &email, "I'd like to exchange", &order_id, &pairs).await;
     assert!(
         reply.starts_with(&format!("Which {} would you like instead?", name_of(first))),
         "{reply}"
@@ -946,8 +954,8 @@ async fn an_item_of_another_order_named_for_a_return_is_told_and_nothing_is_retu
     let reply = tau.say(id, &email).await;
     assert!(
         reply.starts_with(&format!(
-            "Order {order_id} has no {elsewhere}. Which items of order {order_id} would you like \
-             to return?"
+            "Order {order_id} has no {elsewhere}.\nWhich items of order {order_id} would you \
+             like to return?"
         )),
         "{reply}"
     );
@@ -959,6 +967,31 @@ async fn an_item_of_another_order_named_for_a_return_is_told_and_nothing_is_retu
     tau.say(id, "the original payment method").await;
     assert_eq!(tau.order(&order_id), order);
     assert_eq!(tau.writes(id).await, 0);
+
+    // Named with an item the order has, that one goes on and the customer
+    // is told of the other.
+    let other = tau.start().await;
+    let both = format!("return the {} and the {elsewhere} of order {order_id}", name_of(&kept));
+    tau.say(other, &both).await;
+    let reply = tau.say(other, &email).await;
+    assert_eq!(
+        reply,
+        format!(
+            "Order {order_id} has no {elsewhere}.\nShould the refund go to the original payment \
+             method, or to a gift card?"
+        )
+    );
+    let reply = tau.say(other, "the original payment method").await;
+    assert!(
+        reply.starts_with(&format!(
+            "To confirm: I'll start a return of {} from order {order_id}",
+            name_of(&kept)
+        )),
+        "{reply}"
+    );
+    assert_eq!(tau.order(&order_id), order);
+    assert_eq!(tau.writes(other).await, 0);
+
     tau.say(id, "yes").await;
     let after = tau.order(&order_id);
     assert_eq!(after["status"], "return requested");
@@ -970,14 +1003,7 @@ async fn two_delivered_items_are_returned_in_one_call() {
     let tau = tau().await;
     let (email, order_id, pairs) = two_swappable(&tau, "delivered", 1);
     let [(first, _), (second, _)] = &pairs;
-    let id = tau.start().await;
-    let request = format!(
-        "please return the {} and the {} of order {order_id}",
-        name_of(first),
-        name_of(second)
-    );
-    tau.say(id, &request).await;
-    tau.say(id, &email).await;
+    let (id, _) = ask_for_two(&tau, &email, "please return", &order_id, &pairs).await;
     let reply = tau.say(id, "to the original payment method").await;
     assert!(
         reply.starts_with(&format!(
@@ -993,4 +1019,27 @@ async fn two_delivered_items_are_returned_in_one_call() {
     assert_eq!(after["status"], "return requested");
     assert_eq!(after["return_items"], json!([first["item_id"], second["item_id"]]));
     assert_eq!(tau.writes(id).await, 1);
+}
+
+#[tokio::test]
+async fn one_message_naming_the_new_variant_of_each_item_answers_for_both() {
+    let tau = tau().await;
+    let (email, order_id, pairs) = two_swappable(&tau, "delivered", 0);
+    let [(first, first_new), (second, second_new)] = &pairs;
+    let (id, _) = ask_for_two(&tau, &email, "I'd like to exchange", &order_id, &pairs).await;
+    let both = format!(
+        "the {} with {} and the {} with {}",
+        name_of(first),
+        options_text(first_new),
+        name_of(second),
+        options_text(second_new)
+    );
+    let reply = tau.say(id, &both).await;
+    assert!(reply.starts_with("Which payment method"), "{reply}");
+    tau.say(id, "the original one").await;
+    assert_eq!(tau.writes(id).await, 0);
+    tau.say(id, "yes").await;
+    let after = tau.order(&order_id);
+    assert_eq!(after["exchange_items"], json!([first["item_id"], second["item_id"]]));
+    assert_eq!(after["exchange_new_items"], json!([first_new["item_id"], second_new["item_id"]]));
 }

@@ -263,6 +263,60 @@ fn match_texts(matches: &str, entry: &Value) -> Vec<String> {
     found
 }
 
+/// The words that name an entry, from its `match` fields.
+pub fn name_words(matches: &str, entry: &Value) -> BTreeSet<String> {
+    match_texts(matches, entry).iter().flat_map(|t| words(t)).collect()
+}
+
+/// What a text says about entry `i` of several it may name (each by its
+/// `names`): every part from a word naming it to a word naming another
+/// ("the desk lamp in black and the backpack in grey": "desk lamp in black
+/// and the" for the lamp), and true. The whole text and false when it names
+/// none of them, or when entry `i` has no word of its own; `None` when it
+/// names others only.
+pub fn about(names: &[BTreeSet<String>], i: usize, text: &str) -> Option<(String, bool)> {
+    // The words only one entry has: two laptops are not told apart by name.
+    let own: Vec<BTreeSet<String>> = names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| {
+            let others: BTreeSet<&String> =
+                names.iter().enumerate().filter(|(o, _)| *o != k).flat_map(|(_, n)| n).collect();
+            n.iter().filter(|w| !others.contains(w)).cloned().collect()
+        })
+        .collect();
+    if own.get(i).is_none_or(BTreeSet::is_empty) {
+        return Some((text.to_string(), false));
+    }
+    // Each word belongs to the entry named last; the words before a name,
+    // back to the last comma or "and", belong to it too ("a red T-shirt").
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    let mut owners: Vec<Option<usize>> = vec![None; tokens.len()];
+    let (mut owner, mut clause_start) = (None, 0);
+    for (at, token) in tokens.iter().enumerate() {
+        if let Some(k) = own.iter().position(|o| !o.is_disjoint(&words(token))) {
+            if owner != Some(k) {
+                let from = if owner.is_none() { 0 } else { clause_start };
+                owners[from..at].iter_mut().for_each(|o| *o = Some(k));
+                owner = Some(k);
+            }
+        }
+        owners[at] = owner;
+        let lower = token.to_lowercase();
+        if ["and", "or", "then", "also"].contains(&lower.as_str())
+            || lower.ends_with([',', ';', '.', '!', '?'])
+        {
+            clause_start = at + 1;
+        }
+    }
+    if owner.is_none() {
+        return Some((text.to_string(), false));
+    }
+    let mine: Vec<&str> =
+        tokens.iter().zip(&owners).filter(|(_, o)| **o == Some(i)).map(|(t, _)| *t).collect();
+    (!mine.is_empty()).then(|| (mine.join(" "), true))
+}
+
 /// Names as a customer reads them: "A", "A and B", "A, B and C".
 pub fn join_and(names: &[String]) -> String {
     match names {

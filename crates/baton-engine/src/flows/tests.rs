@@ -494,3 +494,30 @@ fn the_lines_of_a_slot_picked_per_entry_pair_each_entry_with_its_pick_in_order()
         )
     );
 }
+
+#[test]
+fn a_message_about_several_items_is_read_for_each_in_its_own_part() {
+    let names: Vec<_> = order_items().iter().map(|i| pick::name_words("name", i)).collect();
+    let text = "make the desk lamp black, and change to the red 500ml water bottle";
+    assert_eq!(pick::about(&names, 0, text), Some(("make the desk lamp black, and".into(), true)));
+    assert_eq!(
+        pick::about(&names, 1, text),
+        Some(("change to the red 500ml water bottle".into(), true))
+    );
+    // The words before the only item named are about it.
+    let one = vec![names[1].clone()];
+    assert_eq!(
+        pick::about(&one, 0, "a red water bottle, 500ml"),
+        Some(("a red water bottle, 500ml".into(), true))
+    );
+    // A message that names only the lamp says nothing about the bottle.
+    assert_eq!(pick::about(&names, 1, "the lamp in white please"), None);
+    // One that names neither is read whole for either.
+    assert_eq!(pick::about(&names, 1, "the red one"), Some(("the red one".into(), false)));
+    // Two entries of one name cannot be told apart by it: read whole.
+    let twins = vec![names[0].clone(), names[0].clone()];
+    assert_eq!(
+        pick::about(&twins, 1, "both lamps in black"),
+        Some(("both lamps in black".into(), false))
+    );
+}
