@@ -755,6 +755,9 @@ impl Engine {
                 }
             }
             let current = state.slots.get(&slot.name).cloned();
+            // TODO: a list slot, once picked, changes only by "the other one";
+            // "let's just change the backpack" does not drop the other items
+            // from it, for want of a way to read a narrowing from a message.
             let turning = current.is_some() && !turned && pick::says_other(text);
             if current.is_some() && !turning {
                 continue;
@@ -778,6 +781,8 @@ impl Engine {
             // An entry named that is in the wider list only ("the floor lamp"
             // of another order) is told; the entries named that the list has
             // are picked, and when there are none, nothing is.
+            // TODO: only entries of `wider` can be told missing; a product the
+            // customer never ordered needs a catalogue list to be named from.
             if let (Some(wider), Some(matches), false) = (&slot.wider, &slot.matches, turning) {
                 let wide = pick::entries(resolve(&values, wider));
                 let said = texts.iter().find(|t| {

@@ -390,6 +390,9 @@ pub fn pick(
             let hit = named(matches, entries, text);
             let chosen: Vec<Value> =
                 hit.iter().filter_map(|&i| value_of(slot, &entries[i])).collect();
+            // TODO: a list slot takes every entry the words fit, so "the
+            // earbuds" of an order with three pairs picks all three; telling
+            // same-named entries apart needs their other fields (options).
             if slot.many && !chosen.is_empty() {
                 return Some(Value::Array(chosen));
             }
