@@ -353,12 +353,22 @@ pub fn pick(
         .filter(|v| !v.is_null())
         .collect();
 
-    // A change of mind in the newest message: the other of two.
+    // A change of mind in the newest message: the other of two. A list
+    // slot holding one of two entries turns to a list of the other.
     if let (Some(current), Some(newest)) = (current, texts.first()) {
-        if !slot.many && says_other(newest) {
-            let rest: Vec<&Value> = values.iter().filter(|v| !same(v, current)).collect();
-            return match rest.as_slice() {
-                [only] => Some((*only).clone()),
+        let one_of_list = match current {
+            Value::Array(list) if slot.many => match list.as_slice() {
+                [one] => Some(one),
+                _ => None,
+            },
+            _ => None,
+        };
+        let held = if slot.many { one_of_list } else { Some(current) };
+        if let (Some(held), true) = (held, says_other(newest)) {
+            let rest: Vec<&Value> = values.iter().filter(|v| !same(v, held)).collect();
+            return match (rest.as_slice(), slot.many) {
+                ([only], true) => Some(Value::Array(vec![(*only).clone()])),
+                ([only], false) => Some((*only).clone()),
                 _ => None,
             };
         }

@@ -521,3 +521,13 @@ fn a_message_about_several_items_is_read_for_each_in_its_own_part() {
         Some(("both lamps in black".into(), false))
     );
 }
+
+#[test]
+fn a_list_slot_holding_one_of_two_items_turns_to_the_other() {
+    let slot = item_slot("many = true");
+    let items = order_items();
+    let turn = said(&["sorry, I meant the other one"]);
+    assert_eq!(pick::pick(&slot, &items, Some(&json!(["1"])), &turn, None), Some(json!(["2"])));
+    // Holding both, there is no other one to turn to.
+    assert_eq!(pick::pick(&slot, &items, Some(&json!(["1", "2"])), &turn, None), None);
+}
