@@ -852,12 +852,23 @@ impl Engine {
             }
         };
         // Other entries than the ones this was picked for: picked again.
-        if state.each.get(&slot.name).is_none_or(|p| p.entries != source) {
+        let fits = |p: &EachPick| {
+            p.entries == source
+                && p.picked.len() == source.len()
+                && p.looked_up.len() == source.len()
+        };
+        if !state.each.get(&slot.name).is_some_and(fits) {
             state.each.insert(slot.name.clone(), EachPick::new(source.clone()));
             state.slots.remove(&slot.name);
         }
         if state.slots.contains_key(&slot.name) {
             return Ok(());
+        }
+        // What the entries' lookups read from: the earlier slots' lookups,
+        // read again when a change of mind this turn forgot them.
+        let earlier = flow.slots.iter().take_while(|s| s.name != slot.name);
+        for lookup in earlier.filter(|s| s.each.is_none()).filter_map(|s| s.lookup.as_deref()) {
+            self.look_up(turn, state, lookup).await?;
         }
         let Some(mut progress) = state.each.remove(&slot.name) else { return Ok(()) };
         let answering = progress.asking.filter(|_| asked == Some(slot.name.as_str()));

@@ -1043,3 +1043,73 @@ async fn one_message_naming_the_new_variant_of_each_item_answers_for_both() {
     assert_eq!(after["exchange_items"], json!([first["item_id"], second["item_id"]]));
     assert_eq!(after["exchange_new_items"], json!([first_new["item_id"], second_new["item_id"]]));
 }
+
+#[tokio::test]
+async fn the_other_item_of_two_is_changed_after_a_change_of_mind() {
+    let tau = tau().await;
+    let orders: Vec<Value> = tau.store.lock().unwrap().orders.values().cloned().collect();
+    // A customer's only pending order (so that "the other one" can mean no
+    // other order), of two items of one-word names, the second of which can
+    // be swapped.
+    let delivered_of = |user: &Value| {
+        let orders = &tau.store.lock().unwrap().orders;
+        orders.values().filter(|o| o["user_id"] == *user && o["status"] == "pending").count()
+    };
+    let (order, first, (second, second_new)) = orders
+        .into_iter()
+        .filter(|o| o["status"] == "pending" && o["items"].as_array().unwrap().len() == 2)
+        .filter(|o| delivered_of(&o["user_id"]) == 1)
+        .find_map(|o| {
+            let (second, variant) = swappable(&tau, &o)?;
+            let first = o["items"].as_array()?.iter().find(|i| i["name"] != second["name"])?;
+            let name = first["name"].as_str()?;
+            let plain = !name.contains(' ') && !name.contains('-');
+            plain.then(|| (o.clone(), first.clone(), (second, variant)))
+        })
+        .expect("a pending order of two items, one that can be swapped");
+    let (first, second, second_new) = (&first, &second, &second_new);
+    let order_id = order["order_id"].as_str().unwrap().to_string();
+    let user = tau.store.lock().unwrap().users[order["user_id"].as_str().unwrap()].clone();
+    let email = user["email"].as_str().unwrap().to_string();
+    let id = tau.start().await;
+    tau.say(id, &format!("I'd like to change the {} in order {order_id}", name_of(first))).await;
+    let reply = tau.say(id, &email).await;
+    assert!(
+        reply.starts_with(&format!("Which {} would you like instead?", name_of(first))),
+        "{reply}"
+    );
+    let reply = tau.say(id, "sorry, actually the other one").await;
+    assert!(
+        reply.starts_with(&format!("Which {} would you like instead?", name_of(second))),
+        "{reply}"
+    );
+    tau.say(id, &format!("the one with {}", options_text(second_new))).await;
+    let reply = tau.say(id, "the original one").await;
+    assert!(
+        reply.starts_with(&format!(
+            "To confirm: in order {order_id} I'll change the {} (",
+            name_of(second)
+        )),
+        "{reply}"
+    );
+    assert!(!reply.contains(name_of(first)), "{reply}");
+    tau.say(id, "yes").await;
+    let after = tau.order(&order_id);
+    let ids: Vec<&Value> =
+        after["items"].as_array().unwrap().iter().map(|i| &i["item_id"]).collect();
+    let wanted: Vec<&Value> =
+        order["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                if i["item_id"] == second["item_id"] {
+                    &second_new["item_id"]
+                } else {
+                    &i["item_id"]
+                }
+            })
+            .collect();
+    assert_eq!(ids, wanted);
+    assert!(ids.contains(&&first["item_id"]), "{ids:?}");
+}
