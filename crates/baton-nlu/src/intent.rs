@@ -403,6 +403,9 @@ impl IntentModel {
             .map(|e| classes.iter().position(|c| *c == e.intent).unwrap_or(0) as u16)
             .collect();
         // Every example's embedding, once, in batches over the cores.
+        // TODO: `baton train` trains a baseline, a candidate and the final
+        // model on mostly the same examples and embeds them each time; a
+        // cache keyed by the text would embed each message once.
         let embed_started = Instant::now();
         let embeddings = match &encoder {
             Some(enc) => {
