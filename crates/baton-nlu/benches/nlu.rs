@@ -3,13 +3,24 @@
 //! speed of the whole lexical analysis on one core. Reads `../shared/data`
 //! from the repository root; prints readable tables, or JSON with `--json`.
 //!
+//! With an embedding model folder in `BATON_EMBEDDING_MODEL` it also
+//! trains both intent sets with sentence embeddings and reports the lexical,
+//! cascade and always paths of that model side by side, with their speed on
+//! one core (`embeddings`; `emb-heldout` compares the embedding
+//! classifier's options on held-out training examples only).
+//!
 //! Run with `cargo bench -p baton-nlu --bench nlu [-- --json] [-- only]`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use baton_nlu::eval::{self, IntentEvalOptions, Role};
-use baton_nlu::{Analyzer, AnalyzerConfig, IntentModel, TrainOptions};
+use baton_nlu::{
+    Analyzer, AnalyzerConfig, EmbeddingMode, EmbeddingSource, Encoder, IntentModel, TrainOptions,
+    TrainingExample,
+};
 
 /// The shared data folder: `BATON_DATA` when set, else `../shared/data`
 /// beside the repository.
@@ -32,7 +43,16 @@ fn main() {
         return;
     }
     let mut results = serde_json::Map::new();
-    let opts = IntentEvalOptions { train: TrainOptions::default(), out_of_scope_threshold: None };
+    let opts = IntentEvalOptions::default();
+    let encoder = match EmbeddingSource::locate(None) {
+        source @ EmbeddingSource::Found { .. } => {
+            Some(Arc::new(source.load().expect("embedding model").expect("found")))
+        }
+        other => {
+            eprintln!("{}", other.describe());
+            None
+        }
+    };
 
     if want("banking77") {
         let b = data.join("banking77");
@@ -94,6 +114,16 @@ fn main() {
             .map(|(r, t)| format!("{r}\t{}\t{t}", baton_nlu::sentiment::score(t).score))
             .collect();
         std::fs::write(out, lines.join("\n")).expect("dump");
+    }
+    if let Some(enc) = encoder.as_ref().filter(|_| want("embeddings")) {
+        let v = embeddings(&data, enc, json);
+        results.insert("embeddings".into(), v);
+    }
+    if let Some(enc) = encoder.as_ref().filter(|_| only.contains(&"encoder")) {
+        encoder_speed(&data, enc);
+    }
+    if let Some(enc) = encoder.as_ref().filter(|_| only.contains(&"emb-heldout")) {
+        emb_heldout(&data, enc);
     }
     if only.contains(&"oos-heldout") {
         oos_heldout(&data);
@@ -189,6 +219,202 @@ fn speed(data: &std::path::Path) -> serde_json::Value {
         "cpu_max_us": cq(1.0),
         "component_messages_per_second": parts,
     })
+}
+
+/// Banking77 and CLINC150 trained with sentence embeddings, each model
+/// evaluated on its lexical path, the cascade and always; then the speed
+/// of the whole analysis on one core with the cascade and always.
+fn embeddings(data: &std::path::Path, enc: &Arc<Encoder>, json: bool) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    let sets = [
+        ("banking77", data.join("banking77/train.csv"), data.join("banking77/test.csv")),
+        ("clinc150", data.join("clinc150/train_val.json"), data.join("clinc150/train_val.json")),
+    ];
+    let mut banking = None;
+    for (name, train_file, test_file) in sets {
+        let train = eval::load_examples(&train_file, Role::Train).expect("train");
+        let test = eval::load_examples(&test_file, Role::Test).expect("test");
+        let cpu = process_cpu_seconds();
+        let model = IntentModel::train_with(&train, &TrainOptions::default(), Some(enc.clone()))
+            .expect("model");
+        let cpu = process_cpu_seconds().zip(cpu).map(|(end, start)| end - start);
+        let meta = model.meta().embedding.clone().expect("embedding classifier");
+        let mut set = serde_json::Map::new();
+        set.insert("training_cpu_seconds".into(), serde_json::json!(cpu));
+        set.insert("classifier".into(), serde_json::to_value(&meta).expect("json"));
+        for (path, mode, attach) in [
+            ("lexical", EmbeddingMode::Cascade, false),
+            ("cascade", EmbeddingMode::Cascade, true),
+            ("always", EmbeddingMode::Always, true),
+        ] {
+            let mut m = model.clone();
+            m.set_embedding_mode(mode);
+            if !attach {
+                m.attach_encoder(None).expect("detach");
+            }
+            let r = eval::evaluate_model(&m, &test, None);
+            if !json {
+                println!("{name} with embeddings, {path} path\n{r}");
+            }
+            set.insert(path.into(), serde_json::to_value(&r).expect("json"));
+        }
+        if !json {
+            println!(
+                "{name}: training {:.1} s wall (embeddings {:.1} s), {:.1} s CPU of all threads; \
+                 mix weight {:.2}, cascade below {:.2} (held-out share embedded {:.1} %)\n",
+                model.meta().train_seconds,
+                meta.embed_seconds,
+                cpu.unwrap_or(f64::NAN),
+                meta.weight,
+                meta.cascade_confidence,
+                meta.heldout_cascade_share * 100.0
+            );
+        }
+        out.insert(name.into(), serde_json::Value::Object(set));
+        if name == "banking77" {
+            banking = Some((model, test));
+        }
+    }
+    if let Some((model, test)) = banking {
+        // One core: the encoder's matrix products run on this thread alone.
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+        for (path, mode) in [("cascade", EmbeddingMode::Cascade), ("always", EmbeddingMode::Always)]
+        {
+            let mut m = model.clone();
+            m.set_embedding_mode(mode);
+            let v = one_core_speed(m, &test);
+            if !json {
+                println!("speed on one core, {path}: {}", serde_json::to_string(&v).expect("json"));
+            }
+            out.insert(format!("speed_{path}"), v);
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// The whole analysis of every message once on this thread: wall and CPU
+/// time per message, and messages per CPU-second.
+fn one_core_speed(model: IntentModel, test: &[TrainingExample]) -> serde_json::Value {
+    let analyzer = Analyzer::new(model, AnalyzerConfig::default()).expect("analyzer");
+    let now = chrono::Utc::now();
+    for e in test.iter().take(50) {
+        std::hint::black_box(analyzer.analyse(&e.text, now));
+    }
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    let started = Instant::now();
+    for e in test {
+        let (t, c) = (Instant::now(), thread_cpu_clock());
+        std::hint::black_box(analyzer.analyse(&e.text, now));
+        cpu.push(thread_cpu_clock() - c);
+        wall.push(t.elapsed().as_secs_f64());
+    }
+    let total = started.elapsed().as_secs_f64();
+    let cpu_total: f64 = cpu.iter().sum();
+    wall.sort_by(|a, b| a.total_cmp(b));
+    cpu.sort_by(|a, b| a.total_cmp(b));
+    let q = |v: &[f64], p: f64| v[((v.len() as f64 - 1.0) * p) as usize] * 1e3;
+    serde_json::json!({
+        "messages": test.len(),
+        "messages_per_second": test.len() as f64 / total,
+        "messages_per_cpu_second": test.len() as f64 / cpu_total,
+        "p50_ms": q(&wall, 0.5),
+        "p99_ms": q(&wall, 0.99),
+        "cpu_p50_ms": q(&cpu, 0.5),
+        "cpu_p99_ms": q(&cpu, 0.99),
+        "cpu_max_ms": q(&cpu, 1.0),
+    })
+}
+
+/// The encoder alone on one thread: Banking77's training messages in
+/// batches, then one message at a time.
+fn encoder_speed(data: &std::path::Path, enc: &Encoder) {
+    let train = eval::load_examples(&data.join("banking77/train.csv"), Role::Train).expect("train");
+    let n: usize = std::env::var("ENCODER_N").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let texts: Vec<&str> = train.iter().take(n).map(|e| e.text.as_str()).collect();
+    for (batch, threads) in [(8, 1), (8, 2), (16, 2)] {
+        let (t, cpu) = (Instant::now(), process_cpu_seconds());
+        std::hint::black_box(enc.embed_many(&texts, batch, threads).expect("embed"));
+        let cpu = process_cpu_seconds().zip(cpu).map(|(end, start)| end - start);
+        println!(
+            "batch {batch}, {threads} threads: {} messages in {:.2} s wall, {:.2} s CPU",
+            texts.len(),
+            t.elapsed().as_secs_f64(),
+            cpu.unwrap_or(f64::NAN)
+        );
+    }
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+    let tokens: usize = texts.iter().map(|t| enc.token_ids(t).expect("tokens").len()).sum();
+    for batch in [4, 8, 16] {
+        let c = thread_cpu_clock();
+        std::hint::black_box(enc.embed_many(&texts, batch, 1).expect("embed"));
+        let cpu = thread_cpu_clock() - c;
+        println!(
+            "batch {batch}: {} messages ({tokens} tokens) in {cpu:.2} s CPU, {:.0} per CPU-second",
+            texts.len(),
+            texts.len() as f64 / cpu
+        );
+    }
+    let mut one: Vec<f64> = texts
+        .iter()
+        .take(300)
+        .map(|t| {
+            let c = thread_cpu_clock();
+            std::hint::black_box(enc.embed(t).expect("embed"));
+            thread_cpu_clock() - c
+        })
+        .collect();
+    one.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| one[((one.len() as f64 - 1.0) * p) as usize] * 1e3;
+    println!("one at a time: CPU p50 {:.2} ms, p99 {:.2} ms", q(0.5), q(0.99));
+}
+
+/// The embedding classifier's options compared on the held-out fifth of
+/// each training file (the scores the model records for its held-out
+/// share): the test and validation splits are never read here. Options
+/// come from EMB_OPTIONS, `hidden:epochs:oos_weight` separated by commas.
+fn emb_heldout(data: &std::path::Path, enc: &Arc<Encoder>) {
+    let spec = std::env::var("EMB_OPTIONS").unwrap_or_else(|_| "0:40:4".into());
+    let sets = [
+        ("banking77", data.join("banking77/train.csv")),
+        ("clinc150", data.join("clinc150/train_val.json")),
+    ];
+    for (name, path) in sets {
+        let train = eval::load_examples(&path, Role::Train).expect("train");
+        for item in spec.split(',') {
+            let v: Vec<f32> = item.split(':').filter_map(|x| x.parse().ok()).collect();
+            let [hidden, epochs, oos_weight] = v[..] else {
+                panic!("EMB_OPTIONS item `{item}` is not hidden:epochs:oos_weight");
+            };
+            let mut opts = TrainOptions { calibration_fraction: 0.2, ..TrainOptions::default() };
+            opts.embedding.hidden = hidden as usize;
+            opts.embedding.epochs = epochs as usize;
+            opts.embedding.out_of_scope_weight = oos_weight;
+            let m = IntentModel::train_with(&train, &opts, Some(enc.clone())).expect("model");
+            let e = m.meta().embedding.clone().expect("embedding classifier");
+            let lex = m.meta().heldout.clone().expect("held-out");
+            let show = |s: &Option<baton_nlu::intent::EvalScores>| {
+                s.as_ref().map_or("-".to_string(), |s| {
+                    format!(
+                        "acc {:.2} % in-scope {} oos {}",
+                        s.accuracy * 100.0,
+                        s.in_scope_accuracy.map_or("-".into(), |v| format!("{:.2} %", v * 100.0)),
+                        s.out_of_scope_recall.map_or("-".into(), |v| format!("{:.1} %", v * 100.0)),
+                    )
+                })
+            };
+            println!(
+                "{name} {item}: lexical {} | always {} | cascade {} (w {:.2}, c {:.2}, {:.0} % \
+                 embedded) {:.1} s",
+                show(&Some(lex)),
+                show(&e.heldout_always),
+                show(&e.heldout_cascade),
+                e.weight,
+                e.cascade_confidence,
+                e.heldout_cascade_share * 100.0,
+                m.meta().train_seconds
+            );
+        }
+    }
 }
 
 /// Per test message: out of scope?, top intent right?, top probability,

@@ -9,11 +9,13 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::intent::{IntentModel, TrainOptions, TrainingExample};
+use crate::embed::Encoder;
+use crate::intent::{EmbeddingMode, IntentModel, IntentPath, TrainOptions, TrainingExample};
 use crate::{sentiment, NluError};
 
 /// Which part of a split file to read.
@@ -29,6 +31,10 @@ pub struct IntentEvalOptions {
     pub train: TrainOptions,
     /// Overrides the trained model's out-of-scope threshold.
     pub out_of_scope_threshold: Option<f32>,
+    /// Trains with sentence embeddings from this encoder.
+    pub encoder: Option<Arc<Encoder>>,
+    /// When the embedding is computed, with an encoder.
+    pub mode: EmbeddingMode,
 }
 
 /// Two intents the model mixed up, and how often.
@@ -57,8 +63,16 @@ pub struct IntentEvalReport {
     /// Share of out-of-scope test messages called out of scope.
     pub out_of_scope_recall: Option<f32>,
     pub out_of_scope_threshold: f32,
+    /// Which path the predictions took: lexical, embeddings always, cascade.
+    pub path: IntentPath,
+    /// Training time, the embedding of the training examples included.
     pub train_seconds: f32,
+    /// Of which computing the training examples' embeddings.
+    pub embedding_seconds: Option<f32>,
     pub predictions_per_second: f32,
+    /// Wall-clock time of one prediction, median and 99th percentile.
+    pub latency_p50_ms: f32,
+    pub latency_p99_ms: f32,
     /// The most frequent mistakes, worst first.
     pub confusions: Vec<Confusion>,
 }
@@ -157,8 +171,9 @@ pub fn run_intent_eval(
     let train_ex = load_examples(train, Role::Train)?;
     let test_ex = load_examples(test, Role::Test)?;
     let started = Instant::now();
-    let model = IntentModel::train(&train_ex, &opts.train)?;
+    let mut model = IntentModel::train_with(&train_ex, &opts.train, opts.encoder.clone())?;
     let train_seconds = started.elapsed().as_secs_f32();
+    model.set_embedding_mode(opts.mode);
     let mut report = evaluate_model(&model, &test_ex, opts.out_of_scope_threshold);
     report.train_file = train.to_path_buf();
     report.test_file = test.to_path_buf();
@@ -183,11 +198,14 @@ pub fn evaluate_model(
     let has_oos = test.iter().any(|e| e.intent == oos_label);
     let threshold = threshold.unwrap_or(model.meta().out_of_scope_threshold);
 
+    let mut latencies = Vec::with_capacity(test.len());
     let started = Instant::now();
     let predicted: Vec<String> = test
         .iter()
         .map(|e| {
+            let one = Instant::now();
             let p = model.predict_with_threshold(&e.text, threshold);
+            latencies.push(one.elapsed().as_secs_f32() * 1000.0);
             match p.intents.first() {
                 _ if has_oos && p.out_of_scope => oos_label.clone(),
                 Some(top) => top.intent.clone(),
@@ -196,6 +214,11 @@ pub fn evaluate_model(
         })
         .collect();
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
+    latencies.sort_by(f32::total_cmp);
+    let quantile = |q: f64| -> f32 {
+        let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        latencies.get(i).copied().unwrap_or(0.0)
+    };
 
     let mut labels: Vec<String> = test.iter().map(|e| e.intent.clone()).collect();
     labels.extend(predicted.iter().cloned());
@@ -238,8 +261,12 @@ pub fn evaluate_model(
         in_scope_accuracy: has_oos.then(|| ins_ok as f32 / ins.max(1) as f32),
         out_of_scope_recall: has_oos.then(|| out_ok as f32 / out.max(1) as f32),
         out_of_scope_threshold: threshold,
+        path: model.path(),
         train_seconds: model.meta().train_seconds,
+        embedding_seconds: model.meta().embedding.as_ref().map(|e| e.embed_seconds),
         predictions_per_second: (test.len() as f64 / seconds) as f32,
+        latency_p50_ms: quantile(0.5),
+        latency_p99_ms: quantile(0.99),
         confusions,
     }
 }
@@ -294,8 +321,21 @@ impl fmt::Display for IntentEvalReport {
             writeln!(f, "  out-of-scope recall     {}", pct(v))?;
             writeln!(f, "  out-of-scope threshold  {:.2}", self.out_of_scope_threshold)?;
         }
-        writeln!(f, "  training                {:.2} s", self.train_seconds)?;
+        writeln!(f, "  path                    {}", self.path)?;
+        match self.embedding_seconds {
+            Some(e) => writeln!(
+                f,
+                "  training                {:.2} s (embeddings {e:.2} s)",
+                self.train_seconds
+            )?,
+            None => writeln!(f, "  training                {:.2} s", self.train_seconds)?,
+        }
         writeln!(f, "  predictions per second  {:.0}", self.predictions_per_second)?;
+        writeln!(
+            f,
+            "  latency p50 / p99       {:.3} / {:.3} ms",
+            self.latency_p50_ms, self.latency_p99_ms
+        )?;
         if !self.confusions.is_empty() {
             writeln!(f, "  costliest confusions (truth -> predicted, count)")?;
             for c in &self.confusions {

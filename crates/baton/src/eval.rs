@@ -5,9 +5,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 use baton_nlu::eval::{self, IntentEvalOptions};
+use baton_nlu::EmbeddingMode;
+
+/// When `eval intents` computes the embedding of a message.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Mode {
+    Always,
+    Cascade,
+}
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -29,6 +37,14 @@ pub enum EvalCommand {
         /// (default: the model's own, 0.3).
         #[arg(long)]
         threshold: Option<f32>,
+        /// Train with sentence embeddings from this model folder (else
+        /// BATON_EMBEDDING_MODEL; without either, the lexical model alone).
+        #[arg(long, value_name = "DIR")]
+        embedding_model: Option<PathBuf>,
+        /// With embeddings: compute them for every message (`always`) or
+        /// only when the lexical model is unsure (`cascade`).
+        #[arg(long, value_enum, default_value = "cascade")]
+        embeddings: Mode,
         /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -45,9 +61,18 @@ pub enum EvalCommand {
 
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     match args.command {
-        EvalCommand::Intents { train, test, threshold, json } => {
-            let opts =
-                IntentEvalOptions { out_of_scope_threshold: threshold, ..Default::default() };
+        EvalCommand::Intents { train, test, threshold, embedding_model, embeddings, json } => {
+            let encoder = crate::embeddings::setup(embedding_model.as_deref())?;
+            let mode = match embeddings {
+                Mode::Always => EmbeddingMode::Always,
+                Mode::Cascade => EmbeddingMode::Cascade,
+            };
+            let opts = IntentEvalOptions {
+                out_of_scope_threshold: threshold,
+                encoder,
+                mode,
+                ..Default::default()
+            };
             let report = eval::run_intent_eval(&train, &test, &opts)
                 .with_context(|| format!("while evaluating intents on {}", test.display()))?;
             print(&report, json)

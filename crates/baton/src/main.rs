@@ -5,6 +5,7 @@
 mod agent;
 mod cli;
 mod demo_store;
+mod embeddings;
 mod eval;
 mod replay;
 mod report;

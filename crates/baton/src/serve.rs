@@ -48,6 +48,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
 
     // 3. The language model: the version `baton train` promoted, else the
     //    saved one for these files, or trained now.
+    //    With an embedding model folder, models train and load with it.
+    crate::embeddings::setup(args.embedding_model.as_deref())?;
     let model_dir = args.data.join("models");
     let started = std::time::Instant::now();
     let (analyzer, source) =

@@ -19,6 +19,7 @@ const NOT_PROMOTED: u8 = 2;
 
 pub async fn run(args: TrainArgs) -> Result<ExitCode> {
     let workspace = crate::workspace::load(&args.workspace)?;
+    crate::embeddings::setup(args.embedding_model.as_deref())?;
 
     // The accepted relabels, from the conversations' logs.
     let events = match &args.database_url {
