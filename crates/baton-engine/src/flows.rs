@@ -508,8 +508,9 @@ impl Engine {
     ) -> Result<Option<Step>, EngineError> {
         let workspace = self.workspace();
         let messages = &workspace.actions.messages;
-        let (here, theirs) = self.call_counts(turn, &tool.name).await?;
-        if let Some(why) = guardrails::rate_limited(tool, here, theirs) {
+        let user = state.customer.as_ref().map(|c| c["user_id"].clone());
+        let earlier = self.earlier_calls(turn, tool, params, user.as_ref()).await?;
+        if let Some(why) = guardrails::rate_limited(tool, earlier.here, earlier.theirs) {
             turn.push(
                 Actor::Bot,
                 EventKind::Decided {
@@ -533,7 +534,8 @@ impl Engine {
             return Ok(Some(Step::Wait("asked the customer to confirm")));
         }
 
-        if let Some(policy) = guardrails::approval_needed(tool, params) {
+        let policy = guardrails::approval_needed_after(tool, params, earlier.approved_alone);
+        if let Some(policy) = policy {
             let id = format!("ap-{}-{}", turn.state.id, turn.state.last_seq + 1);
             let values = with_value(workspace, state, "policy", &policy);
             turn.say(Author::Bot, render(&messages.approval_pending, &values)?, vec![])?;
@@ -1039,38 +1041,59 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Successful calls of a tool in this conversation and for its customer.
-    async fn call_counts(&self, turn: &Turn, tool: &str) -> Result<(u32, u32), EngineError> {
-        let count = |events: &[Event]| {
-            events
-                .iter()
-                .filter(|e| {
-                    matches!(&e.kind, EventKind::ToolCalled { tool: t, ok: true, .. } if t == tool)
-                })
-                .count() as u32
-        };
-        let here = count(&turn.new)
-            + count(
-                &self
-                    .store()
-                    .events(turn.state.id, 0)
-                    .await?
-                    .into_iter()
-                    .filter(|e| e.seq <= turn.base_seq)
-                    .collect::<Vec<_>>(),
-            );
-        let filter = baton_store::ConversationFilter {
-            customer_id: Some(turn.state.customer_id),
-            limit: Some(50),
-            ..Default::default()
-        };
-        let mut theirs = here;
-        for other in self.store().conversations(&filter).await? {
-            if other.id != turn.state.id {
-                theirs += count(&self.store().events(other.id, 0).await?);
+    /// Successful calls of a tool before this one: how many in this
+    /// conversation, how many for its customer, and how much of the tool's
+    /// approval parameter the assistant let through on its own for the same
+    /// target. The customer is the conversation's own and, once verified,
+    /// the account: a conversation opened without an e-mail that verified
+    /// the same account counts as theirs, so opening new conversations
+    /// lifts no limit.
+    async fn earlier_calls(
+        &self,
+        turn: &Turn,
+        tool: &ToolDef,
+        params: &Map<String, Value>,
+        user: Option<&Value>,
+    ) -> Result<EarlierCalls, EngineError> {
+        let mut here: Vec<Event> = self
+            .store()
+            .events(turn.state.id, 0)
+            .await?
+            .into_iter()
+            .filter(|e| e.seq <= turn.base_seq)
+            .collect();
+        here.extend(turn.new.iter().cloned());
+        let mut earlier = EarlierCalls::default();
+        earlier.add(tool, params, &here, Scope::Conversation);
+
+        // TODO: the other conversations are read from the log of the last
+        // CALL_WINDOW_DAYS on each write's guardrail check; a deployment with
+        // a large log wants an index of tool calls by account instead.
+        let from = chrono::Utc::now() - chrono::Duration::days(CALL_WINDOW_DAYS);
+        let mut others: BTreeMap<ConversationId, Vec<Event>> = BTreeMap::new();
+        for event in self.store().events_between(Some(from), None).await? {
+            if event.conversation_id != turn.state.id {
+                others.entry(event.conversation_id).or_default().push(event);
             }
         }
-        Ok((here, theirs))
+        for (id, events) in others {
+            let same_customer = match self.store().conversation(id).await? {
+                Some(summary) => summary.customer_id == turn.state.customer_id,
+                None => false,
+            };
+            let same_account = user.is_some_and(|user| {
+                events.iter().any(|e| match &e.kind {
+                    EventKind::Decided { action, detail, .. } if action == "flow" => {
+                        detail["flow_state"]["customer"]["user_id"] == *user
+                    }
+                    _ => false,
+                })
+            });
+            let scope =
+                if same_customer || same_account { Scope::Customer } else { Scope::Elsewhere };
+            earlier.add(tool, params, &events, scope);
+        }
+        Ok(earlier)
     }
 
     /// An agent approves or rejects a call waiting for approval, in one
@@ -1181,6 +1204,69 @@ impl Engine {
             },
         )?;
         Ok(())
+    }
+}
+
+/// How far back the guardrails look for a customer's earlier calls in other
+/// conversations.
+const CALL_WINDOW_DAYS: i64 = 90;
+
+/// Where an earlier call was made, seen from the call being checked.
+#[derive(Clone, Copy, PartialEq)]
+enum Scope {
+    Conversation,
+    Customer,
+    Elsewhere,
+}
+
+/// A tool's successful calls before the one being checked.
+#[derive(Default)]
+struct EarlierCalls {
+    /// In this conversation.
+    here: u32,
+    /// For this customer, this conversation included.
+    theirs: u32,
+    /// The sum of the approval parameter over the calls the assistant made
+    /// on the customer's yes alone (no agent's approval) for the same target:
+    /// the same values in the path (the same order), or the same customer
+    /// for a tool whose path has none.
+    approved_alone: f64,
+}
+
+impl EarlierCalls {
+    fn add(&mut self, tool: &ToolDef, params: &Map<String, Value>, events: &[Event], scope: Scope) {
+        let targets = crate::workspace::path_placeholders(&tool.path);
+        for event in events {
+            let EventKind::ToolCalled { tool: name, parameters, outcome, ok: true } = &event.kind
+            else {
+                continue;
+            };
+            if name != &tool.name {
+                continue;
+            }
+            match scope {
+                Scope::Conversation => {
+                    self.here += 1;
+                    self.theirs += 1;
+                }
+                Scope::Customer => self.theirs += 1,
+                Scope::Elsewhere => {}
+            }
+            let same_target = if targets.is_empty() {
+                scope != Scope::Elsewhere
+            } else {
+                targets.iter().all(|t| {
+                    let key =
+                        |v: Option<&Value>| v.map(|v| plain(v).trim_start_matches('#').to_string());
+                    key(parameters.get(*t)) == key(params.get(*t))
+                })
+            };
+            let alone = outcome["allowed_by"] == json!("customer_confirmation");
+            if let (true, true, Some(limit)) = (same_target, alone, &tool.approval) {
+                self.approved_alone +=
+                    parameters.get(&limit.param).and_then(guardrails::number).unwrap_or(0.0);
+            }
+        }
     }
 }
 
@@ -1308,8 +1394,9 @@ impl Engine {
                 ));
             }
         }
-        let (here, theirs) = self.call_counts(turn, tool_name).await?;
-        if let Some(why) = guardrails::rate_limited(tool, here, theirs) {
+        let user = state.customer.as_ref().map(|c| c["user_id"].clone());
+        let earlier = self.earlier_calls(turn, tool, &parameters, user.as_ref()).await?;
+        if let Some(why) = guardrails::rate_limited(tool, earlier.here, earlier.theirs) {
             return Err(EngineError::Conflict(why));
         }
         let mut allowed = json!({"agent": agent_id});
