@@ -413,7 +413,8 @@ pub(crate) fn parse(
                     spans.push(flow.span());
                     actions.flows.push(flow.into_inner());
                 }
-                check_flows(src, &actions, identity_span, &spans, intents, problems);
+                let tools = tools_src.map(|t| (t, tool_spans.as_slice()));
+                check_flows(src, tools, &actions, identity_span, &spans, intents, problems);
             }
             Err(e) => problems.push(src.toml_error(&e)),
         }
@@ -507,6 +508,7 @@ fn check_tools(
 
 fn check_flows(
     src: &Source,
+    tools: Option<(&Source, &[Range<usize>])>,
     actions: &Actions,
     identity_span: Option<Range<usize>>,
     spans: &[Range<usize>],
@@ -530,6 +532,7 @@ fn check_flows(
         }
     }
 
+    let mut tool_problems = Vec::new();
     for (i, (flow, span)) in actions.flows.iter().zip(spans).enumerate() {
         let mut here = |msg: String| problems.push(src.at(span.clone(), msg));
         let intent = &flow.intent;
@@ -611,13 +614,33 @@ fn check_flows(
                                           `{call}`"
                     )),
                     Some(tool) => {
-                        for def in tool.params.values() {
-                            check_root(&def.from, &roots, intent, step_no, &mut here);
+                        // What the tool quotes is written in tools.toml: a
+                        // reference the flow cannot fill is told on the
+                        // tool's line, with the flow and step that call it.
+                        let mut in_tool = Vec::new();
+                        for (name, def) in &tool.params {
+                            let mut said =
+                                |m: String| in_tool.push(format!("`params.{name}`: {m}"));
+                            check_root(&def.from, &roots, intent, step_no, &mut said);
                         }
                         if let Some(confirm) = &tool.confirm {
                             for r in super::templates::references(confirm).unwrap_or_default() {
-                                check_root(r, &roots, intent, step_no, &mut here);
-                                check_lines(r, flow, step_no, &mut here);
+                                let mut said = |m: String| in_tool.push(format!("`confirm`: {m}"));
+                                check_root(r, &roots, intent, step_no, &mut said);
+                                check_lines(r, flow, step_no, &mut said);
+                            }
+                        }
+                        let at_tool = tools.and_then(|(tools_src, spans)| {
+                            let i = actions.tools.iter().position(|t| t.name == tool.name)?;
+                            Some((tools_src, spans.get(i)?.clone()))
+                        });
+                        for message in in_tool {
+                            let message = format!("tool `{call}`, {message}");
+                            match &at_tool {
+                                Some((tools_src, span)) => {
+                                    tool_problems.push(tools_src.at(span.clone(), message))
+                                }
+                                None => here(message),
                             }
                         }
                         roots.push(call.clone());
@@ -640,6 +663,7 @@ fn check_flows(
             problems.push(src.at(at, message));
         }
     }
+    problems.extend(tool_problems);
 }
 
 /// Where a slot of a flow starts: the line of its `name`, or the flow's
