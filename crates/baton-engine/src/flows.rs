@@ -25,7 +25,8 @@ use crate::guardrails;
 use crate::policy::{Action, Decision};
 use crate::tools::CallOutcome;
 use crate::workspace::{
-    parse_condition, FlowDef, Op, Operand, ParamType, SlotDef, ToolDef, ToolKind, Workspace,
+    parse_condition, ActionMessages, FlowDef, Op, Operand, ParamType, SlotDef, ToolDef, ToolKind,
+    Workspace,
 };
 
 /// What a conversation's flow knows between turns.
@@ -476,10 +477,11 @@ impl Engine {
                             turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
                             return Ok(Step::End("the system refused the call"));
                         }
-                        CallOutcome::Failed { error, .. } => {
+                        CallOutcome::Failed { error, attempts, .. } => {
                             let values = with_error(workspace, state, &error);
                             let offer = vec!["Talk to a person".to_string()];
-                            turn.say(Author::Bot, render(&messages.failed, &values)?, offer)?;
+                            let text = failure_text(messages, tool, attempts);
+                            turn.say(Author::Bot, render(text, &values)?, offer)?;
                             return Ok(Step::End("the call failed"));
                         }
                     }
@@ -1173,8 +1175,8 @@ impl Engine {
                     &workspace.actions.messages.refused,
                     &with_error(workspace, &state, &message),
                 )?,
-                CallOutcome::Failed { error, .. } => render(
-                    &workspace.actions.messages.failed,
+                CallOutcome::Failed { error, attempts, .. } => render(
+                    failure_text(&workspace.actions.messages, tool_def, attempts),
                     &with_error(workspace, &state, &error),
                 )?,
             }
@@ -1432,6 +1434,17 @@ pub(crate) fn filled(tool: &ToolDef, scope: &Value) -> Map<String, Value> {
         }
     }
     params
+}
+
+/// What to tell the customer about a failed call: a write whose request
+/// went out (an attempt was made) may have been done by the backend even
+/// though no good answer came back, so it is not told as nothing changed.
+fn failure_text<'a>(messages: &'a ActionMessages, tool: &ToolDef, attempts: u32) -> &'a str {
+    if tool.kind == ToolKind::Write && attempts > 0 {
+        &messages.unconfirmed
+    } else {
+        &messages.failed
+    }
 }
 
 fn no_approval(approval_id: &str) -> EngineError {

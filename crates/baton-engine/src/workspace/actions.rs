@@ -287,6 +287,9 @@ pub struct ActionMessages {
     pub declined: String,
     /// A call failed for a reason the customer cannot fix (`{error}`).
     pub failed: String,
+    /// A write whose request went out but whose answer never came back
+    /// right (`{error}`): it may have been done, so nothing is promised.
+    pub unconfirmed: String,
     /// The backend refused the call and said why (`{error}`).
     pub refused: String,
     /// A rate limit was reached (`{tool}`).
@@ -316,6 +319,10 @@ impl Default for ActionMessages {
             declined: "Okay, I haven't changed anything.".into(),
             failed: "Sorry, I couldn't complete that: {error}. Nothing has been changed. \
                      Would you like me to pass you to a colleague?"
+                .into(),
+            unconfirmed: "Sorry, I couldn't confirm that: {error}. It may or may not have gone \
+                          through, so please don't try again yet. Would you like me to pass \
+                          you to a colleague, who can check?"
                 .into(),
             refused: "I couldn't do that: {error}.".into(),
             rate_limited: "I can't do that again in this conversation. A colleague can help \
