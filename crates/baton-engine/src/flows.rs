@@ -440,6 +440,20 @@ impl Engine {
                 let Some(tool) = workspace.actions.tool(name) else { continue };
                 let params = match parameters(tool, &scope(workspace, state)) {
                     Ok(p) => p,
+                    Err(_) if unmatched_slot(flow, tool, state, workspace).is_some() => {
+                        // A slot's value that picks nothing from a lookup
+                        // ("the desk lamp" of an order without one): told,
+                        // and the slot is asked for again.
+                        let slot = unmatched_slot(flow, tool, state, workspace).expect("found");
+                        let named = state.slots.remove(&slot.name).map(|v| plain(&v));
+                        let values =
+                            with_value(workspace, state, "named", &named.unwrap_or_default());
+                        turn.say(Author::Bot, render(&messages.not_in_list, &values)?, vec![])?;
+                        let question = render(&slot.question, &scope(workspace, state))?;
+                        turn.say(Author::Bot, question, vec![])?;
+                        state.asked = Some(slot.name.clone());
+                        return Ok(Step::Wait("a slot's value picked nothing; asked again"));
+                    }
                     Err(error) => {
                         let reply =
                             render(&messages.invalid, &with_error(workspace, state, &error))?;
@@ -1434,6 +1448,31 @@ pub(crate) fn filled(tool: &ToolDef, scope: &Value) -> Map<String, Value> {
         }
     }
     params
+}
+
+/// The slot whose value filters a lookup to nothing for a parameter the
+/// tool needs: `get_order.items[name=item].item_id` with an `item` the
+/// order does not have.
+fn unmatched_slot<'a>(
+    flow: &'a FlowDef,
+    tool: &ToolDef,
+    state: &FlowState,
+    workspace: &Workspace,
+) -> Option<&'a SlotDef> {
+    let values = scope(workspace, state);
+    let empty = |v: Option<Value>| match v {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(_) => false,
+    };
+    tool.params.values().filter(|def| !def.optional && empty(resolve(&values, &def.from))).find_map(
+        |def| {
+            flow.slots.iter().find(|slot| {
+                state.slots.contains_key(&slot.name)
+                    && def.from.contains(&format!("={}]", slot.name))
+            })
+        },
+    )
 }
 
 /// What to tell the customer about a failed call: a write whose request

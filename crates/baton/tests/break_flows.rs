@@ -99,3 +99,37 @@ async fn a_limit_per_customer_counts_the_account_across_conversations_opened_wit
     assert!(sent[..3].iter().all(|(_, reply)| reply == summary), "{sent:?}");
     assert!(sent[3].1.starts_with("I can't do that again"), "{sent:?}");
 }
+
+#[tokio::test]
+async fn an_item_the_order_does_not_have_is_asked_for_again_and_the_right_one_is_returned() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let agent = login_demo_agent(&client, &server).await;
+    let conversation = start_conversation(&client, &server, json!({})).await;
+
+    say(&client, &server, &conversation, "I want to return the Desk Lamp from order #W3278407")
+        .await;
+    let (_, body) = say(&client, &server, &conversation, "jonah.bellweather66@example.com").await;
+    let replies: Vec<&str> =
+        body["replies"].as_array().unwrap().iter().map(|r| r["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        replies,
+        [
+            "I can't find the Desk Lamp there.",
+            "Which item would you like to return? Please give its name as on the order."
+        ]
+    );
+
+    let (_, body) = say(&client, &server, &conversation, "the rain jacket").await;
+    assert_eq!(
+        body["replies"][0]["text"],
+        "To confirm: I'll start a return of Rain Jacket from order #W3278407, refunded to the \
+         original payment method. Shall I go ahead?"
+    );
+    say(&client, &server, &conversation, "yes").await;
+    let done = calls(&client, &server, &agent, &conversation, "return_items").await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0]["order_id"], "W3278407");
+    assert_eq!(done[0]["item_ids"], json!(["4507961114"]));
+}
