@@ -25,7 +25,8 @@ use crate::guardrails;
 use crate::policy::{Action, Decision};
 use crate::tools::CallOutcome;
 use crate::workspace::{
-    parse_condition, FlowDef, Op, Operand, ParamType, SlotDef, ToolDef, ToolKind, Workspace,
+    parse_condition, ActionMessages, FlowDef, Op, Operand, ParamType, SlotDef, ToolDef, ToolKind,
+    Workspace,
 };
 
 /// What a conversation's flow knows between turns.
@@ -439,6 +440,20 @@ impl Engine {
                 let Some(tool) = workspace.actions.tool(name) else { continue };
                 let params = match parameters(tool, &scope(workspace, state)) {
                     Ok(p) => p,
+                    Err(_) if unmatched_slot(flow, tool, state, workspace).is_some() => {
+                        // A slot's value that picks nothing from a lookup
+                        // ("the desk lamp" of an order without one): told,
+                        // and the slot is asked for again.
+                        let slot = unmatched_slot(flow, tool, state, workspace).expect("found");
+                        let named = state.slots.remove(&slot.name).map(|v| plain(&v));
+                        let values =
+                            with_value(workspace, state, "named", &named.unwrap_or_default());
+                        turn.say(Author::Bot, render(&messages.not_in_list, &values)?, vec![])?;
+                        let question = render(&slot.question, &scope(workspace, state))?;
+                        turn.say(Author::Bot, question, vec![])?;
+                        state.asked = Some(slot.name.clone());
+                        return Ok(Step::Wait("a slot's value picked nothing; asked again"));
+                    }
                     Err(error) => {
                         let reply =
                             render(&messages.invalid, &with_error(workspace, state, &error))?;
@@ -476,10 +491,11 @@ impl Engine {
                             turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
                             return Ok(Step::End("the system refused the call"));
                         }
-                        CallOutcome::Failed { error, .. } => {
+                        CallOutcome::Failed { error, attempts, .. } => {
                             let values = with_error(workspace, state, &error);
                             let offer = vec!["Talk to a person".to_string()];
-                            turn.say(Author::Bot, render(&messages.failed, &values)?, offer)?;
+                            let text = failure_text(messages, tool, attempts);
+                            turn.say(Author::Bot, render(text, &values)?, offer)?;
                             return Ok(Step::End("the call failed"));
                         }
                     }
@@ -508,8 +524,9 @@ impl Engine {
     ) -> Result<Option<Step>, EngineError> {
         let workspace = self.workspace();
         let messages = &workspace.actions.messages;
-        let (here, theirs) = self.call_counts(turn, &tool.name).await?;
-        if let Some(why) = guardrails::rate_limited(tool, here, theirs) {
+        let user = state.customer.as_ref().map(|c| c["user_id"].clone());
+        let earlier = self.earlier_calls(turn, tool, params, user.as_ref()).await?;
+        if let Some(why) = guardrails::rate_limited(tool, earlier.here, earlier.theirs) {
             turn.push(
                 Actor::Bot,
                 EventKind::Decided {
@@ -533,7 +550,8 @@ impl Engine {
             return Ok(Some(Step::Wait("asked the customer to confirm")));
         }
 
-        if let Some(policy) = guardrails::approval_needed(tool, params) {
+        let policy = guardrails::approval_needed_after(tool, params, earlier.approved_alone);
+        if let Some(policy) = policy {
             let id = format!("ap-{}-{}", turn.state.id, turn.state.last_seq + 1);
             let values = with_value(workspace, state, "policy", &policy);
             turn.say(Author::Bot, render(&messages.approval_pending, &values)?, vec![])?;
@@ -1039,38 +1057,59 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Successful calls of a tool in this conversation and for its customer.
-    async fn call_counts(&self, turn: &Turn, tool: &str) -> Result<(u32, u32), EngineError> {
-        let count = |events: &[Event]| {
-            events
-                .iter()
-                .filter(|e| {
-                    matches!(&e.kind, EventKind::ToolCalled { tool: t, ok: true, .. } if t == tool)
-                })
-                .count() as u32
-        };
-        let here = count(&turn.new)
-            + count(
-                &self
-                    .store()
-                    .events(turn.state.id, 0)
-                    .await?
-                    .into_iter()
-                    .filter(|e| e.seq <= turn.base_seq)
-                    .collect::<Vec<_>>(),
-            );
-        let filter = baton_store::ConversationFilter {
-            customer_id: Some(turn.state.customer_id),
-            limit: Some(50),
-            ..Default::default()
-        };
-        let mut theirs = here;
-        for other in self.store().conversations(&filter).await? {
-            if other.id != turn.state.id {
-                theirs += count(&self.store().events(other.id, 0).await?);
+    /// Successful calls of a tool before this one: how many in this
+    /// conversation, how many for its customer, and how much of the tool's
+    /// approval parameter the assistant let through on its own for the same
+    /// target. The customer is the conversation's own and, once verified,
+    /// the account: a conversation opened without an e-mail that verified
+    /// the same account counts as theirs, so opening new conversations
+    /// lifts no limit.
+    async fn earlier_calls(
+        &self,
+        turn: &Turn,
+        tool: &ToolDef,
+        params: &Map<String, Value>,
+        user: Option<&Value>,
+    ) -> Result<EarlierCalls, EngineError> {
+        let mut here: Vec<Event> = self
+            .store()
+            .events(turn.state.id, 0)
+            .await?
+            .into_iter()
+            .filter(|e| e.seq <= turn.base_seq)
+            .collect();
+        here.extend(turn.new.iter().cloned());
+        let mut earlier = EarlierCalls::default();
+        earlier.add(tool, params, &here, Scope::Conversation);
+
+        // TODO: the other conversations are read from the log of the last
+        // CALL_WINDOW_DAYS on each write's guardrail check; a deployment with
+        // a large log wants an index of tool calls by account instead.
+        let from = chrono::Utc::now() - chrono::Duration::days(CALL_WINDOW_DAYS);
+        let mut others: BTreeMap<ConversationId, Vec<Event>> = BTreeMap::new();
+        for event in self.store().events_between(Some(from), None).await? {
+            if event.conversation_id != turn.state.id {
+                others.entry(event.conversation_id).or_default().push(event);
             }
         }
-        Ok((here, theirs))
+        for (id, events) in others {
+            let same_customer = match self.store().conversation(id).await? {
+                Some(summary) => summary.customer_id == turn.state.customer_id,
+                None => false,
+            };
+            let same_account = user.is_some_and(|user| {
+                events.iter().any(|e| match &e.kind {
+                    EventKind::Decided { action, detail, .. } if action == "flow" => {
+                        detail["flow_state"]["customer"]["user_id"] == *user
+                    }
+                    _ => false,
+                })
+            });
+            let scope =
+                if same_customer || same_account { Scope::Customer } else { Scope::Elsewhere };
+            earlier.add(tool, params, &events, scope);
+        }
+        Ok(earlier)
     }
 
     /// An agent approves or rejects a call waiting for approval, in one
@@ -1150,8 +1189,8 @@ impl Engine {
                     &workspace.actions.messages.refused,
                     &with_error(workspace, &state, &message),
                 )?,
-                CallOutcome::Failed { error, .. } => render(
-                    &workspace.actions.messages.failed,
+                CallOutcome::Failed { error, attempts, .. } => render(
+                    failure_text(&workspace.actions.messages, tool_def, attempts),
                     &with_error(workspace, &state, &error),
                 )?,
             }
@@ -1181,6 +1220,69 @@ impl Engine {
             },
         )?;
         Ok(())
+    }
+}
+
+/// How far back the guardrails look for a customer's earlier calls in other
+/// conversations.
+const CALL_WINDOW_DAYS: i64 = 90;
+
+/// Where an earlier call was made, seen from the call being checked.
+#[derive(Clone, Copy, PartialEq)]
+enum Scope {
+    Conversation,
+    Customer,
+    Elsewhere,
+}
+
+/// A tool's successful calls before the one being checked.
+#[derive(Default)]
+struct EarlierCalls {
+    /// In this conversation.
+    here: u32,
+    /// For this customer, this conversation included.
+    theirs: u32,
+    /// The sum of the approval parameter over the calls the assistant made
+    /// on the customer's yes alone (no agent's approval) for the same target:
+    /// the same values in the path (the same order), or the same customer
+    /// for a tool whose path has none.
+    approved_alone: f64,
+}
+
+impl EarlierCalls {
+    fn add(&mut self, tool: &ToolDef, params: &Map<String, Value>, events: &[Event], scope: Scope) {
+        let targets = crate::workspace::path_placeholders(&tool.path);
+        for event in events {
+            let EventKind::ToolCalled { tool: name, parameters, outcome, ok: true } = &event.kind
+            else {
+                continue;
+            };
+            if name != &tool.name {
+                continue;
+            }
+            match scope {
+                Scope::Conversation => {
+                    self.here += 1;
+                    self.theirs += 1;
+                }
+                Scope::Customer => self.theirs += 1,
+                Scope::Elsewhere => {}
+            }
+            let same_target = if targets.is_empty() {
+                scope != Scope::Elsewhere
+            } else {
+                targets.iter().all(|t| {
+                    let key =
+                        |v: Option<&Value>| v.map(|v| plain(v).trim_start_matches('#').to_string());
+                    key(parameters.get(*t)) == key(params.get(*t))
+                })
+            };
+            let alone = outcome["allowed_by"] == json!("customer_confirmation");
+            if let (true, true, Some(limit)) = (same_target, alone, &tool.approval) {
+                self.approved_alone +=
+                    parameters.get(&limit.param).and_then(guardrails::number).unwrap_or(0.0);
+            }
+        }
     }
 }
 
@@ -1308,8 +1410,9 @@ impl Engine {
                 ));
             }
         }
-        let (here, theirs) = self.call_counts(turn, tool_name).await?;
-        if let Some(why) = guardrails::rate_limited(tool, here, theirs) {
+        let user = state.customer.as_ref().map(|c| c["user_id"].clone());
+        let earlier = self.earlier_calls(turn, tool, &parameters, user.as_ref()).await?;
+        if let Some(why) = guardrails::rate_limited(tool, earlier.here, earlier.theirs) {
             return Err(EngineError::Conflict(why));
         }
         let mut allowed = json!({"agent": agent_id});
@@ -1345,6 +1448,42 @@ pub(crate) fn filled(tool: &ToolDef, scope: &Value) -> Map<String, Value> {
         }
     }
     params
+}
+
+/// The slot whose value filters a lookup to nothing for a parameter the
+/// tool needs: `get_order.items[name=item].item_id` with an `item` the
+/// order does not have.
+fn unmatched_slot<'a>(
+    flow: &'a FlowDef,
+    tool: &ToolDef,
+    state: &FlowState,
+    workspace: &Workspace,
+) -> Option<&'a SlotDef> {
+    let values = scope(workspace, state);
+    let empty = |v: Option<Value>| match v {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(_) => false,
+    };
+    tool.params.values().filter(|def| !def.optional && empty(resolve(&values, &def.from))).find_map(
+        |def| {
+            flow.slots.iter().find(|slot| {
+                state.slots.contains_key(&slot.name)
+                    && def.from.contains(&format!("={}]", slot.name))
+            })
+        },
+    )
+}
+
+/// What to tell the customer about a failed call: a write whose request
+/// went out (an attempt was made) may have been done by the backend even
+/// though no good answer came back, so it is not told as nothing changed.
+fn failure_text<'a>(messages: &'a ActionMessages, tool: &ToolDef, attempts: u32) -> &'a str {
+    if tool.kind == ToolKind::Write && attempts > 0 {
+        &messages.unconfirmed
+    } else {
+        &messages.failed
+    }
 }
 
 fn no_approval(approval_id: &str) -> EngineError {

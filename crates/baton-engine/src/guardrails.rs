@@ -51,15 +51,44 @@ pub fn validate(tool: &ToolDef, params: &Map<String, Value>) -> Result<(), Strin
 /// Why a call needs a person's approval, if it does: the policy as a
 /// sentence the agent and the customer read.
 pub fn approval_needed(tool: &ToolDef, params: &Map<String, Value>) -> Option<String> {
+    approval_needed_after(tool, params, 0.0)
+}
+
+/// The same, counting what the assistant already let through on its own
+/// for the same target (the same order, say): a limit split over several
+/// calls holds for their sum.
+pub fn approval_needed_after(
+    tool: &ToolDef,
+    params: &Map<String, Value>,
+    already: f64,
+) -> Option<String> {
     let limit = tool.approval.as_ref()?;
     let value = params.get(&limit.param).and_then(number)?;
+    let name = words(&limit.param);
+    if already > 0.0 {
+        return (value + already > limit.above).then(|| {
+            format!(
+                "{name} {value:.2}, with the {already:.2} the assistant already approved for \
+                 the same {}, is above the {:.2} the assistant may approve",
+                target(tool),
+                limit.above
+            )
+        });
+    }
     (value > limit.above).then(|| {
-        format!(
-            "{} {value:.2} is above the {:.2} the assistant may approve",
-            words(&limit.param),
-            limit.above
-        )
+        format!("{name} {value:.2} is above the {:.2} the assistant may approve", limit.above)
     })
+}
+
+/// What a tool's calls are about, in words: its path's parameters
+/// ("order id"), or the customer when the path has none.
+fn target(tool: &ToolDef) -> String {
+    let names = crate::workspace::path_placeholders(&tool.path);
+    if names.is_empty() {
+        "customer".into()
+    } else {
+        names.iter().map(|n| words(n)).collect::<Vec<_>>().join(" and ")
+    }
 }
 
 /// Why a call is over a rate limit, given the successful calls of the tool

@@ -511,3 +511,56 @@ async fn a_reply_sent_from_a_suggestion_is_recorded_and_suggested_again_for_a_si
         .collect();
     assert_eq!(past, vec![text.as_str()]);
 }
+
+/// A backend that knows Priya and her pending order, and whose cancel
+/// answers only after `cancel_delay_ms`: by then the store may well have
+/// cancelled it, whatever the caller saw.
+async fn slow_write_backend(cancel_delay_ms: u64) -> String {
+    let user =
+        || async { axum::Json(json!({"user_id": "priya_1", "name": {"first_name": "Priya"}})) };
+    let order = || async {
+        axum::Json(json!({
+            "order_id": "#W7363125", "user_id": "priya_1", "status": "pending",
+            "items": [{"name": "Wool Blanket"}],
+            "payment_history": [{"transaction_type": "payment", "amount": 93.76}]
+        }))
+    };
+    let cancel = move || async move {
+        tokio::time::sleep(std::time::Duration::from_millis(cancel_delay_ms)).await;
+        axum::Json(json!({"order_id": "#W7363125", "status": "cancelled"}))
+    };
+    let router = axum::Router::new()
+        .route("/users", get(user))
+        .route("/users/{id}", get(user))
+        .route("/orders/{id}", get(order))
+        .route("/orders/{id}/cancel", axum::routing::post(cancel));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+#[tokio::test]
+async fn a_write_that_times_out_is_not_told_as_nothing_changed() {
+    let backend = slow_write_backend(5_000).await;
+    let app = app_with(Some(with_timeout(150)), Some(backend)).await;
+    let id = app.start().await;
+    app.say(id, "I want to cancel order #W7363125, I ordered it by mistake").await;
+    let summary = app.say(id, "priya.okonkwo15@example.com").await;
+    assert!(summary.starts_with("To confirm: I'll cancel order #W7363125"), "{summary}");
+
+    // The request went out; whether the store cancelled is unknown.
+    let reply = app.say(id, "yes").await;
+    assert_eq!(
+        reply,
+        "Sorry, I couldn't confirm that: the system did not answer in time. It may or may not \
+         have gone through, so please don't try again yet. Would you like me to pass you to a \
+         colleague, who can check?"
+    );
+    let calls = app.tool_calls(id).await;
+    let last = calls.last().unwrap();
+    assert_eq!(
+        (last.0.as_str(), last.1, &last.2["result"]),
+        ("cancel_order", false, &json!("failed"))
+    );
+}

@@ -129,3 +129,24 @@ fn replay_of_an_empty_file_says_it_is_empty() {
     let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
     assert!(stderr.contains("empty") || stderr.contains("no conversations"), "{stderr}");
 }
+
+#[test]
+fn a_bad_reference_in_a_tool_summary_is_told_on_the_tool_line_of_tools_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = broken_demo(dir.path(), "tools.toml", |t| {
+        t.replace("reason: {reason}. Shall", "reason: {reasonx}. Shall")
+    });
+
+    let output = check(&workspace);
+
+    assert!(!output.status.success());
+    let report = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    let at = workspace.join("tools.toml").display().to_string();
+    let expected = format!(
+        "{at}:49: tool `cancel_order`, `confirm`: flow `cancel_order`, step 5: `reasonx` names \
+         `reasonx`, which is no slot, no tool called before this step and not `customer`"
+    );
+    assert!(report.lines().any(|l| l == expected), "{report}");
+    assert!(!report.contains("flows.toml"), "{report}");
+}

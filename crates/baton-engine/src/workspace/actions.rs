@@ -287,6 +287,9 @@ pub struct ActionMessages {
     pub declined: String,
     /// A call failed for a reason the customer cannot fix (`{error}`).
     pub failed: String,
+    /// A write whose request went out but whose answer never came back
+    /// right (`{error}`): it may have been done, so nothing is promised.
+    pub unconfirmed: String,
     /// The backend refused the call and said why (`{error}`).
     pub refused: String,
     /// A rate limit was reached (`{tool}`).
@@ -316,6 +319,10 @@ impl Default for ActionMessages {
             declined: "Okay, I haven't changed anything.".into(),
             failed: "Sorry, I couldn't complete that: {error}. Nothing has been changed. \
                      Would you like me to pass you to a colleague?"
+                .into(),
+            unconfirmed: "Sorry, I couldn't confirm that: {error}. It may or may not have gone \
+                          through, so please don't try again yet. Would you like me to pass \
+                          you to a colleague, who can check?"
                 .into(),
             refused: "I couldn't do that: {error}.".into(),
             rate_limited: "I can't do that again in this conversation. A colleague can help \
@@ -413,7 +420,8 @@ pub(crate) fn parse(
                     spans.push(flow.span());
                     actions.flows.push(flow.into_inner());
                 }
-                check_flows(src, &actions, identity_span, &spans, intents, problems);
+                let tools = tools_src.map(|t| (t, tool_spans.as_slice()));
+                check_flows(src, tools, &actions, identity_span, &spans, intents, problems);
             }
             Err(e) => problems.push(src.toml_error(&e)),
         }
@@ -507,6 +515,7 @@ fn check_tools(
 
 fn check_flows(
     src: &Source,
+    tools: Option<(&Source, &[Range<usize>])>,
     actions: &Actions,
     identity_span: Option<Range<usize>>,
     spans: &[Range<usize>],
@@ -530,6 +539,7 @@ fn check_flows(
         }
     }
 
+    let mut tool_problems = Vec::new();
     for (i, (flow, span)) in actions.flows.iter().zip(spans).enumerate() {
         let mut here = |msg: String| problems.push(src.at(span.clone(), msg));
         let intent = &flow.intent;
@@ -611,13 +621,33 @@ fn check_flows(
                                           `{call}`"
                     )),
                     Some(tool) => {
-                        for def in tool.params.values() {
-                            check_root(&def.from, &roots, intent, step_no, &mut here);
+                        // What the tool quotes is written in tools.toml: a
+                        // reference the flow cannot fill is told on the
+                        // tool's line, with the flow and step that call it.
+                        let mut in_tool = Vec::new();
+                        for (name, def) in &tool.params {
+                            let mut said =
+                                |m: String| in_tool.push(format!("`params.{name}`: {m}"));
+                            check_root(&def.from, &roots, intent, step_no, &mut said);
                         }
                         if let Some(confirm) = &tool.confirm {
                             for r in super::templates::references(confirm).unwrap_or_default() {
-                                check_root(r, &roots, intent, step_no, &mut here);
-                                check_lines(r, flow, step_no, &mut here);
+                                let mut said = |m: String| in_tool.push(format!("`confirm`: {m}"));
+                                check_root(r, &roots, intent, step_no, &mut said);
+                                check_lines(r, flow, step_no, &mut said);
+                            }
+                        }
+                        let at_tool = tools.and_then(|(tools_src, spans)| {
+                            let i = actions.tools.iter().position(|t| t.name == tool.name)?;
+                            Some((tools_src, spans.get(i)?.clone()))
+                        });
+                        for message in in_tool {
+                            let message = format!("tool `{call}`, {message}");
+                            match &at_tool {
+                                Some((tools_src, span)) => {
+                                    tool_problems.push(tools_src.at(span.clone(), message))
+                                }
+                                None => here(message),
                             }
                         }
                         roots.push(call.clone());
@@ -640,6 +670,7 @@ fn check_flows(
             problems.push(src.at(at, message));
         }
     }
+    problems.extend(tool_problems);
 }
 
 /// Where a slot of a flow starts: the line of its `name`, or the flow's
