@@ -150,6 +150,11 @@ struct PoolingConfig {
     pooling_mode_mean_tokens: bool,
 }
 
+/// Up to this many rows (tokens of a batch) a dense layer streams its
+/// weights once ([`crate::kernels::add_products`]); past it the blocked
+/// product, whose repacking of the weights pays off over many rows.
+const DIRECT_ROWS: usize = 128;
+
 /// A dense layer, its weights kept transposed (`in x out`, row-major).
 ///
 /// Its product runs on the calling thread alone, through the same matrix
@@ -190,6 +195,10 @@ impl Dense {
             y.extend_from_slice(&self.bias);
         }
         let (n, k) = (self.outputs, self.inputs);
+        if m <= DIRECT_ROWS {
+            crate::kernels::add_products(&mut y, &x, &self.weight_t, m, k, n);
+            return Tensor::from_vec(y, (b, t, n), &Device::Cpu);
+        }
         // SAFETY: every buffer holds exactly the elements the strides
         // reach: `x` is m x k, `weight_t` k x n and `y` m x n, all row-major
         // and contiguous, and `y` is borrowed mutably alone.

@@ -38,6 +38,21 @@ pub fn scatter_rows(rows: &mut [f32], e: &[f32], x: &SparseVec) {
     scatter_rows_body(rows, e, x)
 }
 
+/// `y += x * w` for a few rows: `x` is `m` rows of `k`, `w` is `k` rows of
+/// `n` (a dense layer's weights, stored input-major) and `y` is `m` rows of
+/// `n`, already holding the bias. It streams the weights once without
+/// repacking them, which is what a single message of a few dozen tokens
+/// needs; large batches go to a blocked matrix product instead.
+pub fn add_products(y: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    assert!(x.len() >= m * k && w.len() >= k * n && y.len() >= m * n, "matrix sizes");
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the processor was just found to support AVX2 and FMA.
+        return unsafe { add_products_avx2(y, x, w, m, k, n) };
+    }
+    add_products_body(y, x, w, m, k, n)
+}
+
 /// Whether the processor runs the AVX2 and FMA versions.
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn has_avx2() -> bool {
@@ -62,6 +77,45 @@ unsafe fn add_rows_i8_avx2(acc: &mut [f32], rows: &[i8], scale: &[f32], x: &Spar
 #[target_feature(enable = "avx2,fma")]
 unsafe fn scatter_rows_avx2(rows: &mut [f32], e: &[f32], x: &SparseVec) {
     scatter_rows_body(rows, e, x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn add_products_avx2(y: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    add_products_body(y, x, w, m, k, n)
+}
+
+#[inline(always)]
+fn add_products_body(y: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    // Four weight rows at a time, so that each pass over an output row
+    // does four multiply-adds per load and store of it.
+    let mut kk = 0;
+    while kk + 4 <= k {
+        let (w0, w1, w2, w3) = (
+            &w[kk * n..(kk + 1) * n],
+            &w[(kk + 1) * n..(kk + 2) * n],
+            &w[(kk + 2) * n..(kk + 3) * n],
+            &w[(kk + 3) * n..(kk + 4) * n],
+        );
+        for i in 0..m {
+            let a = &x[i * k + kk..i * k + kk + 4];
+            let (a0, a1, a2, a3) = (a[0], a[1], a[2], a[3]);
+            let row = &mut y[i * n..(i + 1) * n];
+            for j in 0..n {
+                row[j] += a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j];
+            }
+        }
+        kk += 4;
+    }
+    for kk in kk..k {
+        let wr = &w[kk * n..(kk + 1) * n];
+        for i in 0..m {
+            let a = x[i * k + kk];
+            for (o, &v) in y[i * n..(i + 1) * n].iter_mut().zip(wr) {
+                *o += a * v;
+            }
+        }
+    }
 }
 
 #[inline(always)]
@@ -120,6 +174,19 @@ pub fn quantise_rows(weights: &[f32], width: usize) -> (Vec<i8>, Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn products_of_a_few_rows_are_the_matrix_product_plus_what_was_there() {
+        // x is 2 x 5, w is 5 x 3: five input rows exercise the block of
+        // four and the remainder.
+        let x = [1.0, 2.0, 0.5, -1.0, 3.0, 0.0, 1.0, 0.0, 2.0, -0.5];
+        let w: Vec<f32> = (0..15).map(|v| v as f32).collect();
+        let mut y = vec![10.0, 20.0, 30.0, 0.0, 0.0, 0.0];
+        add_products(&mut y, &x, &w, 2, 5, 3);
+        // Row 0: 1*[0,1,2] + 2*[3,4,5] + 0.5*[6,7,8] - [9,10,11] + 3*[12,13,14].
+        // Row 1: [3,4,5] + 2*[9,10,11] - 0.5*[12,13,14].
+        assert_eq!(y, vec![46.0, 61.5, 77.0, 15.0, 17.5, 20.0]);
+    }
 
     #[test]
     fn rows_are_added_with_their_feature_values() {
