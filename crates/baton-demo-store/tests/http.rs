@@ -190,3 +190,44 @@ async fn a_customers_orders_are_listed_whole_oldest_first() {
     let missing = reqwest::get(format!("{base}/users/nobody_1/orders")).await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn address_changes_and_password_resets_show_in_the_state_and_a_shipped_order_keeps_its_address(
+) {
+    let base = spawn_store().await;
+    let client = reqwest::Client::new();
+    let before: Value =
+        client.get(format!("{base}/state")).send().await.unwrap().json().await.unwrap();
+    let address = json!({
+        "address1": "48 Tamarack Road", "address2": "", "city": "Bemidji",
+        "state": "MN", "country": "USA", "zip": "56601"
+    });
+
+    // A pending order takes a new address; a processed one has shipped.
+    let pending = client.post(format!("{base}/orders/W7363125/address")).json(&address).send();
+    let (status, body) = status_and_body(pending.await.unwrap()).await;
+    assert_eq!((status, &body["address"]), (200, &address));
+    let shipped = client.post(format!("{base}/orders/W8930109/address")).json(&address).send();
+    let (status, body) = status_and_body(shipped.await.unwrap()).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["error"]["message"],
+        "order #W8930109 is processed, so it cannot be given a new address"
+    );
+
+    // The customer's own address, and two reset e-mails.
+    let user = format!("{base}/users/jonah_bellweather_8285");
+    let moved = client.post(format!("{user}/address")).json(&address).send().await.unwrap();
+    assert_eq!(moved.status().as_u16(), 200);
+    for _ in 0..2 {
+        let sent = client.post(format!("{user}/password-reset")).send().await.unwrap();
+        assert_eq!(sent.status().as_u16(), 200);
+    }
+
+    let state: Value =
+        client.get(format!("{base}/state")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["orders"]["#W7363125"]["address"], address);
+    assert_eq!(state["orders"]["#W8930109"], before["orders"]["#W8930109"]);
+    let jonah = &state["users"]["jonah_bellweather_8285"];
+    assert_eq!((&jonah["address"], &jonah["password_resets"]), (&address, &json!(2)));
+}
