@@ -564,3 +564,245 @@ async fn a_write_that_times_out_is_not_told_as_nothing_changed() {
         ("cancel_order", false, &json!("failed"))
     );
 }
+
+#[tokio::test]
+async fn a_pending_orders_shipping_address_is_changed_only_after_a_yes() {
+    let app = app().await;
+    let id = app.start().await;
+    let before = app.order("#W7363125")["address"].clone();
+
+    app.say(id, "I need to change the shipping address of order #W7363125").await;
+    let reply = app.say(id, "priya.okonkwo15@example.com").await;
+    assert_eq!(
+        reply,
+        "What's the new address? Please write it as: street, city, state zip (for example 12 \
+         Fern Lane, Duluth, MN 55805)."
+    );
+    let reply = app.say(id, "48 Tamarack Road, Bemidji, MN 56601").await;
+    assert_eq!(
+        reply,
+        "To confirm: order #W7363125 will ship to 48 Tamarack Road, Bemidji, MN 56601. Shall I \
+         go ahead?"
+    );
+    // Nothing changes before the yes.
+    assert_eq!(app.order("#W7363125")["address"], before);
+
+    let reply = app.say(id, "yes").await;
+    assert_eq!(
+        reply,
+        "Done: order #W7363125 will now ship to 48 Tamarack Road, Bemidji, MN 56601."
+    );
+    let address = app.order("#W7363125")["address"].clone();
+    assert_eq!(
+        (&address["address1"], &address["city"], &address["state"], &address["zip"]),
+        (&json!("48 Tamarack Road"), &json!("Bemidji"), &json!("MN"), &json!("56601"))
+    );
+}
+
+/// Priya's count of password-reset e-mails in the store.
+fn resets_sent(app: &App) -> Value {
+    app.store.lock().unwrap().users["priya_okonkwo_7922"]["password_resets"].clone()
+}
+
+#[tokio::test]
+async fn a_password_reset_is_sent_only_to_a_verified_customer_who_says_yes() {
+    let app = app().await;
+    let id = app.start().await;
+    let reply = app.say(id, "I forgot my password").await;
+    assert!(reply.contains("e-mail address on your account"), "{reply}");
+    let reply = app.say(id, "priya.okonkwo15@example.com").await;
+    assert_eq!(
+        reply,
+        "I'll send a password-reset link to the e-mail address on your account. Shall I go ahead?"
+    );
+    assert_eq!(resets_sent(&app), Value::Null);
+
+    let reply = app.say(id, "yes").await;
+    assert_eq!(
+        reply,
+        "I've sent a reset link to priya.okonkwo15@example.com. It works for one hour."
+    );
+    assert_eq!(resets_sent(&app), json!(1));
+    let calls = app.tool_calls(id).await;
+    let (tool, ok, outcome) = calls.last().unwrap();
+    assert_eq!((tool.as_str(), *ok), ("send_password_reset", true));
+    assert_eq!(outcome["allowed_by"], "customer_confirmation");
+}
+
+/// One request a test backend received.
+#[derive(Clone, Debug, PartialEq)]
+struct Seen {
+    method: String,
+    path: String,
+    authorization: Option<String>,
+    idempotency_key: Option<String>,
+}
+
+type Requests = Arc<Mutex<Vec<Seen>>>;
+
+/// A backend that knows Priya and her pending order #W7363125 and records
+/// every request. The first `lookup_failures` e-mail lookups and the first
+/// `cancel_failures` cancellations answer 503.
+async fn recording_backend(lookup_failures: usize, cancel_failures: usize) -> (String, Requests) {
+    let requests: Requests = Arc::new(Mutex::new(Vec::new()));
+    let log = requests.clone();
+    let handler = move |method: axum::http::Method,
+                        uri: axum::http::Uri,
+                        headers: axum::http::HeaderMap| {
+        let log = log.clone();
+        async move {
+            let header =
+                |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let seen = Seen {
+                method: method.to_string(),
+                path: uri.path().to_string(),
+                authorization: header("authorization"),
+                idempotency_key: header("idempotency-key"),
+            };
+            let mut log = log.lock().unwrap();
+            log.push(seen.clone());
+            let this_many = log.iter().filter(|s| s.method == seen.method && s.path == seen.path);
+            let nth = this_many.count();
+            let (failures, body) = match (seen.method.as_str(), seen.path.as_str()) {
+                ("GET", "/users") => (lookup_failures, json!({"user_id": "priya_1"})),
+                ("GET", "/users/priya_1") => {
+                    (0, json!({"user_id": "priya_1", "name": {"first_name": "Priya"}}))
+                }
+                ("GET", path) if path.starts_with("/orders/") => (
+                    0,
+                    json!({
+                        "order_id": "#W7363125", "user_id": "priya_1", "status": "pending",
+                        "items": [{"name": "Wool Blanket"}],
+                        "payment_history": [{"transaction_type": "payment", "amount": 93.76}]
+                    }),
+                ),
+                ("POST", path) if path.ends_with("/cancel") => (
+                    cancel_failures,
+                    json!({"order_id": "#W7363125", "status": "cancelled",
+                           "cancel_reason": "ordered by mistake"}),
+                ),
+                _ => {
+                    let missing = json!({"error": {"message": "no such record"}});
+                    return (axum::http::StatusCode::NOT_FOUND, axum::Json(missing));
+                }
+            };
+            if nth <= failures {
+                let busy = json!({"error": {"message": "try again later"}});
+                (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(busy))
+            } else {
+                (axum::http::StatusCode::OK, axum::Json(body))
+            }
+        }
+    };
+    let router = axum::Router::new().fallback(handler);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, requests)
+}
+
+/// The requests a backend received with this method and path ending.
+fn requests_to(requests: &Requests, method: &str, path_end: &str) -> Vec<Seen> {
+    let all = requests.lock().unwrap();
+    all.iter().filter(|s| s.method == method && s.path.ends_with(path_end)).cloned().collect()
+}
+
+#[tokio::test]
+async fn a_read_answered_with_a_5xx_is_retried_and_a_write_without_a_key_is_sent_once() {
+    let (backend, requests) = recording_backend(1, usize::MAX).await;
+    let app = app_with(None, Some(backend)).await;
+    let id = app.start().await;
+    app.say(id, "I want to cancel order #W7363125, I ordered it by mistake").await;
+    let summary = app.say(id, "priya.okonkwo15@example.com").await;
+    assert!(summary.starts_with("To confirm: I'll cancel order #W7363125"), "{summary}");
+    let reply = app.say(id, "yes").await;
+
+    // The lookup answered on its second attempt; the cancel was tried once,
+    // and since it may have reached the store, it is not told as undone.
+    assert_eq!(requests_to(&requests, "GET", "/users").len(), 2);
+    let cancels = requests_to(&requests, "POST", "/cancel");
+    assert_eq!(cancels.len(), 1);
+    assert_eq!(cancels[0].idempotency_key, None);
+    assert_eq!(
+        reply,
+        "Sorry, I couldn't confirm that: the system answered with an error (503). It may or may \
+         not have gone through, so please don't try again yet. Would you like me to pass you to \
+         a colleague, who can check?"
+    );
+    let calls = app.tool_calls(id).await;
+    let summary: Vec<(&str, bool, &Value)> =
+        calls.iter().map(|(t, ok, o)| (t.as_str(), *ok, &o["attempts"])).collect();
+    assert_eq!(
+        summary,
+        [
+            ("find_user_by_email", true, &json!(2)),
+            ("get_user", true, &json!(1)),
+            ("get_order", true, &json!(1)),
+            ("cancel_order", false, &json!(1)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_write_with_an_idempotency_key_is_retried_with_the_same_key() {
+    let (backend, requests) = recording_backend(0, 1).await;
+    let copy = workspace_copy(|dir| {
+        let file = dir.join("tools.toml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let path = "path = \"/orders/{order_id}/cancel\"";
+        let keyed = text.replace(path, &format!("{path}\nidempotency_key = true"));
+        assert_ne!(keyed, text);
+        std::fs::write(&file, keyed).unwrap();
+    });
+    let app = app_with(Some(copy), Some(backend)).await;
+    let id = app.start().await;
+    app.say(id, "I want to cancel order #W7363125, I ordered it by mistake").await;
+    app.say(id, "priya.okonkwo15@example.com").await;
+    let reply = app.say(id, "yes").await;
+
+    assert!(
+        reply.starts_with("Done: order #W7363125 is cancelled (ordered by mistake)"),
+        "{reply}"
+    );
+    let cancels = requests_to(&requests, "POST", "/cancel");
+    assert_eq!(cancels.len(), 2);
+    let key = cancels[0].idempotency_key.clone().unwrap();
+    assert!(key.starts_with(&format!("{id}-cancel_order-")), "{key}");
+    assert_eq!(cancels[1].idempotency_key.as_deref(), Some(key.as_str()));
+    let calls = app.tool_calls(id).await;
+    let (tool, ok, outcome) = calls.last().unwrap();
+    assert_eq!((tool.as_str(), *ok, &outcome["attempts"]), ("cancel_order", true, &json!(2)));
+}
+
+#[tokio::test]
+async fn the_backend_key_comes_from_the_environment_and_is_never_recorded() {
+    // A variable only this test sets, so no other test sees a key.
+    let key = "hb-test-key-5cf1e07a";
+    std::env::set_var("BATON_ACTIONS_TEST_STORE_KEY", key);
+    let (backend, requests) = recording_backend(0, 0).await;
+    let copy = workspace_copy(|dir| {
+        let file = dir.join("tools.toml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let named = text.replace("\"BATON_STORE_KEY\"", "\"BATON_ACTIONS_TEST_STORE_KEY\"");
+        assert_ne!(named, text);
+        std::fs::write(&file, named).unwrap();
+    });
+    let app = app_with(Some(copy), Some(backend)).await;
+    let id = app.start().await;
+    app.say(id, "where is my order #W7363125?").await;
+    let reply = app.say(id, "priya.okonkwo15@example.com").await;
+    assert!(reply.starts_with("Order #W7363125 (Wool Blanket) is pending"), "{reply}");
+
+    // Every request carried the key as a bearer token...
+    let seen = requests.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    let bearer = format!("Bearer {key}");
+    assert!(seen.iter().all(|s| s.authorization.as_deref() == Some(bearer.as_str())), "{seen:?}");
+    // ...and nothing the engine keeps or prints holds it.
+    let events = serde_json::to_string(&app.engine.events(id, 0).await.unwrap()).unwrap();
+    assert!(events.contains("find_user_by_email"));
+    assert!(!events.contains(key));
+    let client = format!("{:?}", app.engine.tool_client());
+    assert!(client.contains("Secret(***)"), "{client}");
+    assert!(!client.contains(key));
+}
