@@ -1085,7 +1085,9 @@ impl Engine {
         // TODO: the other conversations are read from the log of the last
         // CALL_WINDOW_DAYS on each write's guardrail check; a deployment with
         // a large log wants an index of tool calls by account instead.
-        let from = chrono::Utc::now() - chrono::Duration::days(CALL_WINDOW_DAYS);
+        // The window is on the engine's clock, the one the events were
+        // stamped with, not the machine's.
+        let from = self.now() - chrono::Duration::days(CALL_WINDOW_DAYS);
         let mut others: BTreeMap<ConversationId, Vec<Event>> = BTreeMap::new();
         for event in self.store().events_between(Some(from), None).await? {
             if event.conversation_id != turn.state.id {

@@ -629,6 +629,30 @@ async fn a_password_reset_is_sent_only_to_a_verified_customer_who_says_yes() {
     assert_eq!(outcome["allowed_by"], "customer_confirmation");
 }
 
+#[tokio::test]
+async fn a_customers_limit_counts_their_earlier_conversations_on_the_engines_clock() {
+    // `send_password_reset` allows 3 per customer. The engine's clock is
+    // months behind the machine's: the limit still counts what happened at
+    // the engine's own times.
+    let app = app().await;
+    let mut replies = Vec::new();
+    for _ in 0..4 {
+        let id = app.start().await;
+        app.say(id, "I forgot my password").await;
+        replies.push(app.say(id, "priya.okonkwo15@example.com").await);
+        app.say(id, "yes").await;
+    }
+    assert_eq!(resets_sent(&app), json!(3));
+    // The fourth is stopped before a summary is offered.
+    let summary =
+        "I'll send a password-reset link to the e-mail address on your account. Shall I go ahead?";
+    assert_eq!(replies[..3], [summary, summary, summary]);
+    assert_eq!(
+        replies[3],
+        "I can't do that again in this conversation. A colleague can help if you need more."
+    );
+}
+
 /// One request a test backend received.
 #[derive(Clone, Debug, PartialEq)]
 struct Seen {
