@@ -673,7 +673,8 @@ async fn a_customers_limit_counts_their_earlier_conversations_on_the_engines_clo
     assert_eq!(replies[..3], [summary, summary, summary]);
     assert_eq!(
         replies[3],
-        "I can't do that again in this conversation. A colleague can help if you need more."
+        "I can't do that again: it has already been done as many times as I'm allowed to. A \
+         colleague can help if you need more."
     );
 }
 

@@ -325,8 +325,10 @@ impl Default for ActionMessages {
                           you to a colleague, who can check?"
                 .into(),
             refused: "I couldn't do that: {error}.".into(),
-            rate_limited: "I can't do that again in this conversation. A colleague can help \
-                           if you need more."
+            // A limit per customer stops a first request in a new
+            // conversation too, so the text names no conversation.
+            rate_limited: "I can't do that again: it has already been done as many times as \
+                           I'm allowed to. A colleague can help if you need more."
                 .into(),
             approval_pending: "This needs a colleague's approval ({policy}). I've passed it \
                                on with all the details, and I'll let you know the outcome here."
