@@ -86,8 +86,14 @@ const TABLE: &[(CueKind, &[&str])] = &[
     (
         CueKind::Legal,
         &[
-            r"\b(?:chargeback|charge back|lawyer|attorney|solicitor|sue|suing|lawsuit)\b",
-            r"\b(?:legal action|take (?:you|this) to court|court|small claims|class action)\b",
+            r"\b(?:chargeback|charge back|lawyer|attorney|solicitor|suing|lawsuit)\b",
+            // "Sue" alone is as often a name as a threat.
+            r"(?:\b(?:will|going to|gonna|could|might)|'ll)\s+sue\b",
+            r"\bsue\s+(?:you|u|them|your|the|this)\b",
+            // "Court" alone is a shoe or a tennis court.
+            r"\b(?:legal action|take (?:you|this|them) to court|(?:to|in) court)\b",
+            r"\b(?:court (?:case|action|order|claim)|small claims)\b",
+            r"\bclass action\b",
             r"\b(?:regulator|ombudsman|consumer protection|trading standards|ftc|cfpb|fca)\b",
             r"\b(?:bbb|better business bureau|gdpr|data protection|breach of contract|fraud)\b",
             r"\b(?:formal complaint|file a complaint|report you)\b",
@@ -99,18 +105,38 @@ const TABLE: &[(CueKind, &[&str])] = &[
         &[
             r"\b(?:suicid\w*|kill (?:myself|me)|end my life|want to die|self[- ]harm)\b",
             r"\b(?:hurt(?:ing)? myself|harm myself|not safe|unsafe|in danger|danger(?:ous)?)\b",
-            r"\b(?:abus\w*|threaten\w*|violen\w*|domestic)\b",
-            r"\b(?:caught fire|on fire|fire hazard|smoke|smoking|burn(?:t|ed|ing)?|explod\w*)\b",
+            r"\b(?:abus\w*|threaten\w*|violen\w*)\b",
+            r"\b(?:caught fire|on fire|fire hazard|burn(?:t|ed|ing)?|explod\w*)\b",
+            // Smoke from a device, not a "smoke grey" colour or a "no smoking" sign.
+            r"\b(?:smoke (?:came|comes|coming|pouring)|(?:is|was|started|starts|began) smoking)\b",
             r"\b(?:electric shock|shocked me|injur\w*|hospital|ambulance|choking|overdose)\b",
-            r"\b(?:allergic reaction|poison\w*|vulnerable|disabled|disability|bereavement)\b",
-            r"\b(?:passed away|died|can't breathe|emergency)\b",
+            r"\b(?:allergic reaction|poison\w*|vulnerable|disabilit(?:y|ies)|bereavement)\b",
+            // A disabled person, not a disabled account or card.
+            r"\b(?:i am|i['’]?m|as a|being)\s+disabled\b",
+            concat!(
+                r"\bdisabled\s+(?:person|people|customer|son|daughter|child|husband|wife|",
+                r"mother|father|parent)\b"
+            ),
+            // A death in the family, not a phone or a battery that died.
+            concat!(
+                r"\b(?:he|she|husband|wife|partner|mother|father|mum|mom|dad|son|daughter|",
+                r"brother|sister|child|baby|grandmother|grandfather|grandma|grandpa|friend)",
+                r"\s+(?:has\s+|had\s+|just\s+)?died\b"
+            ),
+            r"\b(?:passed away|can't breathe|emergency)\b",
         ],
     ),
     (
         CueKind::Urgency,
         &[
             r"\b(?:asap|a\.s\.a\.p|urgent\w*|immediately|right now|right away|straight away)\b",
-            r"\b(?:as soon as possible|today|tonight|by tomorrow|this morning|this afternoon)\b",
+            // "Today" is urgent when it is a deadline ("I need it today"),
+            // not when it reports ("it arrived today").
+            concat!(
+                r"\b(?:need|needs|needed|want|must|have to|has to|by|before|until|latest)",
+                r"(?:\s+\w+){0,3}?\s+(?:today|tonight|this morning|this afternoon)\b"
+            ),
+            r"\b(?:as soon as possible|by tomorrow)\b",
             r"\b(?:within the hour|hurry|quickly|deadline|time[- ]sensitive|emergency)\b",
             r"\b(?:can't wait|cannot wait)\b",
         ],
@@ -143,6 +169,9 @@ pub fn detect(text: &str) -> Vec<Cue> {
         let mut words: Vec<String> = Vec::new();
         let found = present.matched(i).then(|| re.find_iter(text));
         for m in found.into_iter().flatten() {
+            if not_meant(*kind, text, &m) {
+                continue;
+            }
             let w = m.as_str().trim().to_string();
             if !words.contains(&w) {
                 words.push(w);
@@ -158,6 +187,58 @@ pub fn detect(text: &str) -> Vec<Cue> {
         cues.push(Cue { kind: *kind, words, strength });
     }
     cues
+}
+
+/// Store options a customer may switch to without leaving the store.
+const STORE_OPTIONS: &[&str] = &[
+    "express",
+    "standard",
+    "priority",
+    "overnight",
+    "delivery",
+    "shipping",
+    "pickup",
+    "collection",
+    "size",
+    "colour",
+    "color",
+    "card",
+    "paypal",
+    "cash",
+    "email",
+    "sms",
+    "english",
+    "monthly",
+    "annual",
+    "yearly",
+    "plan",
+];
+
+/// Matches whose words are there but whose sense is not the cue's: a
+/// person spoken of rather than asked for ("the agent now says it is
+/// lost"), and a switch within the store ("switch to express delivery").
+fn not_meant(kind: CueKind, text: &str, m: &regex::Match) -> bool {
+    let lower = m.as_str().to_lowercase();
+    match kind {
+        CueKind::HumanRequest
+            if ["agent", "human", "operator", "representative"]
+                .iter()
+                .any(|w| lower.starts_with(w)) =>
+        {
+            let before = text[..m.start()].trim_end();
+            let prev = before.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+            matches!(
+                prev.to_lowercase().as_str(),
+                "the" | "your" | "that" | "this" | "his" | "her" | "their" | "my"
+            )
+        }
+        CueKind::ChurnThreat if lower.starts_with("switch") => text[m.end()..]
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(3)
+            .any(|w| STORE_OPTIONS.contains(&w.to_lowercase().as_str())),
+        _ => false,
+    }
 }
 
 /// Shouting counts as frustration: three or more capitalised words, or a
@@ -214,6 +295,22 @@ mod tests {
     }
 
     #[test]
+    fn a_person_asked_for_and_a_switch_elsewhere_still_count() {
+        assert_eq!(
+            words_of("can I get an agent please", CueKind::HumanRequest),
+            Some(vec!["agent please".to_string()])
+        );
+        assert_eq!(
+            words_of("AGENT NOW", CueKind::HumanRequest),
+            Some(vec!["AGENT NOW".to_string()])
+        );
+        assert_eq!(
+            words_of("I'm switching to another shop next week", CueKind::ChurnThreat),
+            Some(vec!["switching to".to_string()])
+        );
+    }
+
+    #[test]
     fn ordinary_messages_raise_no_request_for_a_person() {
         for t in ["where is my order", "the delivery person left it outside", "my agent code"] {
             assert_eq!(words_of(t, CueKind::HumanRequest), None, "false hit: {t}");
@@ -254,6 +351,45 @@ mod tests {
             Some(vec!["caught fire".to_string()])
         );
         assert_eq!(words_of("I need it ASAP", CueKind::Urgency), Some(vec!["ASAP".to_string()]));
+    }
+
+    #[test]
+    fn each_cue_names_the_words_that_raised_it() {
+        let cases: [(&str, CueKind, &[&str]); 9] = [
+            ("this is useless, I'm fed up", CueKind::Frustration, &["useless", "fed up"]),
+            ("I already told you my address", CueKind::RepeatedContact, &["already told"]),
+            ("time to close my account", CueKind::ChurnThreat, &["close my account"]),
+            (
+                "I'll complain to the regulator and ask my bank for a chargeback",
+                CueKind::Legal,
+                &["regulator", "chargeback"],
+            ),
+            ("then I'll take you to court", CueKind::Legal, &["take you to court"]),
+            ("I'm disabled and cannot carry it upstairs", CueKind::Safety, &["I'm disabled"]),
+            ("my husband died last month", CueKind::Safety, &["husband died"]),
+            ("I need it today, it is urgent", CueKind::Urgency, &["need it today", "urgent"]),
+            ("it must arrive by tonight", CueKind::Urgency, &["must arrive by tonight"]),
+        ];
+        for (text, kind, words) in cases {
+            assert_eq!(words_of(text, kind), Some(words.iter().map(|w| w.to_string()).collect()));
+        }
+    }
+
+    #[test]
+    fn everyday_uses_of_alarming_words_raise_no_cue() {
+        for (text, kind) in [
+            ("my account was disabled after I changed my phone", CueKind::Safety),
+            ("the battery died after two days", CueKind::Safety),
+            ("is the smoke grey jacket sent by domestic post?", CueKind::Safety),
+            ("are the court shoes back in stock?", CueKind::Legal),
+            ("Sue from your team said it had shipped", CueKind::Legal),
+            ("it arrived today, thank you", CueKind::Urgency),
+            ("the agent now says it is lost", CueKind::HumanRequest),
+            ("can I switch to express delivery?", CueKind::ChurnThreat),
+            ("switching to a bigger size would be fine", CueKind::ChurnThreat),
+        ] {
+            assert_eq!(words_of(text, kind), None, "false hit: {text}");
+        }
     }
 
     #[test]
