@@ -106,8 +106,14 @@ impl EntityExtractor {
         let mut out: Vec<Entity> = Vec::new();
         let today = now.with_timezone(&self.tz).date_naive();
 
+        let phones = phone_spans(text);
+        let orders: Vec<regex::Match> =
+            self.orders.iter().flat_map(|re| re.find_iter(text)).collect();
         for re in &self.orders {
             for m in re.find_iter(text) {
+                if part_of_a_phone(text, &phones, &orders, &m) {
+                    continue;
+                }
                 let value: String = m
                     .as_str()
                     .trim_start_matches('#')
@@ -157,13 +163,9 @@ impl EntityExtractor {
                 push(&mut out, EntityKind::Product, text, m.start(), m.end(), canonical);
             }
         }
-        for m in PHONE.find_iter(text) {
-            let (start, end) = trim_span(text, m.start(), m.end());
+        for (start, end) in phones {
             let raw = &text[start..end];
             let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-            if !(7..=15).contains(&digits.len()) {
-                continue;
-            }
             let value = if raw.starts_with('+') {
                 format!("+{digits}")
             } else if let Some(rest) = digits.strip_prefix("00") {
@@ -252,6 +254,43 @@ impl EntityExtractor {
         }
         None
     }
+}
+
+/// The spans that read as phone numbers: 7 to 15 digits with the usual
+/// separators, an optional `+` or `00` in front.
+fn phone_spans(text: &str) -> Vec<(usize, usize)> {
+    PHONE
+        .find_iter(text)
+        .map(|m| trim_span(text, m.start(), m.end()))
+        .filter(|&(start, end)| {
+            let digits = text[start..end].bytes().filter(u8::is_ascii_digit).count();
+            (7..=15).contains(&digits)
+        })
+        .collect()
+}
+
+/// Whether an order-number match is the tail or the middle of a longer
+/// phone number ("123-4567" in "+1 (555) 123-4567"): the phone span holds at
+/// least an area code's worth of digits that no order number accounts for.
+/// "order 112-4455" and two order numbers in a row stay order numbers.
+fn part_of_a_phone(
+    text: &str,
+    phones: &[(usize, usize)],
+    orders: &[regex::Match],
+    m: &regex::Match,
+) -> bool {
+    let digits = |s: &str| s.bytes().filter(u8::is_ascii_digit).count();
+    phones.iter().any(|&(start, end)| {
+        if !(start <= m.start() && m.end() <= end) {
+            return false;
+        }
+        let in_orders: usize = orders
+            .iter()
+            .filter(|o| start <= o.start() && o.end() <= end)
+            .map(|o| digits(o.as_str()))
+            .sum();
+        digits(&text[start..end]).saturating_sub(in_orders) >= 3
+    })
 }
 
 fn push(
@@ -393,6 +432,24 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_order_number_is_never_also_read_as_a_phone() {
+        let text = "order #W1234567 and 112-4455, call +1 (555) 123-4567";
+        assert_eq!(values(text, EntityKind::OrderNumber), vec!["W1234567", "112-4455"]);
+        assert_eq!(values(text, EntityKind::Phone), vec!["+15551234567"]);
+        let two = "orders 112-4455 113-5566";
+        assert_eq!(values(two, EntityKind::OrderNumber), vec!["112-4455", "113-5566"]);
+        assert!(values(two, EntityKind::Phone).is_empty());
+    }
+
+    #[test]
+    fn several_emails_in_one_message_are_each_normalised() {
+        assert_eq!(
+            values("from bo+returns@Shop.Example.ORG or to ana@mail.test.", EntityKind::Email),
+            vec!["bo+returns@shop.example.org", "ana@mail.test"]
+        );
+    }
+
+    #[test]
     fn money_reads_currencies_and_locale_separators() {
         assert_eq!(values("it cost 45 EUR", EntityKind::Money), vec!["45.00 EUR"]);
         assert_eq!(values("about 1 250 euros", EntityKind::Money), vec!["1250.00 EUR"]);
@@ -413,6 +470,8 @@ mod tests {
     #[test]
     fn numeric_dates_follow_the_locale() {
         assert_eq!(values("on 3/4/2025", EntityKind::Date), vec!["2025-04-03"]);
+        assert_eq!(values("since 3/3/2025", EntityKind::Date), vec!["2025-03-03"]);
+        assert_eq!(values("on 13/3/2025", EntityKind::Date), vec!["2025-03-13"]);
         let us = EntityExtractor::new(&[], &[], "en-US", "America/New_York").unwrap();
         let d: Vec<String> =
             us.extract("on 3/4/2025", now()).into_iter().map(|e| e.value).collect();
