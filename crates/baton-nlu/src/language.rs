@@ -235,9 +235,12 @@ pub fn detect(text: &str) -> (String, f32) {
     if *best == 0.0 {
         return ("und".into(), 0.0);
     }
+    // Sureness grows with the number of function words found: one word
+    // shared with English ("per", "come", "die") is not enough to call an
+    // English message foreign, three are.
     let share = best / total;
     let evidence = (*best / 3.0).min(1.0);
-    (STOPWORDS[best_k].0.into(), share * (0.5 + 0.5 * evidence))
+    (STOPWORDS[best_k].0.into(), share * evidence)
 }
 
 #[cfg(test)]
@@ -261,6 +264,17 @@ mod tests {
         assert_eq!(detect("Где мой заказ?").0, "ru");
         assert_eq!(detect("我的订单在哪里").0, "zh");
         assert_eq!(detect("注文はどこですか").0, "ja");
+    }
+
+    #[test]
+    fn one_function_word_is_too_little_evidence_to_be_sure() {
+        let (code, confidence) = detect("Refund per item?");
+        assert_eq!(code, "it");
+        assert!(confidence < 0.5, "{confidence}");
+        // Six Italian function words, two of them shared with French.
+        let (code, confidence) = detect("Il mio ordine non è arrivato");
+        assert_eq!(code, "it");
+        assert!(confidence > 0.75, "{confidence}");
     }
 
     #[test]

@@ -89,12 +89,21 @@ fn a_language_the_model_was_not_trained_on_is_detected_and_not_guessed() {
         ("Bonjour, je n'ai toujours pas reçu ma commande", "fr"),
         ("Hallo, wo ist meine Bestellung? Ich warte schon lange", "de"),
         ("Где мой заказ?", "ru"),
+        ("Olá, onde está a minha encomenda?", "pt"),
+        ("Ciao, dove è il mio ordine? Non è ancora arrivato", "it"),
     ] {
         let a = analyzer().analyse(text, now());
         assert_eq!(a.language.code, code, "{text}");
         assert!(!a.language.supported, "{text}");
         assert!(a.intents.is_empty(), "{text}");
     }
+}
+
+#[test]
+fn an_english_message_with_one_word_shared_by_another_language_keeps_its_intents() {
+    let a = analyzer().analyse("Refund per item?", now());
+    assert!(a.language.supported, "{:?}", a.language);
+    assert_eq!(a.top_intent().unwrap().intent, "refund_request");
 }
 
 #[test]
