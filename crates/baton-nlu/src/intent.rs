@@ -261,8 +261,12 @@ impl Linear {
 
 fn clause_splitter() -> Regex {
     // Sentence ends other than "?" are left alone: "I paid. It failed." is
-    // one request told in two sentences.
-    Regex::new(r"(?i)\?+|;|,?\s+(?:and also|and|also|plus|as well as)\s+").expect("valid regex")
+    // one request told in two sentences; "I paid. Also, ..." adds another.
+    Regex::new(concat!(
+        r"(?i)\?+|;|[.!]+\s+(?:and also|also|and|plus)\b,?\s*",
+        r"|,?\s+(?:and also|and|also|plus|as well as|&)\s+"
+    ))
+    .expect("valid regex")
 }
 
 fn sha256_examples(examples: &[TrainingExample]) -> String {
@@ -1331,6 +1335,21 @@ mod tests {
     }
 
     #[test]
+    fn a_second_request_after_also_or_an_ampersand_is_read_too() {
+        let m = IntentModel::train(&toy(), &opts()).unwrap();
+        for text in [
+            "where is my order. Also, can I change the address?",
+            "where is my order & can I change the address",
+        ] {
+            let p = m.predict_with_threshold(text, 0.0);
+            let mut all: Vec<&str> = p.intents.iter().take(1).map(|i| i.intent.as_str()).collect();
+            all.extend(p.extra_intents.iter().map(|i| i.intent.as_str()));
+            all.sort();
+            assert_eq!(all, vec!["change_address", "track_order"], "{text}");
+        }
+    }
+
+    #[test]
     fn unknown_words_are_out_of_scope_and_empty_text_is_not() {
         let m = IntentModel::train(&toy(), &opts()).unwrap();
         assert!(m.predict("zzzz qqqq").out_of_scope);
@@ -1353,6 +1372,52 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(back.meta(), m.meta());
         assert_eq!(back.predict("refund please"), m.predict("refund please"));
+    }
+
+    #[test]
+    fn the_training_hash_covers_each_text_and_label_in_order() {
+        let ex = [
+            TrainingExample::new("where is my order", "track"),
+            TrainingExample::new("refund please", "refund"),
+        ];
+        // `printf 'where is my order\ttrack\nrefund please\trefund\n' | sha256sum`
+        assert_eq!(
+            sha256_examples(&ex),
+            "70526502bd4c767b9d4aa7ea6eb3e5a6ea473ef38797f01d616a59f85237b445"
+        );
+        let relabelled = [ex[0].clone(), TrainingExample::new("refund please", "track")];
+        assert_ne!(sha256_examples(&relabelled), sha256_examples(&ex));
+        let reordered = [ex[1].clone(), ex[0].clone()];
+        assert_ne!(sha256_examples(&reordered), sha256_examples(&ex));
+    }
+
+    #[test]
+    fn the_model_file_keeps_the_training_hash_and_the_scores_beside_the_weights() {
+        let mut m = IntentModel::train(&toy(), &opts()).unwrap();
+        let heldout = m.meta().heldout.clone().expect("20 examples leave a held-out share");
+        let scores = EvalScores {
+            accuracy: 0.75,
+            macro_f1: 0.5,
+            in_scope_accuracy: Some(0.8),
+            out_of_scope_recall: Some(0.6),
+            measured_on: "a separate test file".into(),
+        };
+        m.set_eval(scores.clone());
+        let dir = std::env::temp_dir().join(format!("baton-nlu-meta-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.bin");
+        m.save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let back = IntentModel::load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert_eq!(back.meta().training_sha256, sha256_examples(&toy()));
+        assert_eq!(back.meta().n_examples, 20);
+        assert_eq!(back.meta().heldout, Some(heldout));
+        assert_eq!(back.meta().eval, Some(scores));
+        // The hash is readable in the file itself, without loading the weights.
+        let hash = back.meta().training_sha256.as_bytes();
+        assert!(bytes.windows(hash.len()).any(|w| w == hash));
     }
 
     #[test]
