@@ -448,6 +448,118 @@ impl fmt::Display for SentimentEvalReport {
 mod tests {
     use super::*;
 
+    /// Writes `contents` to a file of its own under the system's temporary
+    /// folder, and returns its path.
+    fn scratch(name: &str, contents: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("baton-nlu-eval-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    fn texts(examples: &[TrainingExample]) -> Vec<(&str, &str)> {
+        examples.iter().map(|e| (e.text.as_str(), e.intent.as_str())).collect()
+    }
+
+    #[test]
+    fn a_split_file_trains_on_train_and_oos_train_and_tests_on_test_before_val() {
+        let all = scratch(
+            "all.json",
+            r#"{"train": [["track my parcel", "track"]], "oos_train": [["sing", "oos"]],
+                "val": [["where is it", "track"]], "oos_val": [["a joke", "oos"]],
+                "test": [["parcel status", "track"]], "oos_test": [["the weather", "oos"]]}"#,
+        );
+        let train = load_examples(&all, Role::Train).unwrap();
+        assert_eq!(texts(&train), vec![("track my parcel", "track"), ("sing", "oos")]);
+        let test = load_examples(&all, Role::Test).unwrap();
+        assert_eq!(texts(&test), vec![("parcel status", "track"), ("the weather", "oos")]);
+
+        let val = scratch(
+            "val.json",
+            r#"{"train": [["track my parcel", "track"]],
+                "val": [["where is it", "track"]], "oos_val": [["a joke", "oos"]]}"#,
+        );
+        let test = load_examples(&val, Role::Test).unwrap();
+        assert_eq!(texts(&test), vec![("where is it", "track"), ("a joke", "oos")]);
+    }
+
+    #[test]
+    fn a_csv_file_reads_its_text_and_category_columns_by_name() {
+        let csv =
+            scratch("b77.csv", "category,text\nrefund,\"refund me, please\"\ntrack,where is it\n");
+        let examples = load_examples(&csv, Role::Train).unwrap();
+        assert_eq!(
+            texts(&examples),
+            vec![("refund me, please", "refund"), ("where is it", "track")]
+        );
+
+        let headless = scratch("headless.csv", "refund me,refund\n");
+        let err = load_examples(&headless, Role::Train).unwrap_err().to_string();
+        assert!(err.ends_with("no `text` column"), "{err}");
+    }
+
+    #[test]
+    fn the_intent_report_scores_out_of_scope_and_lists_the_costliest_confusion() {
+        let mut train = Vec::new();
+        for (label, texts) in [
+            ("track", ["where is my parcel", "track my order", "has my package shipped"]),
+            ("refund", ["i want a refund", "refund my order", "give me my money back"]),
+            ("password", ["reset my password", "i forgot my password", "cannot log in"]),
+            ("oos", ["what is the weather", "tell me a joke", "who won the football"]),
+        ] {
+            for t in texts {
+                train.push(serde_json::json!([t, label]));
+            }
+        }
+        // The last in-scope item is labelled wrongly on purpose: the model
+        // reads it as tracking, and the report must count that as the costliest
+        // confusion.
+        let file = serde_json::json!({
+            "train": train,
+            "test": [["where is my parcel", "track"], ["reset my password", "password"],
+                     ["track my order", "refund"]],
+            "oos_test": [["tell me a joke", "oos"], ["what is the weather", "oos"]],
+        });
+        let path = scratch("report.json", &file.to_string());
+        let mut opts = IntentEvalOptions::default();
+        opts.train.features.min_df = 1;
+        let r = run_intent_eval(&path, &path, &opts).unwrap();
+
+        assert_eq!((r.train_examples, r.test_examples, r.intents), (12, 5, 3));
+        assert_eq!(r.accuracy, 0.8);
+        assert_eq!(r.in_scope_accuracy, Some(2.0 / 3.0));
+        assert_eq!(r.out_of_scope_recall, Some(1.0));
+        assert_eq!(
+            r.confusions,
+            vec![Confusion { truth: "refund".into(), predicted: "track".into(), count: 1 }]
+        );
+        assert_eq!(r.path, IntentPath::Lexical);
+        assert!(r.predictions_per_second > 0.0);
+        let table = r.to_string();
+        assert!(table.contains("  in-scope accuracy       66.67 %\n"), "{table}");
+        assert!(table.contains("  out-of-scope recall     100.00 %\n"), "{table}");
+    }
+
+    #[test]
+    fn the_sentiment_report_counts_signs_outside_the_neutral_band() {
+        let path = scratch(
+            "sentiment.txt",
+            "1\t2.5\tgreat service\n2\t-3.0\tterrible service\n\
+             3\t0.2\tthe parcel came on Monday\n4\t1.0\tterrible\n",
+        );
+        let r = run_sentiment_eval(&path).unwrap();
+        assert_eq!((r.messages, r.non_neutral), (4, 3));
+        assert_eq!(r.sign_accuracy, 2.0 / 3.0);
+        let scores: Vec<f32> =
+            load_sentiment(&path).unwrap().iter().map(|(_, t)| sentiment::score(t).score).collect();
+        assert_eq!(r.pearson, pearson(&scores, &[2.5, -3.0, 0.2, 1.0]));
+
+        let bad = scratch("bad.txt", "1\t2.5\tfine\n2\tgood\n");
+        let err = run_sentiment_eval(&bad).unwrap_err().to_string();
+        assert!(err.ends_with("line 2 is not id<TAB>rating<TAB>text"), "{err}");
+    }
+
     #[test]
     fn csv_fields_may_hold_quotes_commas_and_newlines() {
         let rows = parse_csv("text,category\n\"a, \"\"b\"\"\nc\",x\nplain,y\n");
