@@ -705,6 +705,37 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_message_in_capitals_is_stronger_than_the_same_words_in_lower_case() {
+        assert!(s("THIS IS TERRIBLE") < s("this is terrible"));
+        assert!(s("THANK YOU SO MUCH") > s("thank you so much"));
+        assert_eq!(score("THIS IS TERRIBLE").evidence, vec!["TERRIBLE"]);
+    }
+
+    #[test]
+    fn repeated_question_marks_amplify_and_a_single_one_does_not() {
+        assert!(s("why is it still broken??") < s("why is it still broken?"));
+        assert_eq!(s("why is it still broken?"), s("why is it still broken"));
+    }
+
+    #[test]
+    fn a_plain_not_bad_and_no_complaints_read_as_mildly_positive() {
+        assert!(s("not bad") > 0.0);
+        assert!(s("no complaints") > 0.0);
+        assert!(s("not bad") < s("good"));
+    }
+
+    #[test]
+    fn a_joined_emoji_is_read_by_its_base_and_named_whole() {
+        let r = score("the lid is cracked 🤦‍♀️");
+        assert_eq!(r.evidence, vec!["🤦‍♀️"]);
+        assert_eq!(r.score, s("🤦"));
+        // Glued to the word and to each other, every heart still counts.
+        assert!(s("loved it❤️❤️") > s("loved it❤️"));
+        assert!(s("loved it❤️") > s("loved it"));
+        assert_eq!(score("loved it❤️❤️").evidence, vec!["loved", "❤️"]);
+    }
+
+    #[test]
     fn what_follows_but_weighs_more() {
         assert!(s("not the worst service, but the worst delivery ever") < -0.3);
         assert!(s("the box was damaged but the product is great") > 0.0);
