@@ -382,7 +382,22 @@ impl Engine {
             turn.say(Author::Bot, notice, vec![])?;
         }
 
-        // 4. The slots still missing, one question at a time.
+        // 4. The slots still missing, one question at a time; the steps
+        //    that need none of them run first, so an order that cannot be
+        //    cancelled is told so before the customer is asked why.
+        let missing = |state: &FlowState| {
+            let values = scope(workspace, state);
+            flow.slots.iter().any(|s| {
+                !s.optional
+                    && !state.slots.contains_key(&s.name)
+                    && s.when.as_deref().is_none_or(|w| holds(w, &values))
+            })
+        };
+        if missing(state) {
+            if let Some(step) = self.leading_steps(turn, flow, state).await? {
+                return Ok(step);
+            }
+        }
         let values = scope(workspace, state);
         if let Some(slot) = flow.slots.iter().find(|s| {
             !s.optional
@@ -509,6 +524,84 @@ impl Engine {
             }
         }
         Ok(Step::End("every step ran"))
+    }
+
+    /// The steps at the top of a flow that need no slot still missing:
+    /// reads that can run, and stopping replies whose facts are all known
+    /// (another customer's order, an order already delivered). They stop at
+    /// the first step that needs more, and never run a write. `Some` when
+    /// one of them ended the flow.
+    async fn leading_steps(
+        &self,
+        turn: &mut Turn,
+        flow: &FlowDef,
+        state: &mut FlowState,
+    ) -> Result<Option<Step>, EngineError> {
+        let workspace = self.workspace();
+        let messages = &workspace.actions.messages;
+        for step in &flow.steps {
+            let values = scope(workspace, state);
+            if let Some(when) = &step.when {
+                // A condition on something not known yet is not decided:
+                // a missing value would make `!=` hold.
+                let Ok(condition) = parse_condition(when) else { return Ok(None) };
+                let known = [&condition.left, &condition.right].into_iter().all(|o| match o {
+                    Operand::Reference(r) => resolve(&values, r).is_some(),
+                    _ => true,
+                });
+                if !known {
+                    return Ok(None);
+                }
+                if !holds(when, &values) {
+                    continue;
+                }
+            }
+            if let Some(name) = &step.call {
+                let Some(tool) = workspace.actions.tool(name) else { return Ok(None) };
+                if tool.kind == ToolKind::Write {
+                    return Ok(None);
+                }
+                if !state.results.contains_key(name) {
+                    let Ok(params) = parameters(tool, &values) else { return Ok(None) };
+                    if tool.requires_verified_customer && state.customer.is_none() {
+                        return Ok(None);
+                    }
+                    let outcome =
+                        self.call_tool(turn, tool, &params, Actor::Bot, json!("read")).await?;
+                    match outcome {
+                        CallOutcome::Done { body, .. } => {
+                            state.results.insert(name.clone(), body);
+                        }
+                        CallOutcome::Refused { message, .. } => {
+                            let values = with_error(workspace, state, &message);
+                            turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
+                            return Ok(Some(Step::End("the system refused the call")));
+                        }
+                        CallOutcome::Failed { error, attempts, .. } => {
+                            let values = with_error(workspace, state, &error);
+                            let offer = vec!["Talk to a person".to_string()];
+                            let text = failure_text(messages, tool, attempts);
+                            turn.say(Author::Bot, render(text, &values)?, offer)?;
+                            return Ok(Some(Step::End("the call failed")));
+                        }
+                    }
+                }
+            }
+            // Only a reply that ends the flow is said here; one that goes
+            // on would be said again when the steps run in full.
+            if let Some(say) = &step.say {
+                if !step.stop {
+                    return Ok(None);
+                }
+                let Ok(text) = render(say, &scope(workspace, state)) else { return Ok(None) };
+                turn.say(Author::Bot, text, vec![])?;
+                return Ok(Some(Step::End("a stopping step was reached")));
+            }
+            if step.stop {
+                return Ok(Some(Step::End("a stopping step was reached")));
+            }
+        }
+        Ok(None)
     }
 
     /// The rules a write passes before it runs: rate limits, the approval

@@ -881,3 +881,35 @@ async fn a_planted_instruction_in_a_knowledge_article_is_quoted_and_changes_noth
     assert_eq!(order["status"], "pending");
     assert_eq!(order["payment_history"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_order_that_cannot_be_cancelled_is_told_before_the_reason_is_asked() {
+    let app = app().await;
+
+    // Mara's order has shipped: she is told so at once, not asked why.
+    let id = app.start().await;
+    app.say(id, "I'd like to cancel order #W8930109").await;
+    let reply = app.say(id, "Mara Quillfeather 97211").await;
+    assert_eq!(reply, "Order #W8930109 is processed, so it can no longer be cancelled.");
+
+    // Jonah's order is refused to Priya before any question about it.
+    let id = app.start().await;
+    app.say(id, "please cancel order #W3278407").await;
+    let reply = app.say(id, "priya.okonkwo15@example.com").await;
+    assert_eq!(
+        reply,
+        "I can only help with orders on your own account, and #W3278407 isn't one of them."
+    );
+
+    // A pending order of her own is asked about, then cancelled after a yes.
+    let id = app.start().await;
+    app.say(id, "please cancel order #W7363125").await;
+    let reply = app.say(id, "priya.okonkwo15@example.com").await;
+    assert_eq!(reply, "May I ask why? Is it no longer needed, or was it ordered by mistake?");
+    let reply = app.say(id, "I don't need it anymore").await;
+    assert!(reply.starts_with("To confirm: I'll cancel order #W7363125"), "{reply}");
+    assert!(reply.contains("reason: no longer needed"), "{reply}");
+    assert_eq!(app.order("#W7363125")["status"], "pending");
+    app.say(id, "yes").await;
+    assert_eq!(app.order("#W7363125")["cancel_reason"], "no longer needed");
+}
