@@ -128,7 +128,17 @@ pub async fn ensure_demo_agent(
 ) -> Result<Option<DemoAgent>> {
     let Some(demo) = workspace.settings.demo.clone() else { return Ok(None) };
     if store.agent_by_email(&demo.email.to_lowercase()).await?.is_none() {
-        let agent = new_agent(&demo.email, &demo.name, &demo.password, AgentRole::Supervisor, 5)?;
+        let mut agent =
+            new_agent(&demo.email, &demo.name, &demo.password, AgentRole::Supervisor, 5)?;
+        // One login shows the whole demo: the demo agent can take every
+        // queue, so no escalation is told that nobody is online while they are.
+        for queue in &workspace.settings.queue.queues {
+            if let Some(skill) = &queue.skill {
+                if !agent.skills.contains(skill) {
+                    agent.skills.push(skill.clone());
+                }
+            }
+        }
         match store.create_agent(&agent).await {
             // Another node created it at the same moment: fine.
             Ok(()) | Err(StoreError::DuplicateEmail(_)) => {}

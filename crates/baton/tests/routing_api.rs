@@ -175,3 +175,24 @@ async fn a_conversation_waiting_in_an_auto_queue_goes_to_the_agent_who_logs_in()
     let (_, queue) = client.get(&server.url("/api/v1/queue"), Some(&kim)).await;
     assert_eq!(queue["conversations"], json!([]));
 }
+
+#[tokio::test]
+async fn the_demo_agent_can_take_every_queue_of_the_demo() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let robin = login_demo_agent(&client, &server).await;
+
+    let (status, queues) = client.get(&server.url("/api/v1/queues"), Some(&robin)).await;
+    assert_eq!(status, 200, "{queues}");
+    for name in ["general", "billing", "returns"] {
+        assert_eq!(queue_named(&queues, name)["agents_available"], 1, "{name}: {queues}");
+    }
+
+    // A charge dispute lands in the auto queue `billing` and goes to Robin.
+    let conversation = escalate(&client, &server, "I was charged twice for my order").await;
+    let path = format!("/api/v1/conversations/{}", conversation.id);
+    let (_, view) = client.get(&server.url(&path), Some(&robin)).await;
+    assert_eq!(view["queue"], "billing", "{view}");
+    assert_eq!(view["assigned_agent"]["name"], "Robin Ashdown", "{view}");
+}
