@@ -30,7 +30,7 @@ use crate::bus::Bus;
 use crate::handoff;
 use crate::policy::{self, Action, Decision, TurnContext};
 use crate::routing::{self, AssignOptions, Dispatcher};
-use crate::tools::ToolClient;
+use crate::tools::{ToolClient, Writes};
 use crate::workspace::{Workspace, WorkspaceError};
 
 /// Why an operation was refused. Each variant maps to one HTTP status.
@@ -155,6 +155,12 @@ impl Engine {
     /// The same engine calling its tools at another base URL.
     pub fn with_tool_base_url(mut self, url: impl Into<String>) -> Self {
         self.tools = self.tools.with_base_url(url);
+        self
+    }
+
+    /// The same engine sending, or withholding, its write tools' calls.
+    pub fn with_tool_writes(mut self, writes: Writes) -> Self {
+        self.tools = self.tools.with_writes(writes);
         self
     }
 
@@ -589,7 +595,13 @@ impl Engine {
         reason: EscalationReason,
         evidence: Value,
     ) -> Result<(), EngineError> {
-        let handoff_text = self.workspace.templates.render("handoff", &[])?;
+        // A customer writing in a language the AI cannot read is told so,
+        // rather than given the usual hand-over line as if it understood.
+        let template = match reason {
+            EscalationReason::UnsupportedLanguage => "unsupported_language",
+            _ => "handoff",
+        };
+        let handoff_text = self.workspace.templates.render(template, &[])?;
         turn.say(Author::Bot, handoff_text, vec![])?;
 
         let explained = self.turn_priority_of(turn, reason).await?;

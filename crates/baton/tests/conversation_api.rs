@@ -553,6 +553,33 @@ async fn an_intent_the_workspace_keeps_for_people_is_escalated_at_once() {
 }
 
 #[tokio::test]
+async fn a_message_in_a_language_the_ai_cannot_read_is_told_so_and_escalated() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let conversation = start_conversation(&client, &server, json!({})).await;
+
+    let (_, body) = say(
+        &client,
+        &server,
+        &conversation,
+        "Hola, ¿dónde está mi pedido? Lo compré hace dos semanas y todavía no ha llegado.",
+    )
+    .await;
+
+    assert_eq!(body["stage"], "queued", "{body}");
+    let replies = body["replies"].as_array().unwrap();
+    assert_eq!(
+        replies[0]["text"],
+        "Sorry, I can only help in English for now, so I'm passing you to a colleague.",
+        "{body}"
+    );
+    let escalation = escalation_of(&client, &server, &conversation).await;
+    assert_eq!(escalation["reason"], "unsupported_language");
+    assert_eq!(escalation["evidence"]["language"], "es");
+}
+
+#[tokio::test]
 async fn the_packet_lists_the_customers_earlier_conversations() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());
