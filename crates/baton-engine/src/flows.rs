@@ -161,6 +161,8 @@ impl Engine {
             matches!(state.pending, Some(Pending::Confirmation { .. } | Pending::Identity { .. }));
         let answers_active = active.is_some_and(|flow| {
             (analysis.affirmation.is_some() || self.go_ahead(flow, &state, text)) && yes_no_asked
+                || pick::says_no(text)
+                    && matches!(state.pending, Some(Pending::Confirmation { .. }))
                 || fills_any(flow, analysis, text)
                 || picks_any(self.workspace(), flow, &state, text)
                 || pick::says_unknown(text) && waits_for_pick(flow, &state)
@@ -355,6 +357,7 @@ impl Engine {
             Some(Pending::Confirmation { tool, parameters }) => match analysis
                 .affirmation
                 .or_else(|| self.go_ahead(flow, state, text).then_some(true))
+                .or_else(|| pick::says_no(text).then_some(false))
             {
                 Some(true) => confirmed = Some((tool, parameters)),
                 Some(false) => {

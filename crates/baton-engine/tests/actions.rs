@@ -913,3 +913,17 @@ async fn an_order_that_cannot_be_cancelled_is_told_before_the_reason_is_asked() 
     app.say(id, "yes").await;
     assert_eq!(app.order("#W7363125")["cancel_reason"], "no longer needed");
 }
+
+#[tokio::test]
+async fn a_hesitant_no_to_the_summary_changes_nothing_and_is_not_asked_again() {
+    let app = app().await;
+    let id = app.start().await;
+    app.say(id, "I want to return the rain jacket from order #W3278407").await;
+    let summary = app.say(id, "jonah.bellweather66@example.com").await;
+    assert!(summary.starts_with("To confirm: I'll start a return of Rain Jacket"), "{summary}");
+
+    let reply = app.say(id, "wait, actually no").await;
+    assert_eq!(reply, "Okay, I haven't changed anything. Is there something else I can help with?");
+    assert_eq!(app.order("#W3278407")["status"], "delivered");
+    assert!(app.tool_calls(id).await.iter().all(|(t, _, _)| t != "return_items"));
+}

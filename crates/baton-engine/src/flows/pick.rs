@@ -141,6 +141,27 @@ pub fn says_go_ahead(text: &str) -> bool {
     proceeds && (opens_with_yes || words.len() <= 12)
 }
 
+/// Whether a short message says no to a summary in words the plain yes-or-no
+/// reading leaves open ("wait, actually no", "sorry, no, don't"): a "no"
+/// among words that add nothing else. "No, the other one" names something,
+/// so it is no plain no.
+pub fn says_no(text: &str) -> bool {
+    let lower = text.to_lowercase().replace(['\u{2019}', '`'], "'");
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    const NO: &[&str] = &["no", "nope", "nah", "don't", "dont"];
+    const ONLY: &[&str] = &[
+        "wait", "actually", "sorry", "hmm", "um", "oh", "please", "thanks", "thank", "you", "on",
+        "second", "thought", "thoughts", "not", "now", "i", "i've", "changed", "my", "mind",
+        "never", "leave", "it", "stop", "hold", "so", "then", "let's", "that",
+    ];
+    words.len() <= 8
+        && words.iter().any(|w| NO.contains(w))
+        && words.iter().all(|w| NO.contains(w) || ONLY.contains(w))
+}
+
 /// Whether a message says the customer does not have the value asked for
 /// ("I don't have the order ID with me", "I can't remember my order
 /// number"): a reason to look it up, not a complaint.

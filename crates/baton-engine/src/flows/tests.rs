@@ -531,3 +531,19 @@ fn a_list_slot_holding_one_of_two_items_turns_to_the_other() {
     // Holding both, there is no other one to turn to.
     assert_eq!(pick::pick(&slot, &items, Some(&json!(["1", "2"])), &turn, None), None);
 }
+
+#[test]
+fn a_no_said_with_hesitation_is_a_no_and_one_that_names_something_is_not() {
+    for no in ["wait, actually no", "Sorry, no, don't.", "hmm no, on second thought", "nope"] {
+        assert!(pick::says_no(no), "{no}");
+    }
+    for other in [
+        "no, the other one",
+        "no wait, make it $300",
+        "yes",
+        "actually I want a gift card instead",
+        "wait",
+    ] {
+        assert!(!pick::says_no(other), "{other}");
+    }
+}
