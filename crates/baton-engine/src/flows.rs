@@ -505,6 +505,12 @@ impl Engine {
                             state.results.insert(name.clone(), body);
                         }
                         CallOutcome::Refused { message, .. } => {
+                            // TODO: a read refused for a slot's value (an
+                            // order number the store does not know) ends the
+                            // flow with the store's words; asking for that
+                            // slot again, as a value a filter misses is, would
+                            // spare the customer starting over. Needs the
+                            // refusal told apart from a write's precondition.
                             let values = with_error(workspace, state, &message);
                             turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
                             return Ok(Step::End("the system refused the call"));
