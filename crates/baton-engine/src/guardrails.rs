@@ -203,7 +203,13 @@ mod tests {
     fn rate_limits_count_per_conversation_and_per_customer() {
         let tool = refund_tool();
         assert_eq!(rate_limited(&tool, 0, 2), None);
-        assert!(rate_limited(&tool, 1, 1).unwrap().contains("in one conversation"));
-        assert!(rate_limited(&tool, 0, 3).unwrap().contains("for one customer"));
+        assert_eq!(
+            rate_limited(&tool, 1, 1).as_deref(),
+            Some("`refund` ran 1 of 1 times allowed in one conversation")
+        );
+        assert_eq!(
+            rate_limited(&tool, 0, 3).as_deref(),
+            Some("`refund` ran 3 of 3 times allowed for one customer")
+        );
     }
 }
