@@ -315,6 +315,16 @@ impl Engine {
                     }
                 }
 
+                // A message stored just before the server stopped was never
+                // answered: answer it first, so that a "yes" sent then is not
+                // lost behind the message that follows it.
+                if let Some(seq) = interrupted_message(&state) {
+                    match self.answer_stored(state, seq).await {
+                        Ok(_) | Err(EngineError::Store(StoreError::Conflict { .. })) => continue,
+                        Err(other) => return Err(other),
+                    }
+                }
+
                 match self.accept_customer_message(state, &text, client_id.as_deref()).await {
                     Err(EngineError::Store(StoreError::Conflict { .. })) => continue,
                     Err(EngineError::Store(StoreError::DuplicateClientId(_))) => continue,
@@ -379,6 +389,54 @@ impl Engine {
         Ok(events.iter().any(|e| {
             matches!(e.kind, EventKind::MessageAnalysed { message_seq, .. } if message_seq == seq)
         }))
+    }
+
+    /// Answer the customer messages whose turn a stop of the server cut
+    /// short (stored, then never analysed) in the conversations changed
+    /// since `since`. Returns how many were answered. The server runs it
+    /// once at start-up, so a customer who wrote just before a crash is not
+    /// left waiting for a reply that never comes.
+    // TODO: another node may be in the middle of one of these turns when
+    // this node starts; the sequence check keeps the log right, but a write
+    // tool could be called by both. Only a node's start-up runs this.
+    pub async fn answer_interrupted(&self, since: DateTime<Utc>) -> Result<usize, EngineError> {
+        let recent: Vec<ConversationSummary> = self
+            .store
+            .conversations(&ConversationFilter::default())
+            .await?
+            .into_iter()
+            .filter(|c| c.updated_at >= since)
+            .collect();
+        let mut answered = 0;
+        for summary in recent {
+            // The last event alone tells whether a turn was cut short.
+            let last = self.store.events(summary.id, summary.last_seq.saturating_sub(1)).await?;
+            let customer_last = last.last().is_some_and(|e| {
+                matches!(e.kind, EventKind::MessagePosted { author: Author::Customer, .. })
+            });
+            if !customer_last {
+                continue;
+            }
+            let lock = self.lock(summary.id);
+            let guard = lock.lock().await;
+            let state = self.conversation(summary.id).await?;
+            let Some(seq) = interrupted_message(&state) else { continue };
+            let conversation_id = summary.id;
+            match self.answer_stored(state, seq).await {
+                Ok(outcome) => {
+                    answered += 1;
+                    info!(%conversation_id, seq, "answered a message a stop had left unanswered");
+                    drop(guard);
+                    if outcome.stage == Stage::Queued {
+                        self.dispatch_after_change().await;
+                    }
+                }
+                // Another node answered it first.
+                Err(EngineError::Store(StoreError::Conflict { .. })) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(answered)
     }
 
     /// Answer a customer message that is already stored.
@@ -1262,6 +1320,13 @@ impl Turn {
             },
         )
     }
+}
+
+/// The customer message whose turn never ran: the last event of the log is
+/// that message, where every turn adds at least its analysis or a rating.
+fn interrupted_message(state: &Projection) -> Option<u64> {
+    let last = state.messages.last()?;
+    (last.author == Author::Customer && last.seq == state.last_seq).then_some(last.seq)
 }
 
 /// The outcome of a retried customer message, rebuilt from the log: the

@@ -1,5 +1,7 @@
 //! What the engine's integration tests share: the demo workspace, its
 //! model trained once per test binary, and a copy of a folder to edit.
+//! Each test binary uses its own part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
