@@ -226,10 +226,15 @@ fn parse_csv(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
         ReplayError::Parse { line: 1, message: "the CSV has no `text` column".into() }
     })?;
     let mut out = Vec::new();
+    let mut last_row = None;
     for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = record
-            .map_err(|e| ReplayError::Parse { line, message: format!("bad CSV row: {e}") })?;
+        let record = record.map_err(|e| ReplayError::Parse {
+            line: i + 2,
+            message: format!("bad CSV row: {e}"),
+        })?;
+        // A quoted field may span lines: a row is where the reader says.
+        let line = record.position().map_or(i + 2, |at| at.line() as usize);
+        last_row = record.position().map(|at| (line, at.byte() as usize));
         let text = record.get(text_col).unwrap_or("").trim();
         if text.is_empty() {
             continue;
@@ -241,7 +246,41 @@ fn parse_csv(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
             expected_tools: Vec::new(),
         });
     }
+    // The reader takes a quote left open as running to the end of the file,
+    // so only the last row can hold one: a broken row, not a turn to replay.
+    if let Some((line, byte)) = last_row {
+        if ends_in_open_quote(input.get(byte..).unwrap_or("")) {
+            let message = "a quoted field is never closed (a `\"` is missing)".into();
+            return Err(ReplayError::Parse { line, message });
+        }
+    }
     Ok(out)
+}
+
+/// Whether a CSV text, read from the start of a row, ends inside a quoted
+/// field: a field that opens with `"` closes at the next lone `"`, and `""`
+/// inside it is a quote.
+fn ends_in_open_quote(text: &str) -> bool {
+    let mut chars = text.chars().peekable();
+    let (mut quoted, mut field_start) = (false, true);
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' && chars.next_if_eq(&'"').is_none() {
+                quoted = false;
+            }
+            continue;
+        }
+        match c {
+            '"' if field_start => quoted = true,
+            ',' | '\n' | '\r' => {
+                field_start = true;
+                continue;
+            }
+            _ => {}
+        }
+        field_start = false;
+    }
+    quoted
 }
 
 /// What happened to one replayed conversation.
@@ -507,6 +546,22 @@ mod tests {
         let input = "{\"id\":\"a\",\"turns\":[\"hi\"]}\n{\"id\": 3}\n";
         let err = parse(input).unwrap_err().to_string();
         assert!(err.starts_with("line 2: expected"), "{err}");
+    }
+
+    #[test]
+    fn a_csv_row_whose_quote_is_never_closed_is_refused_with_its_line() {
+        let csv = "text\n\"two\nlines\"\nfine\n\"it said \"\"hi\"\"\"\n\"unterminated\n";
+        let err = parse(csv).unwrap_err().to_string();
+        assert_eq!(err, "line 6: a quoted field is never closed (a `\"` is missing)");
+
+        // Closed quotes, doubled ones and a quote inside a plain field pass,
+        // and a row is named by the line it starts on.
+        let csv = "text\n\"two\nlines\"\nsay \"hi\"\n\"a \"\"b\"\"\"\n";
+        let conversations = parse(csv).unwrap();
+        let rows: Vec<(&str, &str)> =
+            conversations.iter().map(|c| (c.id.as_str(), c.turns[0].as_str())).collect();
+        let expected = [("row-2", "two\nlines"), ("row-4", "say \"hi\""), ("row-5", "a \"b\"")];
+        assert_eq!(rows, expected);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `baton agent add|list`, and the demo agent created on first start.
 
 use std::io::Read;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -19,6 +20,7 @@ const MIN_PASSWORD_CHARS: usize = baton_engine::workspace::DEMO_MIN_PASSWORD_CHA
 pub async fn run(args: AgentArgs) -> Result<ExitCode> {
     match args.command {
         AgentCommand::Add { data, email, name, password_env, role, capacity, skills, hours } => {
+            require_data_folder(&data)?;
             let role = AgentRole::parse(&role)
                 .with_context(|| format!("`--role` must be agent or supervisor, got `{role}`"))?;
             let password = match password_env {
@@ -46,6 +48,7 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AgentCommand::List { data, json } => {
+            require_data_folder(&data)?;
             let store = SqliteStore::open(&data).await.context("while opening the data folder")?;
             let agents = store.agents().await?;
             if json {
@@ -73,6 +76,26 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
     }
 }
 
+/// The data folder must exist already: opening a mistyped path would create
+/// a new, empty database there and the agent would be added to nothing the
+/// server reads. An existing empty folder is fine (agents may be added
+/// before the first `baton serve`).
+fn require_data_folder(data: &Path) -> Result<()> {
+    if data.is_dir() {
+        return Ok(());
+    }
+    if data.exists() {
+        bail!("the data folder `{}` is a file, not a folder", data.display());
+    }
+    bail!(
+        "the data folder `{}` does not exist; check the path, or create it with \
+         `baton serve --data {}` (run once) or `mkdir -p {}`",
+        data.display(),
+        data.display(),
+        data.display()
+    )
+}
+
 /// The first line of standard input, without its line break.
 fn read_password_from_stdin() -> Result<String> {
     let mut input = String::new();
@@ -91,7 +114,7 @@ fn new_agent(
     capacity: u32,
 ) -> Result<Agent> {
     let email = email.trim().to_lowercase();
-    if !email.contains('@') || email.contains(char::is_whitespace) {
+    if !baton_engine::engine::looks_like_email(&email) {
         bail!("`--email` is not an e-mail address: `{email}`");
     }
     let name = name.trim();

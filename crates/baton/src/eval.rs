@@ -1,14 +1,14 @@
 //! `baton eval`: measure the language models on labelled files, as a table
 //! or as JSON. The measuring itself lives in `baton_nlu::eval`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 
 use baton_nlu::eval::{self, IntentEvalOptions};
-use baton_nlu::EmbeddingMode;
+use baton_nlu::{EmbeddingMode, NluError};
 
 /// When `eval intents` computes the embedding of a message.
 #[derive(Clone, Copy, ValueEnum)]
@@ -73,15 +73,30 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 mode,
                 ..Default::default()
             };
+            let files = [(train.as_path(), "training file"), (test.as_path(), "test file")];
             let report = eval::run_intent_eval(&train, &test, &opts)
-                .with_context(|| format!("while evaluating intents on {}", test.display()))?;
+                .map_err(|e| explain(e, &files, "while evaluating intents"))?;
             print(&report, json)
         }
         EvalCommand::Sentiment { data, json } => {
             let report = eval::run_sentiment_eval(&data)
-                .with_context(|| format!("while evaluating sentiment on {}", data.display()))?;
+                .map_err(|e| explain(e, &[(&data, "data file")], "while evaluating sentiment"))?;
             print(&report, json)
         }
+    }
+}
+
+/// An evaluation error as one message. A file that cannot be read is named
+/// with its role (`files`: each path with what it is); the reason is said
+/// once, from the I/O error itself, since the language layer's own message
+/// already quotes it and the error chain would repeat it.
+fn explain(error: NluError, files: &[(&Path, &str)], doing: &str) -> anyhow::Error {
+    match error {
+        NluError::Io { path, source } => {
+            let role = files.iter().find(|(p, _)| *p == path).map_or("file", |(_, role)| *role);
+            anyhow::Error::new(source).context(format!("cannot read the {role} {}", path.display()))
+        }
+        other => anyhow::Error::new(other).context(doing.to_string()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Black-box regressions found by breaking the command line: `workspace
-//! check`, `replay`. Each test asserts the correct behaviour; the ones that
-//! fail today are ignored with the bug they pin down.
+//! check`, `replay`, `agent`, `eval`. Each test asserts the correct
+//! behaviour; the ones that fail today are ignored with the bug they pin
+//! down.
 
 mod common;
 
@@ -149,4 +150,116 @@ fn a_bad_reference_in_a_tool_summary_is_told_on_the_tool_line_of_tools_toml() {
     );
     assert!(report.lines().any(|l| l == expected), "{report}");
     assert!(!report.contains("flows.toml"), "{report}");
+}
+
+#[test]
+fn agent_add_and_list_refuse_a_data_folder_that_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let mistyped = dir.path().join("baton-dta");
+    let expected = format!(
+        "error: the data folder `{0}` does not exist; check the path, or create it with \
+         `baton serve --data {0}` (run once) or `mkdir -p {0}`",
+        mistyped.display()
+    );
+
+    let add = baton()
+        .args(["agent", "add", "--email", "pat@example.com", "--name", "Pat"])
+        .args(["--password-env", "PW", "--data"])
+        .arg(&mistyped)
+        .env("PW", "long enough secret")
+        .output()
+        .unwrap();
+    let list = baton().args(["agent", "list", "--data"]).arg(&mistyped).output().unwrap();
+
+    for output in [add, list] {
+        assert!(!output.status.success());
+        assert_eq!(String::from_utf8_lossy(&output.stderr).trim(), expected);
+    }
+    assert!(!mistyped.exists(), "a folder was created for the mistyped path");
+}
+
+#[test]
+fn agent_add_refuses_markup_in_the_email_address() {
+    let data = tempfile::tempdir().unwrap();
+
+    let output = baton()
+        .args(["agent", "add", "--email", "<script>@example.com", "--name", "Pat"])
+        .args(["--password-env", "PW", "--data"])
+        .arg(data.path())
+        .env("PW", "long enough secret")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "error: `--email` is not an e-mail address: `<script>@example.com`"
+    );
+}
+
+#[test]
+fn eval_names_the_file_it_cannot_read_and_says_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing_train = dir.path().join("train.csv");
+    let missing_test = dir.path().join("test.csv");
+    let present = dir.path().join("present.csv");
+    std::fs::write(&present, "text,category\nhi,greeting\n").unwrap();
+    let eval = |args: &[&std::ffi::OsStr]| {
+        let output = baton().args(["eval"]).args(args).output().unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        stderr.lines().last().unwrap_or_default().to_string()
+    };
+    // What the system says of a missing file, said once in each message.
+    let why = std::fs::read(&missing_train).unwrap_err();
+
+    let both_missing = eval(&[
+        "intents".as_ref(),
+        "--train".as_ref(),
+        missing_train.as_os_str(),
+        "--test".as_ref(),
+        missing_test.as_os_str(),
+    ]);
+    assert_eq!(
+        both_missing,
+        format!("error: cannot read the training file {}: {why}", missing_train.display())
+    );
+
+    let test_missing = eval(&[
+        "intents".as_ref(),
+        "--train".as_ref(),
+        present.as_os_str(),
+        "--test".as_ref(),
+        missing_test.as_os_str(),
+    ]);
+    assert_eq!(
+        test_missing,
+        format!("error: cannot read the test file {}: {why}", missing_test.display())
+    );
+
+    let sentiment_missing =
+        eval(&["sentiment".as_ref(), "--data".as_ref(), missing_train.as_os_str()]);
+    assert_eq!(
+        sentiment_missing,
+        format!("error: cannot read the data file {}: {why}", missing_train.display())
+    );
+}
+
+#[test]
+fn replay_refuses_a_csv_whose_quote_is_never_closed_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rows.csv");
+    std::fs::write(&file, "text\nwhere is my order?\n\"unterminated\n").unwrap();
+
+    let output = replay_json(&file);
+
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        format!(
+            "error: while reading {}: line 3: a quoted field is never closed (a `\"` is missing)",
+            file.display()
+        )
+    );
 }

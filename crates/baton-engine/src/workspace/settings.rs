@@ -658,8 +658,7 @@ impl Checker<'_> {
 /// rules as `baton agent add`.
 fn check_demo_agent(source: &Source, demo: &DemoAgent, problems: &mut Vec<Problem>) {
     let email = demo.email.trim();
-    let (local, domain) = email.split_once('@').unwrap_or(("", ""));
-    if local.is_empty() || !domain.contains('.') || email.contains(char::is_whitespace) {
+    if !crate::engine::looks_like_email(&email.to_lowercase()) {
         let message = format!("[demo] email `{email}` is not an e-mail address");
         problems.push(source.at_text("email", message));
     }
@@ -970,6 +969,21 @@ mod tests {
                 "workspace.toml:4: [demo] password must be at least 8 characters",
             ]
         );
+    }
+
+    #[test]
+    fn a_demo_email_is_held_to_the_rule_the_api_holds_customers_to() {
+        let demo = |email: &str| {
+            format!("[demo]\nemail = \"{email}\"\nname = \"Ada\"\npassword = \"s3cret-pass\"\n")
+        };
+        for bad in ["<script>@example.com", "ada@example..com", "ada@@example.com"] {
+            let (_, problems) = parse_text(&demo(bad));
+            let expected =
+                format!("workspace.toml:2: [demo] email `{bad}` is not an e-mail address");
+            assert_eq!(messages(&problems), [expected]);
+        }
+        let (_, problems) = parse_text(&demo("Ada.O'Neill+demo@Example.com"));
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]
