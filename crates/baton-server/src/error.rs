@@ -92,7 +92,12 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
             JsonRejection::JsonDataError(e) => {
-                ApiError::Unprocessable(format!("the JSON body does not fit: {}", e.body_text()))
+                // Keep the part that names the field and the problem.
+                let text = e.body_text();
+                let text = text
+                    .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                    .unwrap_or(&text);
+                ApiError::Unprocessable(format!("the JSON body does not fit: {text}"))
             }
             JsonRejection::JsonSyntaxError(e) => {
                 ApiError::BadRequest(format!("the body is not valid JSON: {}", e.body_text()))

@@ -11,6 +11,7 @@
 //! agent who owns a conversation also gets an `assist` frame with the
 //! copilot panel after each analysed customer message.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -47,8 +48,15 @@ struct WsQuery {
 async fn upgrade(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<WsQuery>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|rejection| {
+        ApiError::BadRequest(format!(
+            "this is a WebSocket endpoint: open it with a WebSocket client \
+             (a GET with `Connection: upgrade` and `Upgrade: websocket`); {}",
+            rejection.body_text()
+        ))
+    })?;
     let caller = resolve(&state, &query.token).await?;
     crate::extract::sequence_number(query.after)?;
     Ok(ws.on_upgrade(move |socket| stream(socket, state, caller, query)))

@@ -123,6 +123,20 @@ async fn a_json_array_does_not_start_a_conversation() {
     let (status, body) = client.post(&server.url("/api/v1/conversations"), None, json!([])).await;
 
     assert_error(status, &body, 422, "invalid");
+    assert_eq!(body["error"]["message"], "the JSON body must be an object (`{...}`), not an array");
+}
+
+#[tokio::test]
+async fn a_plain_get_of_the_socket_is_told_to_upgrade_in_the_json_error_shape() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+
+    let (status, body) = client.get(&server.url("/api/v1/ws?token=x"), None).await;
+
+    assert_error(status, &body, 400, "bad_request");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("this is a WebSocket endpoint: open it with"), "{message}");
 }
 
 #[tokio::test]
