@@ -6,6 +6,14 @@
 //! whose lines hold a `messages_display` text with `user:` / `assistant:` /
 //! `tool:` turns (only the customer's turns are replayed), and a CSV with a
 //! `text` column, each row a one-turn conversation.
+//!
+//! Each conversation happens at the time it recorded (`started_at`, an RFC
+//! 3339 instant, on a JSONL line or in a CSV column), else at the moment it
+//! is replayed; its turns follow 30 seconds apart. So business hours are
+//! judged as they were when the customer wrote, or as they are now.
+//!
+//! The tools call the backend [`ReplayOptions`] names; write tools are
+//! withheld unless the options send them, and the withheld ones counted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -14,12 +22,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use baton_core::{EventKind, ManualClock, Stage};
+use baton_core::{Clock, EventKind, ManualClock, Stage, SystemClock};
 use baton_nlu::Analyzer;
 use baton_store::Store;
 
 use crate::bus::LocalBus;
 use crate::engine::{CustomerDetails, Engine, EngineError};
+use crate::tools::Writes;
 use crate::workspace::Workspace;
 
 /// One conversation to replay.
@@ -34,6 +43,9 @@ pub struct ReplayConversation {
     /// [`tool_kind`]), to compare with what Baton calls.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected_tools: Vec<String>,
+    /// When the conversation began, if the input recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -86,17 +98,34 @@ fn parse_jsonl(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("line-{line_no}"));
-            out.push(ReplayConversation { id, customer: None, turns, expected_tools });
+            let started_at = match value.get("started_at") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(v) => Some(instant(v.as_str().unwrap_or_default(), line_no)?),
+            };
+            out.push(ReplayConversation { id, customer: None, turns, expected_tools, started_at });
             continue;
         }
         let conversation: ReplayConversation =
             serde_json::from_value(value).map_err(|e| ReplayError::Parse {
                 line: line_no,
-                message: format!("expected {{\"id\", \"customer\"?, \"turns\": [..]}}: {e}"),
+                message: format!(
+                    "expected {{\"id\", \"customer\"?, \"started_at\"?, \"turns\": [..]}}: {e}"
+                ),
             })?;
         out.push(conversation);
     }
     Ok(out)
+}
+
+/// A recorded `started_at`: an RFC 3339 instant such as
+/// `2026-03-02T15:04:00Z`, or the line's error.
+fn instant(text: &str, line: usize) -> Result<DateTime<Utc>, ReplayError> {
+    DateTime::parse_from_rfc3339(text.trim()).map(|t| t.to_utc()).map_err(|_| ReplayError::Parse {
+        line,
+        message: format!(
+            "`started_at` must be an RFC 3339 time such as 2026-03-02T15:04:00Z, not {text:?}"
+        ),
+    })
 }
 
 /// The customer's turns of a `role: text` transcript. A turn runs until the
@@ -225,6 +254,7 @@ fn parse_csv(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
     let text_col = headers.iter().position(|h| h.trim() == "text").ok_or_else(|| {
         ReplayError::Parse { line: 1, message: "the CSV has no `text` column".into() }
     })?;
+    let time_col = headers.iter().position(|h| h.trim() == "started_at");
     let mut out = Vec::new();
     let mut last_row = None;
     for (i, record) in reader.records().enumerate() {
@@ -239,11 +269,16 @@ fn parse_csv(input: &str) -> Result<Vec<ReplayConversation>, ReplayError> {
         if text.is_empty() {
             continue;
         }
+        let started_at = match time_col.and_then(|c| record.get(c)).map(str::trim) {
+            None | Some("") => None,
+            Some(time) => Some(instant(time, line)?),
+        };
         out.push(ReplayConversation {
             id: format!("row-{line}"),
             customer: None,
             turns: vec![text.to_string()],
             expected_tools: Vec::new(),
+            started_at,
         });
     }
     // The reader takes a quote left open as running to the end of the file,
@@ -287,6 +322,9 @@ fn ends_in_open_quote(text: &str) -> bool {
 #[derive(Clone, Debug, Serialize)]
 pub struct ReplayResult {
     pub id: String,
+    /// When the conversation was taken to begin: its recorded time, else
+    /// the moment it was replayed.
+    pub started_at: DateTime<Utc>,
     pub final_stage: Stage,
     pub escalation_reason: Option<String>,
     /// Top intent per customer turn (`-` when none or out of scope).
@@ -302,6 +340,9 @@ pub struct ReplayResult {
     pub turns: usize,
     /// Turns the engine refused (empty, or over the length limit), with why.
     pub skipped: Vec<String>,
+    /// Calls of write tools that were not sent, since the replay withholds
+    /// writes (the calls are among `tools`, recorded as withheld).
+    pub writes_withheld: usize,
 }
 
 impl ReplayResult {
@@ -327,6 +368,8 @@ pub struct ReplayTotals {
     pub tool_precision: f64,
     /// Over those: conversations where both sets of kinds are equal.
     pub tool_sets_equal: usize,
+    /// Calls of write tools withheld, over all conversations.
+    pub writes_withheld: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -335,9 +378,27 @@ pub struct ReplayReport {
     pub totals: ReplayTotals,
 }
 
-/// The fixed time replays start at, so that two runs print the same.
-fn replay_start() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-06T10:00:00Z").expect("a valid constant").to_utc()
+/// Where a replay's tools go, whether its writes are sent, and what "now"
+/// is for conversations that recorded no time.
+#[derive(Clone)]
+pub struct ReplayOptions {
+    /// A base URL for the tools instead of the workspace's (the demo store
+    /// started in process, say).
+    pub tool_base_url: Option<String>,
+    /// Withheld by default: a replay must not change outside systems.
+    pub writes: Writes,
+    /// The time of a conversation that recorded none is this clock's now.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            tool_base_url: None,
+            writes: Writes::Withhold,
+            clock: Arc::new(SystemClock),
+        }
+    }
 }
 
 /// Run conversations through an engine built on `store` (which should be
@@ -347,12 +408,22 @@ pub async fn run(
     analyzer: Arc<Analyzer>,
     store: Arc<dyn Store>,
     conversations: &[ReplayConversation],
+    options: &ReplayOptions,
 ) -> Result<ReplayReport, ReplayError> {
-    let clock = Arc::new(ManualClock::new(replay_start()));
-    let engine = Engine::new(workspace, analyzer, store, clock.clone(), Arc::new(LocalBus::new()));
+    let clock = Arc::new(ManualClock::new(options.clock.now()));
+    let mut engine =
+        Engine::new(workspace, analyzer, store, clock.clone(), Arc::new(LocalBus::new()))
+            .with_tool_writes(options.writes);
+    if let Some(url) = &options.tool_base_url {
+        engine = engine.with_tool_base_url(url.clone());
+    }
 
     let mut results = Vec::with_capacity(conversations.len());
     for conversation in conversations {
+        // The conversation's own time, so business hours are those the
+        // customer met; else now, as serving would.
+        let started_at = conversation.started_at.unwrap_or_else(|| options.clock.now());
+        clock.set(started_at);
         let customer = conversation.customer.clone().unwrap_or_default();
         let started = engine
             .start_conversation(
@@ -377,7 +448,7 @@ pub async fn run(
             }
         }
         let events = engine.events(started.id, 0).await?;
-        let mut result = summarise(&conversation.id, &events, turns);
+        let mut result = summarise(&conversation.id, started_at, &events, turns);
         result.skipped = skipped;
         result.expected_tool_kinds = conversation.expected_tools.clone();
         results.push(result);
@@ -387,9 +458,15 @@ pub async fn run(
     Ok(ReplayReport { conversations: results, totals })
 }
 
-fn summarise(id: &str, events: &[baton_core::Event], turns: usize) -> ReplayResult {
+fn summarise(
+    id: &str,
+    started_at: DateTime<Utc>,
+    events: &[baton_core::Event],
+    turns: usize,
+) -> ReplayResult {
     let mut result = ReplayResult {
         id: id.to_string(),
+        started_at,
         final_stage: Stage::Bot,
         escalation_reason: None,
         intents: Vec::new(),
@@ -400,6 +477,7 @@ fn summarise(id: &str, events: &[baton_core::Event], turns: usize) -> ReplayResu
         bot_replies: Vec::new(),
         turns,
         skipped: Vec::new(),
+        writes_withheld: 0,
     };
     let mut seen = Vec::new();
     if let Ok(state) = baton_core::Projection::from_events(events) {
@@ -417,6 +495,9 @@ fn summarise(id: &str, events: &[baton_core::Event], turns: usize) -> ReplayResu
             }
             EventKind::ToolCalled { tool, ok, outcome, .. } => {
                 result.tools.push(tool.clone());
+                if outcome["result"] == "withheld" {
+                    result.writes_withheld += 1;
+                }
                 if *ok {
                     let kind = tool_kind(&outcome["body"], &mut seen);
                     result.tool_kinds.extend(kind);
@@ -463,6 +544,7 @@ fn totals(results: &[ReplayResult]) -> ReplayTotals {
         tool_recall: if compared.is_empty() { 0.0 } else { recall },
         tool_precision: if compared.is_empty() { 0.0 } else { precision },
         tool_sets_equal: equal,
+        writes_withheld: results.iter().map(|r| r.writes_withheld).sum(),
         conversations: results.len(),
         contained,
         escalated: results.len() - contained,
@@ -476,16 +558,20 @@ impl fmt::Display for ReplayReport {
         for r in &self.conversations {
             writeln!(
                 f,
-                "{}  stage={}  escalation={}  turns={}",
+                "{}  stage={}  escalation={}  turns={}  started={}",
                 r.id,
                 r.final_stage,
                 r.escalation_reason.as_deref().unwrap_or("-"),
-                r.turns
+                r.turns,
+                r.started_at.format("%Y-%m-%dT%H:%M:%SZ")
             )?;
             writeln!(f, "  intents: {}", r.intents.join(", "))?;
             writeln!(f, "  actions: {}", r.actions.join(", "))?;
             if !r.tools.is_empty() {
                 writeln!(f, "  tools:   {}", r.tools.join(", "))?;
+            }
+            if r.writes_withheld > 0 {
+                writeln!(f, "  writes withheld: {}", r.writes_withheld)?;
             }
             for why in &r.skipped {
                 writeln!(f, "  skipped {why}")?;
@@ -514,7 +600,15 @@ impl fmt::Display for ReplayReport {
         for (reason, n) in &t.escalated_by_reason {
             writeln!(f, "  {reason:<26} {n}")?;
         }
-        writeln!(f, "mean turns     {:.2}", t.mean_turns)
+        writeln!(f, "mean turns     {:.2}", t.mean_turns)?;
+        if t.writes_withheld > 0 {
+            writeln!(
+                f,
+                "writes withheld {} (not sent: a replay does not change outside systems)",
+                t.writes_withheld
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -546,6 +640,31 @@ mod tests {
         let input = "{\"id\":\"a\",\"turns\":[\"hi\"]}\n{\"id\": 3}\n";
         let err = parse(input).unwrap_err().to_string();
         assert!(err.starts_with("line 2: expected"), "{err}");
+    }
+
+    #[test]
+    fn a_recorded_start_is_read_from_jsonl_transcripts_and_csv() {
+        let at = DateTime::parse_from_rfc3339("2026-03-02T15:04:00Z").unwrap().to_utc();
+        let jsonl =
+            "{\"id\":\"a\",\"started_at\":\"2026-03-02T09:04:00-06:00\",\"turns\":[\"hi\"]}\n\
+                     {\"messages_display\":\"user: hi\",\"started_at\":\"2026-03-02T15:04:00Z\"}\n\
+                     {\"id\":\"c\",\"turns\":[\"hi\"]}\n";
+        let starts: Vec<_> = parse(jsonl).unwrap().into_iter().map(|c| c.started_at).collect();
+        assert_eq!(starts, vec![Some(at), Some(at), None]);
+
+        let csv = "text,started_at\nhi,2026-03-02T15:04:00Z\nhello,\n";
+        let starts: Vec<_> = parse(csv).unwrap().into_iter().map(|c| c.started_at).collect();
+        assert_eq!(starts, vec![Some(at), None]);
+    }
+
+    #[test]
+    fn a_csv_start_that_is_not_a_time_is_refused_with_its_line() {
+        let err = parse("text,started_at\nhi,2026-03-02\n").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "line 2: `started_at` must be an RFC 3339 time such as 2026-03-02T15:04:00Z, \
+             not \"2026-03-02\""
+        );
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! could not be completed (`Failed`: timeout, connection, a refused TLS
 //! certificate, 5xx, bad JSON).
 //!
+//! A client may withhold writes ([`Writes::Withhold`], what `baton replay`
+//! does unless told otherwise): a write is then not sent at all, and ends
+//! as a `Refused` marked `withheld`, recorded as `"result": "withheld"`.
+//!
 //! The base URL must be `https://`, or `http://` to a loopback address
 //! (see [`crate::tls::check_url`]); the server's certificate is checked
 //! against the machine's roots and the workspace's `[tls] ca_file`.
@@ -39,10 +43,17 @@ pub enum CallOutcome {
         body: Value,
         attempts: u32,
     },
+    /// `withheld` when the client did not send the write at all (see
+    /// [`Writes::Withhold`]); `status` and `attempts` are 0 then.
+    // TODO: a withheld write is a kind of `Refused` so that the flows,
+    // which match the three outcomes, tell the customer it was not done
+    // with no change of their own; a variant of its own wants the flows to
+    // handle it.
     Refused {
         status: u16,
         message: String,
         attempts: u32,
+        withheld: bool,
     },
     /// `detail` is the cause under `error`, for the record: the TLS
     /// library's word on a refused certificate, say.
@@ -64,7 +75,10 @@ impl CallOutcome {
             CallOutcome::Done { status, body, attempts } => {
                 json!({"result": "done", "status": status, "body": body, "attempts": attempts})
             }
-            CallOutcome::Refused { status, message, attempts } => json!({
+            CallOutcome::Refused { message, withheld: true, .. } => {
+                json!({"result": "withheld", "error": message, "attempts": 0})
+            }
+            CallOutcome::Refused { status, message, attempts, withheld: false } => json!({
                 "result": "refused", "status": status, "error": message, "attempts": attempts
             }),
             CallOutcome::Failed { error, attempts, detail: None } => {
@@ -77,6 +91,21 @@ impl CallOutcome {
     }
 }
 
+/// Whether a client sends the calls of write tools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Writes {
+    /// Writes are sent like reads: serving, or a replay against a test store.
+    #[default]
+    Send,
+    /// Writes are not sent: a replay must not change outside systems.
+    Withhold,
+}
+
+/// Why a withheld write was not sent; the customer is told it too, so it
+/// says only what happened.
+pub const WITHHELD: &str =
+    "this is a replay, and a replay does not change outside systems, so the change was not sent";
+
 /// The HTTP side of every tool of a workspace.
 #[derive(Clone, Debug)]
 pub struct ToolClient {
@@ -86,6 +115,7 @@ pub struct ToolClient {
     base_url: Option<String>,
     secret: Option<Secret>,
     timeout: Duration,
+    writes: Writes,
 }
 
 impl ToolClient {
@@ -101,6 +131,7 @@ impl ToolClient {
             base_url: from_env.or_else(|| backend.base_url.clone()),
             secret,
             timeout,
+            writes: Writes::Send,
         }
     }
 
@@ -111,8 +142,18 @@ impl ToolClient {
         self
     }
 
+    /// The same client sending, or withholding, the calls of write tools.
+    pub fn with_writes(mut self, writes: Writes) -> ToolClient {
+        self.writes = writes;
+        self
+    }
+
     pub fn base_url(&self) -> Option<&str> {
         self.base_url.as_deref()
+    }
+
+    pub fn writes(&self) -> Writes {
+        self.writes
     }
 
     /// Calls a tool with checked parameters. `key` is sent as the
@@ -123,6 +164,16 @@ impl ToolClient {
         params: &Map<String, Value>,
         key: &str,
     ) -> CallOutcome {
+        // A withheld write goes nowhere, whatever the backend.
+        if tool.kind == ToolKind::Write && self.writes == Writes::Withhold {
+            debug!(tool = %tool.name, "write withheld");
+            return CallOutcome::Refused {
+                status: 0,
+                message: WITHHELD.into(),
+                attempts: 0,
+                withheld: true,
+            };
+        }
         let failed = |error: String| CallOutcome::Failed { error, attempts: 0, detail: None };
         let Some(base) = &self.base_url else {
             return failed("no backend URL is configured for the tools".into());
@@ -179,7 +230,12 @@ impl ToolClient {
                     return CallOutcome::Done { status, body, attempts: attempt };
                 }
                 Attempt::Refused(status, message) => {
-                    return CallOutcome::Refused { status, message, attempts: attempt };
+                    return CallOutcome::Refused {
+                        status,
+                        message,
+                        attempts: attempt,
+                        withheld: false,
+                    };
                 }
                 Attempt::Untrusted(detail) => {
                     // A certificate does not become trusted on a retry.
@@ -276,6 +332,44 @@ mod tests {
     fn path_values_are_percent_encoded() {
         assert_eq!(encode("#W1234567"), "%23W1234567");
         assert_eq!(encode("a b/c"), "a%20b%2Fc");
+    }
+
+    fn tool(kind: &str) -> ToolDef {
+        let def = json!({"name": "t", "description": "d", "kind": kind, "method": "POST",
+                         "path": "/orders/{order_id}/cancel"});
+        serde_json::from_value(def).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_withheld_write_is_not_sent_while_a_read_still_is() {
+        // No backend URL: whatever is sent fails for want of one.
+        let client = ToolClient::new(&Backend::default(), &TlsSettings::default());
+        let client = client.with_writes(Writes::Withhold);
+        let params = Map::new();
+
+        let write = client.call(&tool("write"), &params, "k").await;
+        assert_eq!(
+            write,
+            CallOutcome::Refused {
+                status: 0,
+                message: WITHHELD.into(),
+                attempts: 0,
+                withheld: true
+            }
+        );
+        assert_eq!(
+            write.to_json(),
+            json!({"result": "withheld", "error": WITHHELD, "attempts": 0})
+        );
+        assert!(!write.ok());
+
+        let read = client.call(&tool("read"), &params, "k").await;
+        let no_url = "no backend URL is configured for the tools".to_string();
+        assert_eq!(read, CallOutcome::Failed { error: no_url.clone(), attempts: 0, detail: None });
+
+        // Sent again once writes are allowed.
+        let write = client.with_writes(Writes::Send).call(&tool("write"), &params, "k").await;
+        assert_eq!(write, CallOutcome::Failed { error: no_url, attempts: 0, detail: None });
     }
 
     #[test]

@@ -130,6 +130,7 @@ mod tests {
     fn result(id: &str, stage: Stage, reason: Option<&str>) -> ReplayResult {
         ReplayResult {
             id: id.into(),
+            started_at: chrono::DateTime::UNIX_EPOCH,
             final_stage: stage,
             escalation_reason: reason.map(str::to_string),
             intents: vec![],
@@ -140,6 +141,7 @@ mod tests {
             skipped: vec![],
             tool_kinds: vec![],
             expected_tool_kinds: vec![],
+            writes_withheld: 0,
         }
     }
 
@@ -160,6 +162,7 @@ mod tests {
                 tool_recall: 0.0,
                 tool_precision: 0.0,
                 tool_sets_equal: 0,
+                writes_withheld: 0,
             },
             conversations: results,
         }

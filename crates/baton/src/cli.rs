@@ -179,7 +179,9 @@ pub struct ReplayArgs {
     #[arg(long, env = "BATON_WORKSPACE", default_value = "workspaces/demo")]
     pub workspace: PathBuf,
     /// Baton JSONL, role-prefixed transcripts (JSONL with `messages_display`)
-    /// or a CSV with a `text` column.
+    /// or a CSV with a `text` column. A conversation happens at its
+    /// `started_at` (RFC 3339, a JSONL field or a CSV column) when it has
+    /// one, else now; business hours are judged at that time.
     pub file: PathBuf,
     /// An older workspace to run the same conversations through, printing
     /// both side by side with the conversations whose outcome changed.
@@ -188,6 +190,15 @@ pub struct ReplayArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Send the calls of write tools (cancel, refund...) to the backend the
+    /// workspace or BATON_STORE_URL names. Off by default: a replay then
+    /// records each write as withheld and sends nothing that changes
+    /// outside systems. Use it only against a test store, such as a fresh
+    /// `baton demo-store`. A workspace's own `store/` folder, started in
+    /// process when no URL overrides it, is a fresh copy on every run and
+    /// always receives the writes.
+    #[arg(long)]
+    pub allow_writes: bool,
 }
 
 #[derive(Args)]

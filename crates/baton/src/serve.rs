@@ -1,18 +1,15 @@
 //! `baton serve`: the start-up steps, in order.
 
-use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tracing::info;
 
 use baton_core::SystemClock;
-use baton_demo_store::StoreData;
 use baton_engine::model::versions::Reloader;
 use baton_engine::model::{load_for_serving, ModelSource};
-use baton_engine::workspace::Workspace;
 use baton_engine::{Bus, Engine, LocalBus};
 use baton_server::nats::NatsBus;
 use baton_server::webhooks::{self, Retry, Webhooks};
@@ -74,7 +71,11 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     // 5. The store backend the tools call: a workspace with its own store
     //    and tools gets the demo store in process on a free loopback port,
     //    unless the environment points the tools somewhere else.
-    let backend = start_demo_store(&workspace, &args.data).await?;
+    //    Its state is kept in the data folder, so a restart keeps what the
+    //    tools changed; the workspace's `store/` is only the first state.
+    let saved = args.data.join(DEMO_STORE_STATE);
+    let backend =
+        crate::demo_store::start_in_process(&workspace, Some(&saved), shutdown_signal()).await?;
 
     // 6. The engine and the HTTP app.
     let workspace = Arc::new(workspace);
@@ -141,34 +142,6 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     baton_server::serve(listener, state, shutdown_signal()).await.context("while serving")?;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Starts the demo store of a workspace that has `store/` and tools, and
-/// returns its URL; `None` when there is none or the environment variable
-/// the tools name sends them to another backend. The store's state is kept
-/// in `demo-store.json` of the data folder, so a restart keeps what the tools
-/// changed; the workspace's `store/` is only the first state.
-async fn start_demo_store(workspace: &Workspace, data_dir: &Path) -> Result<Option<String>> {
-    let backend = &workspace.actions.backend;
-    let overridden = backend.base_url_env.as_ref().is_some_and(|v| std::env::var(v).is_ok());
-    let dir = workspace.dir.join("store");
-    if workspace.actions.tools.is_empty() || overridden || !dir.is_dir() {
-        return Ok(None);
-    }
-    let saved = data_dir.join(DEMO_STORE_STATE);
-    let data = StoreData::load_with_state(&dir, &saved)
-        .with_context(|| format!("while loading the demo store from {}", dir.display()))?;
-    let listener =
-        TcpListener::bind("127.0.0.1:0").await.context("while binding the demo store")?;
-    let addr = listener.local_addr().context("while reading the demo store's address")?;
-    let store = Arc::new(Mutex::new(data));
-    tokio::spawn(async move {
-        let serving = baton_demo_store::serve(listener, store, shutdown_signal());
-        if let Err(err) = serving.await {
-            tracing::error!(error = %err, "the demo store stopped");
-        }
-    });
-    Ok(Some(format!("http://{addr}")))
 }
 
 /// Ctrl-C or SIGTERM.

@@ -218,8 +218,9 @@ async fn replay_compares_the_tools_baton_called_with_the_transcripts_per_convers
     let store = DemoStore::start(&demo_workspace().join("store"));
     let file = transcript(dir.path());
 
+    // A fresh test store, so its writes may be sent.
     let output = baton()
-        .args(["replay", "--json", "--workspace"])
+        .args(["replay", "--json", "--allow-writes", "--workspace"])
         .arg(demo_workspace())
         .arg(&file)
         .env("BATON_STORE_URL", &store.url)
