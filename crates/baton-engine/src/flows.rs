@@ -52,6 +52,49 @@ pub struct FlowState {
     /// what is picked so far and each entry's lookup answer.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub each: BTreeMap<String, EachPick>,
+    /// How many times a lookup refused a value the customer gave and the
+    /// slot was asked for again, in this flow.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub asked_again: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// How many times a refused lookup asks for the customer's value again
+/// before the flow ends with the refusal.
+const ASK_AGAIN_AT_MOST: u32 = 2;
+
+/// A lookup refused for a value the customer gave (an order number the
+/// store does not know): the refusal is told and that slot asked for
+/// again, so a typo does not send the customer back to the start. `None`
+/// when the refused call used no slot's value, when it was a change (whose
+/// refusal is a precondition, not a typo), or after [`ASK_AGAIN_AT_MOST`].
+fn ask_again(
+    workspace: &Workspace,
+    turn: &mut Turn,
+    flow: &FlowDef,
+    tool: &ToolDef,
+    state: &mut FlowState,
+    message: &str,
+) -> Result<Option<Step>, EngineError> {
+    if tool.kind != ToolKind::Read || state.asked_again >= ASK_AGAIN_AT_MOST {
+        return Ok(None);
+    }
+    let Some(slot) = flow.slots.iter().find(|s| {
+        state.slots.contains_key(&s.name) && tool.params.values().any(|p| p.from == s.name)
+    }) else {
+        return Ok(None);
+    };
+    state.asked_again += 1;
+    state.slots.remove(&slot.name);
+    let refused =
+        render(&workspace.actions.messages.refused, &with_error(workspace, state, message))?;
+    let question = render(&slot.question, &scope(workspace, state))?;
+    turn.say(Author::Bot, format!("{refused} {question}"), vec![])?;
+    state.asked = Some(slot.name.clone());
+    Ok(Some(Step::Wait("a lookup refused the value a slot was given; asked again")))
 }
 
 /// A slot picked once for every entry of a list slot, as far as it got.
@@ -505,12 +548,11 @@ impl Engine {
                             state.results.insert(name.clone(), body);
                         }
                         CallOutcome::Refused { message, .. } => {
-                            // TODO: a read refused for a slot's value (an
-                            // order number the store does not know) ends the
-                            // flow with the store's words; asking for that
-                            // slot again, as a value a filter misses is, would
-                            // spare the customer starting over. Needs the
-                            // refusal told apart from a write's precondition.
+                            if let Some(step) =
+                                ask_again(workspace, turn, flow, tool, state, &message)?
+                            {
+                                return Ok(step);
+                            }
                             let values = with_error(workspace, state, &message);
                             turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
                             return Ok(Step::End("the system refused the call"));
@@ -582,6 +624,11 @@ impl Engine {
                             state.results.insert(name.clone(), body);
                         }
                         CallOutcome::Refused { message, .. } => {
+                            if let Some(step) =
+                                ask_again(workspace, turn, flow, tool, state, &message)?
+                            {
+                                return Ok(Some(step));
+                            }
                             let values = with_error(workspace, state, &message);
                             turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
                             return Ok(Some(Step::End("the system refused the call")));

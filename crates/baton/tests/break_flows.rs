@@ -133,3 +133,25 @@ async fn an_item_the_order_does_not_have_is_asked_for_again_and_the_right_one_is
     assert_eq!(done[0]["order_id"], "W3278407");
     assert_eq!(done[0]["item_ids"], json!(["4507961114"]));
 }
+
+#[tokio::test]
+async fn an_order_number_the_store_does_not_know_is_asked_for_again() {
+    // workspaces/demo/README.md: Priya's pending order is #W7363125.
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let conversation = start_conversation(&client, &server, json!({})).await;
+    say(&client, &server, &conversation, "where is my order #W7363152?").await;
+    let (_, body) = say(&client, &server, &conversation, "priya.okonkwo15@example.com").await;
+
+    // A typo in the number: told, and the number asked for again.
+    let reply = body["replies"][0]["text"].as_str().unwrap_or_default();
+    assert!(reply.starts_with("I couldn't do that: "), "{body}");
+    assert!(reply.contains("#W7363152"), "{body}");
+    assert!(reply.ends_with("Which order is it? The number starts with #W, for example #W1234567."));
+
+    // The right number goes on with the same flow, the customer still verified.
+    let (_, body) = say(&client, &server, &conversation, "sorry, it's #W7363125").await;
+    let reply = body["replies"][0]["text"].as_str().unwrap_or_default().to_lowercase();
+    assert!(reply.contains("pending"), "the reply does not give the order's status: {body}");
+}
