@@ -49,6 +49,13 @@ fn table_line(file: &Path, header: &str, needle: &str) -> usize {
     text[..table].matches('\n').count() + 1
 }
 
+/// The 1-based line of the first `needle` in a file.
+fn line_of(file: &Path, needle: &str) -> usize {
+    let text = std::fs::read_to_string(file).unwrap();
+    let at = text.find(needle).unwrap_or_else(|| panic!("no {needle:?} in {}", file.display()));
+    text[..at].matches('\n').count() + 1
+}
+
 /// `baton workspace check DIR`: whether it passed, and what it printed.
 fn check(workspace: &Path) -> (bool, Vec<String>) {
     let output = baton().args(["workspace", "check"]).arg(workspace).output().unwrap();
@@ -93,8 +100,11 @@ fn workspace_check_reports_every_mistake_in_tools_and_flows_with_file_and_line()
     let get_order = at(&tools, "[[tool]]", "name = \"get_order\"");
     let reset = at(&tools, "[[tool]]", "name = \"send_password_reset\"");
     let refund = at(&tools, "[[tool]]", "name = \"refund_order\"");
-    let return_flow = at(&flows, "[[flow]]", "intent = \"return_item\"");
-    let refund_flow = at(&flows, "[[flow]]", "intent = \"refund_request\"");
+    // A step's problem is told on the line of its key, a slot's on the line
+    // of its name.
+    let key = |file: &Path, needle: &str| format!("{}:{}:", file.display(), line_of(file, needle));
+    let return_step = key(&flows, "call = \"return_item\"");
+    let amount_slot = key(&flows, "name = \"amount\"");
     let expected = [
         format!(
             "{get_order} tool `get_order`: path uses `{{order_number}}`, which is no parameter"
@@ -106,9 +116,9 @@ fn workspace_check_reports_every_mistake_in_tools_and_flows_with_file_and_line()
         format!(
             "{refund} tool `refund_order`: approval is on `amount`, which is no number parameter"
         ),
-        format!("{return_flow} flow `return_item`, step 4 calls unknown tool `return_item`"),
+        format!("{return_step} flow `return_item`, step 4 calls unknown tool `return_item`"),
         format!(
-            "{refund_flow} flow `refund_request`, slot `amount`: unknown entity `cash`; use one \
+            "{amount_slot} flow `refund_request`, slot `amount`: unknown entity `cash`; use one \
              of order_number, email, phone, money, date, product"
         ),
     ];

@@ -263,3 +263,125 @@ fn replay_refuses_a_csv_whose_quote_is_never_closed_with_its_line() {
         )
     );
 }
+
+/// The 1-based line of the `nth` (from 0) `needle` in a file.
+fn line_of(file: &Path, needle: &str, nth: usize) -> usize {
+    let text = std::fs::read_to_string(file).unwrap();
+    let (at, _) = text.match_indices(needle).nth(nth).expect("the needle is in the file");
+    text[..at].matches('\n').count() + 1
+}
+
+/// What `baton workspace check` printed, one problem a line.
+fn problem_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn an_unknown_backend_key_is_the_only_problem_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = broken_demo(dir.path(), "tools.toml", |t| {
+        t.replacen("timeout_ms = 3000\n", "timeout_ms = 3000\ntimeuot = 5\n", 1)
+    });
+    let tools = workspace.join("tools.toml");
+
+    let output = check(&workspace);
+
+    assert!(!output.status.success());
+    assert_eq!(
+        problem_lines(&output),
+        [format!(
+            "{}:{}: unknown field `timeuot`, expected one of `base_url`, `base_url_env`, \
+             `timeout_ms`, `secret_env`",
+            tools.display(),
+            line_of(&tools, "timeuot", 0)
+        )]
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr).trim(), "1 problem found");
+}
+
+#[test]
+fn every_broken_tool_is_told_on_its_line_and_no_flow_calls_it_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = broken_demo(dir.path(), "tools.toml", |t| {
+        t.replace("kind = \"write\"", "kind = \"wrote\"")
+    });
+    let tools = workspace.join("tools.toml");
+    let writes = std::fs::read_to_string(&tools).unwrap().matches("kind = \"wrote\"").count();
+    assert!(writes >= 5, "the demo has {writes} write tools");
+
+    let output = check(&workspace);
+
+    assert!(!output.status.success());
+    let expected: Vec<String> = (0..writes)
+        .map(|n| {
+            format!(
+                "{}:{}: unknown variant `wrote`, expected `read` or `write`",
+                tools.display(),
+                line_of(&tools, "kind = \"wrote\"", n)
+            )
+        })
+        .collect();
+    assert_eq!(problem_lines(&output), expected);
+}
+
+#[test]
+fn a_step_calling_an_unknown_tool_is_told_on_the_line_of_its_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = broken_demo(dir.path(), "flows.toml", |t| {
+        t.replace("call = \"send_password_reset\"", "call = \"send_pasword_reset\"")
+    });
+    let flows = workspace.join("flows.toml");
+
+    let output = check(&workspace);
+
+    assert!(!output.status.success());
+    let expected = format!(
+        "{}:{}: flow `reset_password`, step 1 calls unknown tool `send_pasword_reset`",
+        flows.display(),
+        line_of(&flows, "call = \"send_pasword_reset\"", 0)
+    );
+    assert_eq!(problem_lines(&output).first(), Some(&expected));
+}
+
+#[test]
+fn serve_refuses_a_workspace_with_a_broken_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = broken_demo(dir.path(), "tools.toml", |t| {
+        t.replacen("kind = \"write\"", "kind = \"wrote\"", 1)
+    });
+    let data = dir.path().join("data");
+
+    let mut child = baton()
+        .args(["serve", "--listen", "127.0.0.1:0", "--workspace"])
+        .arg(&workspace)
+        .arg("--data")
+        .arg(&data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It refuses at once; a server that started anyway is stopped here.
+    let mut status = None;
+    for _ in 0..300 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if status.is_none() {
+        child.kill().unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tools = workspace.join("tools.toml");
+    let told = format!(
+        "{}:{}: unknown variant `wrote`, expected `read` or `write`",
+        tools.display(),
+        line_of(&tools, "kind = \"wrote\"", 0)
+    );
+    assert!(stderr.contains("is not valid"), "{stderr}");
+    assert!(stderr.lines().any(|l| l == told), "{stderr}");
+}

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -368,25 +369,99 @@ impl Actions {
     }
 }
 
+/// A table as written, with where it is. Each is turned into its
+/// definition on its own, so that a mistake in one hides no other.
+type Raw = Spanned<toml::Value>;
+
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ToolsFile {
     #[serde(default)]
-    backend: Backend,
+    backend: Option<Raw>,
     #[serde(default)]
-    tool: Vec<Spanned<ToolDef>>,
+    tool: Vec<Raw>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FlowsFile {
     #[serde(default)]
-    identity: Option<Spanned<IdentityDef>>,
+    identity: Option<Raw>,
     #[serde(default)]
-    flow: Vec<Spanned<FlowDef>>,
+    flow: Vec<Spanned<RawFlow>>,
     #[serde(default)]
-    messages: ActionMessages,
+    messages: Option<Raw>,
 }
+
+/// A `[[flow]]` with its slots and steps kept apart, each read on its own.
+#[derive(Deserialize)]
+struct RawFlow {
+    #[serde(default)]
+    slot: Vec<Raw>,
+    #[serde(default)]
+    step: Vec<Raw>,
+    #[serde(flatten)]
+    head: toml::Table,
+}
+
+/// The keys of a `[[flow]]` other than its slots and steps.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowHead {
+    intent: String,
+    #[serde(default)]
+    verify: bool,
+}
+
+/// What was read of tools.toml, for the checks.
+#[derive(Default)]
+struct ToolsRead {
+    /// The span of each tool of [`Actions::tools`].
+    spans: Vec<Range<usize>>,
+    /// The names of tools whose table is broken: known, and already told.
+    broken: Vec<String>,
+    /// The file could not be read at all, so no tool can be told unknown.
+    unreadable: bool,
+    /// `[backend]` was read; a broken one is told once, not checked further.
+    backend_read: bool,
+}
+
+/// A tool a reference names, as far as the checks can tell.
+enum Lookup<'a> {
+    Tool(&'a ToolDef),
+    /// Its table (or the whole file) is broken and already told.
+    Broken,
+    Unknown,
+}
+
+impl ToolsRead {
+    fn lookup<'a>(&self, actions: &'a Actions, name: &str) -> Lookup<'a> {
+        match actions.tool(name) {
+            Some(tool) => Lookup::Tool(tool),
+            None if self.unreadable || self.broken.iter().any(|b| b == name) => Lookup::Broken,
+            None => Lookup::Unknown,
+        }
+    }
+}
+
+/// What was read of one flow whose own keys are sound, for the checks.
+struct FlowRead {
+    span: Range<usize>,
+    /// The span of each slot of the flow's `slots`.
+    slot_spans: Vec<Range<usize>>,
+    /// The names of slots whose table is broken.
+    broken_slots: Vec<String>,
+    /// Every step in file order, numbered from 1 by position: its span,
+    /// and its index in the flow's `steps`, or for a broken one the tool it
+    /// names, which later steps may still refer to.
+    steps: Vec<(Range<usize>, StepRead)>,
+}
+
+/// A step as read: its index in the flow's `steps`, or for a broken one the
+/// tool it names.
+type StepRead = Result<usize, Option<String>>;
+
+/// `[identity]` as read: its span, `None` when the file has none, or
+/// `Err(())` when it is broken (and told).
+type IdentityRead = Result<Option<Range<usize>>, ()>;
 
 /// Parses both files (either may be absent) and checks them against each
 /// other and the intents, pushing every problem with its line.
@@ -397,60 +472,209 @@ pub(crate) fn parse(
     problems: &mut Vec<Problem>,
 ) -> Actions {
     let mut actions = Actions::default();
-    let mut tool_spans = Vec::new();
+    let mut tools = ToolsRead::default();
     if let Some(src) = tools_src {
-        match toml::from_str::<ToolsFile>(&src.text) {
-            Ok(file) => {
-                actions.backend = file.backend;
-                for tool in file.tool {
-                    tool_spans.push(tool.span());
-                    actions.tools.push(tool.into_inner());
-                }
-                check_tools(src, &actions, &tool_spans, problems);
-            }
-            Err(e) => problems.push(src.toml_error(&e)),
-        }
+        read_tools(src, &mut actions, &mut tools, problems);
+        check_tools(src, &actions, &tools, problems);
     }
     if let Some(src) = flows_src {
-        match toml::from_str::<FlowsFile>(&src.text) {
-            Ok(file) => {
-                actions.messages = file.messages;
-                let identity_span = file.identity.as_ref().map(|i| i.span());
-                actions.identity = file.identity.map(Spanned::into_inner);
-                let mut spans = Vec::new();
-                for flow in file.flow {
-                    spans.push(flow.span());
-                    actions.flows.push(flow.into_inner());
-                }
-                let tools = tools_src.map(|t| (t, tool_spans.as_slice()));
-                check_flows(src, tools, &actions, identity_span, &spans, intents, problems);
-            }
-            Err(e) => problems.push(src.toml_error(&e)),
+        if let Some((reads, identity)) = read_flows(src, &mut actions, problems) {
+            let tools = (tools_src, &tools);
+            check_flows(src, tools, &actions, identity, &reads, intents, problems);
         }
     }
     actions
 }
 
-fn check_tools(
+fn read_tools(
     src: &Source,
-    actions: &Actions,
-    spans: &[Range<usize>],
+    actions: &mut Actions,
+    read: &mut ToolsRead,
     problems: &mut Vec<Problem>,
 ) {
-    let backend = &actions.backend;
-    if !actions.tools.is_empty() && backend.base_url.is_none() && backend.base_url_env.is_none() {
-        problems.push(src.whole("[backend] needs `base_url` or `base_url_env` for the tools"));
+    let Some(file) = read_file::<ToolsFile>(src, &["backend", "tool"], problems) else {
+        read.unreadable = true;
+        return;
+    };
+    // Without a [backend] table, its keys take their defaults.
+    let (span, table) = match file.backend {
+        Some(backend) => (backend.span(), backend.into_inner()),
+        None => (0..0, toml::Value::Table(toml::Table::new())),
+    };
+    if let Some(backend) = entry(src, span, table, problems) {
+        actions.backend = backend;
+        read.backend_read = true;
     }
-    if let Some(url) = &backend.base_url {
-        if let Err(problem) = crate::tls::check_url(url) {
-            problems.push(src.at_text("base_url", format!("`base_url`: {problem}")));
+    for tool in file.tool {
+        let span = tool.span();
+        let name = text_of(tool.get_ref(), "name");
+        match entry(src, span.clone(), tool.into_inner(), problems) {
+            Some(def) => {
+                actions.tools.push(def);
+                read.spans.push(span);
+            }
+            None => read.broken.extend(name),
         }
     }
-    if backend.timeout_ms == 0 || backend.timeout_ms > 60_000 {
-        problems.push(src.at_text("timeout_ms", "`timeout_ms` must be 1 to 60000"));
+}
+
+/// Reads flows.toml table by table: the flows to check and how
+/// `[identity]` was read, or `None` when the file cannot be read at all.
+fn read_flows(
+    src: &Source,
+    actions: &mut Actions,
+    problems: &mut Vec<Problem>,
+) -> Option<(Vec<FlowRead>, IdentityRead)> {
+    let file = read_file::<FlowsFile>(src, &["identity", "flow", "messages"], problems)?;
+    if let Some(messages) = file.messages {
+        let span = messages.span();
+        if let Some(messages) = entry(src, span, messages.into_inner(), problems) {
+            actions.messages = messages;
+        }
+    }
+    let identity = match file.identity {
+        None => Ok(None),
+        Some(identity) => {
+            let span = identity.span();
+            match entry(src, span.clone(), identity.into_inner(), problems) {
+                Some(def) => {
+                    actions.identity = Some(def);
+                    Ok(Some(span))
+                }
+                None => Err(()),
+            }
+        }
+    };
+
+    let mut reads = Vec::new();
+    for flow in file.flow {
+        let span = flow.span();
+        let raw = flow.into_inner();
+        let head: Option<FlowHead> =
+            entry(src, span.clone(), toml::Value::Table(raw.head), problems);
+        let mut def =
+            FlowDef { intent: String::new(), verify: false, slots: Vec::new(), steps: Vec::new() };
+        let mut read =
+            FlowRead { span, slot_spans: Vec::new(), broken_slots: Vec::new(), steps: Vec::new() };
+        for slot in raw.slot {
+            let span = slot.span();
+            let name = text_of(slot.get_ref(), "name");
+            match entry(src, span.clone(), slot.into_inner(), problems) {
+                Some(slot) => {
+                    def.slots.push(slot);
+                    read.slot_spans.push(span);
+                }
+                None => read.broken_slots.extend(name),
+            }
+        }
+        for step in raw.step {
+            let span = step.span();
+            let call = text_of(step.get_ref(), "call");
+            match entry(src, span.clone(), step.into_inner(), problems) {
+                Some(step) => {
+                    read.steps.push((span, Ok(def.steps.len())));
+                    def.steps.push(step);
+                }
+                None => read.steps.push((span, Err(call))),
+            }
+        }
+        // A flow whose own keys are broken is told once, not checked.
+        if let Some(head) = head {
+            def.intent = head.intent;
+            def.verify = head.verify;
+            actions.flows.push(def);
+            reads.push(read);
+        }
+    }
+    Some((reads, identity))
+}
+
+/// A file's tables by name, or `None` (told) when it is no TOML or a table
+/// has the wrong shape. A key other than `known` is told and left out.
+fn read_file<T: DeserializeOwned>(
+    src: &Source,
+    known: &[&str],
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let top: BTreeMap<String, Raw> = match toml::from_str(&src.text) {
+        Ok(top) => top,
+        Err(e) => {
+            problems.push(src.toml_error(&e));
+            return None;
+        }
+    };
+    for (key, value) in &top {
+        if !known.contains(&key.as_str()) {
+            let expected = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>();
+            let message = format!("unknown table `{key}`, expected {}", expected.join(", "));
+            problems.push(src.at(value.span(), message));
+        }
+    }
+    match toml::from_str(&src.text) {
+        Ok(file) => Some(file),
+        Err(e) => {
+            problems.push(src.toml_error(&e));
+            None
+        }
+    }
+}
+
+/// One table turned into its definition, or `None` with the mistake told
+/// on its line.
+fn entry<T: DeserializeOwned>(
+    src: &Source,
+    span: Range<usize>,
+    value: toml::Value,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let error = match T::deserialize(value) {
+        Ok(def) => return Some(def),
+        Err(error) => error,
+    };
+    let message = error.message().trim().to_string();
+    // The value read carries no lines: the table's own lines, parsed again
+    // on their own, point at the key when they tell the same mistake; else
+    // the table's first line is told.
+    let table = src.text.get(span.clone()).unwrap_or("");
+    let body_start = table.starts_with('[').then(|| table.find('\n')).flatten();
+    if let Some(body_start) = body_start.map(|n| span.start + n + 1) {
+        let body = src.text.get(body_start..span.end).unwrap_or("");
+        if let Err(again) = toml::from_str::<T>(body) {
+            if let (true, Some(at)) = (again.message().trim() == message, again.span()) {
+                let at = body_start + at.start;
+                problems.push(src.at(at..at, message));
+                return None;
+            }
+        }
+    }
+    problems.push(src.at(span, message));
+    None
+}
+
+/// A text value of a table, such as the name of a tool whose table is
+/// broken.
+fn text_of(value: &toml::Value, key: &str) -> Option<String> {
+    value.get(key).and_then(toml::Value::as_str).map(str::to_string)
+}
+
+fn check_tools(src: &Source, actions: &Actions, read: &ToolsRead, problems: &mut Vec<Problem>) {
+    let backend = &actions.backend;
+    let has_tools = !actions.tools.is_empty() || !read.broken.is_empty();
+    if read.backend_read {
+        if has_tools && backend.base_url.is_none() && backend.base_url_env.is_none() {
+            problems.push(src.whole("[backend] needs `base_url` or `base_url_env` for the tools"));
+        }
+        if let Some(url) = &backend.base_url {
+            if let Err(problem) = crate::tls::check_url(url) {
+                problems.push(src.at_text("base_url", format!("`base_url`: {problem}")));
+            }
+        }
+        if backend.timeout_ms == 0 || backend.timeout_ms > 60_000 {
+            problems.push(src.at_text("timeout_ms", "`timeout_ms` must be 1 to 60000"));
+        }
     }
 
-    for (i, (tool, span)) in actions.tools.iter().zip(spans).enumerate() {
+    for (i, (tool, span)) in actions.tools.iter().zip(&read.spans).enumerate() {
         let mut here = |msg: String| problems.push(src.at(span.clone(), msg));
         let name = &tool.name;
         if actions.tools[..i].iter().any(|t| &t.name == name) {
@@ -517,33 +741,35 @@ fn check_tools(
 
 fn check_flows(
     src: &Source,
-    tools: Option<(&Source, &[Range<usize>])>,
+    (tools_src, tools): (Option<&Source>, &ToolsRead),
     actions: &Actions,
-    identity_span: Option<Range<usize>>,
-    spans: &[Range<usize>],
+    identity_span: IdentityRead,
+    reads: &[FlowRead],
     intents: &[String],
     problems: &mut Vec<Problem>,
 ) {
-    if let (Some(identity), Some(span)) = (&actions.identity, identity_span) {
+    if let (Some(identity), Ok(Some(span))) = (&actions.identity, &identity_span) {
         let mut here = |msg: String| problems.push(src.at(span.clone(), msg));
         if identity.by_email.is_none() && identity.by_name_zip.is_none() {
             here("[identity] needs `by_email` or `by_name_zip`".into());
         }
         let named = [&identity.by_email, &identity.by_name_zip, &identity.details];
         for tool in named.into_iter().flatten() {
-            match actions.tool(tool) {
-                None => here(format!("[identity] names unknown tool `{tool}`")),
-                Some(t) if t.kind != ToolKind::Read => {
+            match tools.lookup(actions, tool) {
+                Lookup::Unknown => here(format!("[identity] names unknown tool `{tool}`")),
+                Lookup::Tool(t) if t.kind != ToolKind::Read => {
                     here(format!("[identity] tool `{tool}` must be a read"))
                 }
-                Some(_) => {}
+                Lookup::Tool(_) | Lookup::Broken => {}
             }
         }
     }
+    // A broken [identity] is told already: flows that verify lack nothing.
+    let has_identity = actions.identity.is_some() || identity_span.is_err();
 
     let mut tool_problems = Vec::new();
-    for (i, (flow, span)) in actions.flows.iter().zip(spans).enumerate() {
-        let mut here = |msg: String| problems.push(src.at(span.clone(), msg));
+    for (i, (flow, read)) in actions.flows.iter().zip(reads).enumerate() {
+        let mut here = |msg: String| problems.push(src.at(read.span.clone(), msg));
         let intent = &flow.intent;
         if actions.flows[..i].iter().any(|f| &f.intent == intent) {
             here(format!("intent `{intent}` has two flows"));
@@ -551,12 +777,14 @@ fn check_flows(
         if !intents.contains(intent) {
             here(format!("flow for unknown intent `{intent}`; intents.toml does not define it"));
         }
-        if flow.verify && actions.identity.is_none() {
+        if flow.verify && !has_identity {
             here(format!("flow `{intent}` verifies the customer, but there is no [identity]"));
         }
 
-        // What a reference may start with, growing as tools are called.
+        // What a reference may start with, growing as tools are called. A
+        // broken slot is told already: references to it are not.
         let mut roots: Vec<String> = flow.slots.iter().map(|s| s.name.clone()).collect();
+        roots.extend(read.broken_slots.iter().cloned());
         roots.push("customer".into());
         // A lookup read once per entry of another slot has no answer of its
         // own outside that slot's texts.
@@ -566,13 +794,18 @@ fn check_flows(
         if flow.slots.iter().any(|s| !s.lines.is_empty()) {
             roots.push("lines".into());
         }
+
+        // A slot's problems are told on the line of its name.
+        let slot_at: Vec<Range<usize>> =
+            read.slot_spans.iter().map(|span| key_at(src, span, "name")).collect();
         let mut at_slots = Vec::new();
-        for (n, slot) in flow.slots.iter().enumerate() {
+        for (n, (slot, at)) in flow.slots.iter().zip(&slot_at).enumerate() {
             for message in check_each(slot, &flow.slots[..n], &roots, intent) {
-                at_slots.push((slot_span(src, span, &slot.name), message));
+                at_slots.push((at.clone(), message));
             }
         }
-        for slot in &flow.slots {
+        for (slot, at) in flow.slots.iter().zip(&slot_at) {
+            let mut here = |msg: String| problems.push(src.at(at.clone(), msg));
             if let Some(kind) = &slot.entity {
                 if !ENTITY_KINDS.contains(&kind.as_str()) {
                     here(format!(
@@ -599,14 +832,27 @@ fn check_flows(
                     slot.name
                 ));
             }
-            check_pick(slot, actions, &roots, intent, &mut here);
+            check_pick(slot, actions, tools, &roots, intent, &mut here);
         }
-        for (n, step) in flow.steps.iter().enumerate() {
+
+        // A step's problems are told on the line of the key they are about.
+        for (n, (span, step)) in read.steps.iter().enumerate() {
             let step_no = n + 1;
+            let step = match step {
+                Ok(index) => &flow.steps[*index],
+                // Told already; the tool it names is no unknown root after.
+                Err(call) => {
+                    roots.extend(call.iter().cloned());
+                    continue;
+                }
+            };
             if step.call.is_none() && step.say.is_none() && !step.stop {
-                here(format!("flow `{intent}`, step {step_no} neither calls, says nor stops"));
+                let msg = format!("flow `{intent}`, step {step_no} neither calls, says nor stops");
+                problems.push(src.at(span.clone(), msg));
             }
             if let Some(when) = &step.when {
+                let at = key_at(src, span, "when");
+                let mut here = |msg: String| problems.push(src.at(at.clone(), msg));
                 match parse_condition(when) {
                     Ok(c) => {
                         for r in c.references() {
@@ -617,12 +863,15 @@ fn check_flows(
                 }
             }
             if let Some(call) = &step.call {
-                match actions.tool(call) {
-                    None => here(format!(
+                let at = key_at(src, span, "call");
+                let mut here = |msg: String| problems.push(src.at(at.clone(), msg));
+                match tools.lookup(actions, call) {
+                    Lookup::Unknown => here(format!(
                         "flow `{intent}`, step {step_no} calls unknown tool \
                                           `{call}`"
                     )),
-                    Some(tool) => {
+                    Lookup::Broken => roots.push(call.clone()),
+                    Lookup::Tool(tool) => {
                         // What the tool quotes is written in tools.toml: a
                         // reference the flow cannot fill is told on the
                         // tool's line, with the flow and step that call it.
@@ -639,9 +888,9 @@ fn check_flows(
                                 check_lines(r, flow, step_no, &mut said);
                             }
                         }
-                        let at_tool = tools.and_then(|(tools_src, spans)| {
+                        let at_tool = tools_src.and_then(|tools_src| {
                             let i = actions.tools.iter().position(|t| t.name == tool.name)?;
-                            Some((tools_src, spans.get(i)?.clone()))
+                            Some((tools_src, tools.spans.get(i)?.clone()))
                         });
                         for message in in_tool {
                             let message = format!("tool `{call}`, {message}");
@@ -657,6 +906,8 @@ fn check_flows(
                 }
             }
             if let Some(say) = &step.say {
+                let at = key_at(src, span, "say");
+                let mut here = |msg: String| problems.push(src.at(at.clone(), msg));
                 match super::templates::references(say) {
                     Ok(used) => {
                         for r in used {
@@ -675,22 +926,21 @@ fn check_flows(
     problems.extend(tool_problems);
 }
 
-/// Where a slot of a flow starts: the line of its `name`, or the flow's
-/// first line when it cannot be found.
-fn slot_span(src: &Source, flow: &Range<usize>, slot: &str) -> Range<usize> {
-    // The flow's text runs to the next flow's header: its span may hold
-    // its own table only.
-    let rest = src.text.get(flow.start..).unwrap_or("");
-    let end = rest.get(1..).and_then(|r| r.find("\n[[flow]]")).map_or(rest.len(), |e| e + 1);
-    let text = &rest[..end];
-    let at = [format!("name = \"{slot}\""), format!("name = '{slot}'")]
-        .iter()
-        .filter_map(|needle| text.find(needle.as_str()))
-        .min();
-    match at {
-        Some(at) => flow.start + at..flow.start + at,
-        None => flow.clone(),
+/// Where a key of a table is written: the line within the table's span
+/// that sets it, else the table's first line.
+fn key_at(src: &Source, span: &Range<usize>, key: &str) -> Range<usize> {
+    let table = src.text.get(span.clone()).unwrap_or("");
+    let mut offset = span.start;
+    for line in table.split_inclusive('\n') {
+        let rest = line.trim_start();
+        let sets = rest.strip_prefix(key).is_some_and(|after| after.trim_start().starts_with('='));
+        if sets {
+            let at = offset + (line.len() - rest.len());
+            return at..at;
+        }
+        offset += line.len();
     }
+    span.clone()
 }
 
 /// The rules of a slot picked per entry of another (`each`, `as`,
@@ -821,6 +1071,7 @@ fn check_lines(reference: &str, flow: &FlowDef, step: usize, here: &mut impl FnM
 fn check_pick(
     slot: &SlotDef,
     actions: &Actions,
+    tools: &ToolsRead,
     roots: &[String],
     intent: &str,
     here: &mut impl FnMut(String),
@@ -830,12 +1081,15 @@ fn check_pick(
     // The entry a slot is picked for, in its lookup, list and condition.
     roots.extend(slot.each_as.iter().cloned());
     if let Some(lookup) = &slot.lookup {
-        match actions.tool(lookup) {
-            None => here(format!("flow `{intent}`, slot `{name}`: unknown lookup tool `{lookup}`")),
-            Some(t) if t.kind != ToolKind::Read => {
+        match tools.lookup(actions, lookup) {
+            Lookup::Unknown => {
+                here(format!("flow `{intent}`, slot `{name}`: unknown lookup tool `{lookup}`"))
+            }
+            Lookup::Broken => roots.push(lookup.clone()),
+            Lookup::Tool(t) if t.kind != ToolKind::Read => {
                 here(format!("flow `{intent}`, slot `{name}`: lookup `{lookup}` must be a read"))
             }
-            Some(t) => {
+            Lookup::Tool(t) => {
                 for def in t.params.values() {
                     check_slot_root(&def.from, &roots, intent, name, here);
                 }

@@ -759,8 +759,8 @@ fn a_slot_picked_per_entry_of_a_list_slot_checks_clean() {
 
 #[test]
 fn mistakes_in_a_slot_picked_per_entry_are_reported_on_its_line() {
-    // The slot `new_items` is named on line 22 of flows.toml, the flow
-    // starts on line 2.
+    // The slot `new_items` is named on line 22 of flows.toml; the step's
+    // `say` is on line 34.
     let at = "flows.toml:22: flow `greeting`, slot `new_items`";
     let done = "say = \"Done.\"";
     let cases = [
@@ -786,8 +786,8 @@ fn mistakes_in_a_slot_picked_per_entry_are_reported_on_its_line() {
         (
             "each = \"items\"\nas = \"item\"",
             "say = \"Done: {lines.new_items.done}.\"",
-            "flows.toml:2: flow `greeting`, step 1: `lines.new_items.done`: slot `new_items` has \
-             no line `done`"
+            "flows.toml:34: flow `greeting`, step 1: `lines.new_items.done`: slot `new_items` \
+             has no line `done`"
                 .to_string(),
         ),
     ];
@@ -795,4 +795,68 @@ fn mistakes_in_a_slot_picked_per_entry_are_reported_on_its_line() {
         let found = pair_problems(each, say);
         assert!(found.contains(&expected), "{each:?}: {found:?}");
     }
+}
+
+#[test]
+fn each_broken_table_of_tools_toml_is_told_on_its_line_and_references_to_it_are_not() {
+    let dir = valid();
+    let tools = PAIR_TOOLS
+        .replace(
+            "base_url = \"http://127.0.0.1:9\"\n",
+            "base_url = \"http://127.0.0.1:9\"\ntimeuot = 5\n",
+        )
+        .replacen("kind = \"read\"", "kind = \"rread\"", 1)
+        .replace("kind = \"write\"", "kind = \"wrote\"");
+    write(dir.path(), "tools.toml", &tools);
+    let flow = PAIR_FLOW.replace("{EACH}", "each = \"items\"\nas = \"item\"");
+    write(dir.path(), "flows.toml", &flow);
+
+    // The flow looks up get_order and calls swap, both broken: neither is
+    // told unknown, nor are the references to their answers.
+    assert_eq!(
+        problems(dir.path()),
+        vec![
+            "tools.toml:4: unknown field `timeuot`, expected one of `base_url`, `base_url_env`, \
+             `timeout_ms`, `secret_env`",
+            "tools.toml:9: unknown variant `rread`, expected `read` or `write`",
+            "tools.toml:25: unknown variant `wrote`, expected `read` or `write`",
+        ]
+    );
+    assert!(Workspace::load(dir.path()).is_err());
+}
+
+#[test]
+fn a_broken_slot_or_step_is_told_on_its_line_and_hides_nothing_else() {
+    let dir = valid();
+    write(dir.path(), "tools.toml", PAIR_TOOLS);
+    let flow = PAIR_FLOW
+        .replace("{EACH}", "each = \"items\"\nas = \"item\"")
+        .replace("entity = \"order_number\"", "entity = \"order_number\"\noptinal = true")
+        .replace("call = \"swap\"", "call = \"swap\"\nstop_ = true")
+        .replace("stop = true\n", "stop = true\n\n[[flow.step]]\nsay = \"{nothing.here}\"\n");
+    write(dir.path(), "flows.toml", &flow);
+
+    // The slot `order_id` and the step calling swap are broken; the step
+    // after them is still checked, on the line of its `say`.
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].starts_with("flows.toml:9: unknown field `optinal`, expected one of"));
+    assert!(found[1].starts_with("flows.toml:35: unknown field `stop_`, expected one of"));
+    assert_eq!(
+        found[2],
+        "flows.toml:40: flow `greeting`, step 2: `nothing.here` names `nothing`, which is no \
+         slot, no tool called before this step and not `customer`"
+    );
+}
+
+#[test]
+fn a_tools_file_that_is_no_toml_makes_no_tool_unknown() {
+    let dir = valid();
+    write(dir.path(), "tools.toml", &PAIR_TOOLS.replace("[backend]", "[backend"));
+    let flow = PAIR_FLOW.replace("{EACH}", "each = \"items\"\nas = \"item\"");
+    write(dir.path(), "flows.toml", &flow);
+
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("tools.toml:2: invalid table header"), "{found:?}");
 }
