@@ -512,7 +512,7 @@ fn citation(workspace: &Workspace, hit: &Hit) -> Citation {
 }
 
 fn knowledge_reply(workspace: &Workspace, hit: &Hit) -> Suggestion {
-    let text = format!("{}\n\nSource: {}", hit.passage.trim(), hit.title);
+    let text = format!("{}\n\nSource: {}", hit.answer_text(), hit.title);
     let why = format!(
         "\"{}\" covers {:.0}% of the words of the customer's last message.",
         section_title(hit),

@@ -558,12 +558,41 @@ impl Engine {
                 detail: decision.detail.clone(),
             },
         )?;
+        // A question about how something works, asked while a flow waits
+        // for the customer, is answered from knowledge; then the flow's
+        // question is asked again, and the flow stays where it was.
+        if matches!(decision.action, Action::Knowledge { .. })
+            && policy::asks_how_it_works(analysis, text)
+        {
+            if let Some((question, options)) = self.waiting_flow_question(turn).await? {
+                let facts = self.answer_facts(turn, analysis).await?;
+                self.act(turn, decision, &facts).await?;
+                turn.say(Author::Bot, question, options)?;
+                return Ok(());
+            }
+        }
         // A flow, when one runs, answers instead of the intent's template.
         if self.flow_turn(turn, analysis, text, &decision).await? {
             return Ok(());
         }
         let facts = self.answer_facts(turn, analysis).await?;
         self.act(turn, decision, &facts).await
+    }
+
+    /// The question a running flow last asked, with its buttons, when a
+    /// flow is waiting for the customer's answer.
+    async fn waiting_flow_question(
+        &self,
+        turn: &Turn,
+    ) -> Result<Option<(String, Vec<String>)>, EngineError> {
+        let mut events = self.store.events(turn.state.id, turn.state.segment_start).await?;
+        events.retain(|e| e.seq <= turn.base_seq);
+        events.extend(turn.new.iter().cloned());
+        if crate::flows::latest_state(&events).flow.is_none() {
+            return Ok(None);
+        }
+        let asked = turn.state.messages.iter().rev().find(|m| m.author == Author::Bot);
+        Ok(asked.map(|m| (m.text.clone(), m.quick_replies.clone())))
     }
 
     /// The values intent answers may quote: the customer's name and the
@@ -627,7 +656,7 @@ impl Engine {
                         .find(|a| a.id == hit.article_id)
                         .and_then(|a| a.url.clone()),
                 };
-                let reply = format!("{}\n\nSource: {}", hit.passage.trim(), hit.title);
+                let reply = format!("{}\n\nSource: {}", hit.answer_text(), hit.title);
                 turn.say_cited(Author::Bot, reply, vec![citation])?;
                 Ok(())
             }

@@ -5,12 +5,16 @@
 //! because no answer, however good, is right for a customer who asked for a
 //! person or is in distress; then a confident intent is answered; then a
 //! strong knowledge match; then the AI clarifies once, and escalates on the
-//! second miss in a row. [`decide`] is pure: it reads the analysis, the
+//! second miss in a row. One exception to the intent's rule: a question
+//! about how something works ("how long do refunds take to show?") that an
+//! article answers well is answered from the article even when the intent
+//! is a request the AI would act on, since the customer asked to know, not
+//! to have it done. [`decide`] is pure: it reads the analysis, the
 //! conversation's context and the workspace, and never performs I/O.
 
 use serde_json::{json, Value};
 
-use baton_core::{Analysis, CueKind, EscalationReason};
+use baton_core::{Analysis, CueKind, EntityKind, EscalationReason};
 use baton_knowledge::Hit;
 
 use crate::workspace::{Answer, Workspace};
@@ -85,6 +89,38 @@ pub fn decide(
             };
         }
         if let Some(intent) = workspace.intent(&top.intent) {
+            // A request intent asked about rather than asked for goes to
+            // the article that answers it, if one answers it well.
+            let asks_about_request =
+                matches!(intent.answer, Answer::Template(_)) && asks_how_it_works(analysis, text);
+            if let Some(hit) = search(text)
+                .into_iter()
+                .next()
+                .filter(|hit| asks_about_request && hit.coverage >= settings.knowledge.min_coverage)
+            {
+                // No intent on the action: the intent's flow is for doing
+                // it, and this message only asks about it.
+                return Decision {
+                    reason: format!(
+                        "intent `{}` at {:.2} is a request, but the message asks how it works \
+                         and `{}` covers {:.0} % of it",
+                        top.intent,
+                        top.confidence,
+                        hit.title,
+                        hit.coverage * 100.0
+                    ),
+                    detail: json!({
+                        "intent": top.intent,
+                        "confidence": top.confidence,
+                        "asks_how_it_works": true,
+                        "article": hit.article_id,
+                        "section": hit.section,
+                        "score": hit.score,
+                        "coverage": hit.coverage,
+                    }),
+                    action: Action::Knowledge { intent: None, hit },
+                };
+            }
             let detail = json!({"intent": top.intent, "confidence": top.confidence});
             match &intent.answer {
                 Answer::Template(template) => {
@@ -153,6 +189,40 @@ pub fn decide(
     }
 
     not_understood(analysis, context, workspace)
+}
+
+/// Words that open a question.
+const QUESTION_WORDS: &[&str] = &[
+    "are", "can", "could", "do", "does", "how", "hows", "is", "what", "whats", "when", "where",
+    "which", "who", "why", "will", "would",
+];
+
+/// Words by which a message speaks of the customer's own case.
+const FIRST_PERSON: &[&str] = &["i", "id", "im", "ive", "me", "mine", "my", "myself"];
+
+/// Whether a message asks how something works in general ("how long do
+/// refunds take to show up?", "what's your warranty on the tent?") rather
+/// than asking the AI to act: a question, not opened as a request ("can
+/// you ...", "could you ..."), without a word about the customer's own
+/// case and without an order number, e-mail address or phone number.
+// TODO: the word lists are English; a workspace in another language reads
+// every question as a request, as before this rule, until it has its own.
+pub fn asks_how_it_works(analysis: &Analysis, text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '\u{2019}'))
+        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect())
+        .filter(|w: &String| !w.is_empty())
+        .collect();
+    let Some(first) = words.first() else { return false };
+    let question = text.trim_end().ends_with('?') || QUESTION_WORDS.contains(&first.as_str());
+    let request = first == "please"
+        || matches!(first.as_str(), "can" | "could" | "would" | "will")
+            && words.get(1).is_some_and(|w| w == "you");
+    let own_case = words.iter().any(|w| FIRST_PERSON.contains(&w.as_str()))
+        || analysis.entities.iter().any(|e| {
+            matches!(e.kind, EntityKind::OrderNumber | EntityKind::Email | EntityKind::Phone)
+        });
+    question && !request && !own_case && analysis.affirmation.is_none()
 }
 
 /// The escalation triggers that win over any answer.

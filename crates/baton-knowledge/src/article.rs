@@ -49,7 +49,8 @@ pub struct Section {
     /// The heading text, or `None` for the text before the first heading.
     pub heading: Option<String>,
     /// The paragraphs under that heading, each with its lines joined by
-    /// single spaces.
+    /// single spaces, except that every list item and table row starts a
+    /// line of its own (joined by `\n`), so that a list stays a list.
     pub paragraphs: Vec<String>,
 }
 
@@ -130,12 +131,40 @@ impl Article {
     }
 }
 
-/// Ends the paragraph being collected and adds it to the section.
+/// Ends the paragraph being collected and adds it to the section. A line
+/// that opens a list item or a table row starts a new line; any other line
+/// continues the one before it.
 fn flush_paragraph(lines: &mut Vec<&str>, section: &mut Section) {
-    if !lines.is_empty() {
-        section.paragraphs.push(lines.join(" "));
-        lines.clear();
+    if lines.is_empty() {
+        return;
     }
+    let mut text = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            text.push(if starts_block_line(line) { '\n' } else { ' ' });
+        }
+        text.push_str(line);
+    }
+    section.paragraphs.push(text);
+    lines.clear();
+}
+
+/// Whether a trimmed Markdown line opens a list item (`- `, `* `, `+ `,
+/// `1. `, `1) `) or a table row (`| ... `).
+pub(crate) fn starts_block_line(line: &str) -> bool {
+    list_marker_len(line).is_some() || line.starts_with('|')
+}
+
+/// The length of the list marker and its space at the start of a trimmed
+/// line, if the line is a list item.
+pub(crate) fn list_marker_len(line: &str) -> Option<usize> {
+    if ["- ", "* ", "+ "].iter().any(|m| line.starts_with(m)) {
+        return Some(2);
+    }
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    let rest = &line[digits..];
+    (digits > 0 && digits <= 3 && (rest.starts_with(". ") || rest.starts_with(") ")))
+        .then_some(digits + 2)
 }
 
 /// The text of a Markdown ATX heading (`## Costs` gives `Costs`).
@@ -274,6 +303,21 @@ mod tests {
                 },
                 Section { heading: Some("Costs".into()), paragraphs: vec!["Free over 50.".into()] },
                 Section { heading: Some("Abroad".into()), paragraphs: vec!["Not yet.".into()] },
+            ]
+        );
+    }
+
+    #[test]
+    fn list_items_and_table_rows_keep_lines_of_their_own() {
+        let text = "Options:\n- **Fast** takes a day\n  and costs more.\n* Slow is free.\n\
+                    2. Numbered\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n";
+        let sections = parse(text).unwrap().sections();
+        assert_eq!(
+            sections[0].paragraphs,
+            vec![
+                "Options:\n- **Fast** takes a day and costs more.\n* Slow is free.\n2. Numbered"
+                    .to_string(),
+                "| a | b |\n| --- | --- |\n| 1 | 2 |".to_string(),
             ]
         );
     }

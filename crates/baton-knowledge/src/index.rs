@@ -3,9 +3,11 @@
 //! A passage is one section of an article (or a slice of a long section),
 //! indexed together with the article's title, tags and the section heading,
 //! because a customer's question often names the topic ("returns") rather
-//! than the words of the paragraph that answers it.
+//! than the words of the paragraph that answers it. The heading's words
+//! weigh more than the text's; the title and tags pick the article, and the
+//! rest of the question picks the section (see [`KnowledgeBase::search`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::article::Article;
@@ -19,6 +21,15 @@ const B: f32 = 0.75;
 /// Sections longer than this many words are cut at paragraph boundaries,
 /// so that a passage quoted to a customer stays short.
 const MAX_PASSAGE_WORDS: usize = 120;
+/// How much a query word found in an article's title or tags adds to the
+/// article's rank, times that word's rarity among titles and tags.
+const TOPIC_WEIGHT: f32 = 1.0;
+/// How many times a word of a section heading counts against a word of its
+/// text when choosing among the sections of one article: a heading says in
+/// a few words what the section answers. Articles are ranked with every
+/// word counted once, so that a heading in one article does not outweigh
+/// the title of another that the question names.
+const HEADING_WEIGHT: f32 = 3.0;
 
 /// One retrieved passage with what the engine needs to cite it.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,7 +40,8 @@ pub struct Hit {
     pub section: Option<String>,
     /// The passage text as written in the article.
     pub passage: String,
-    /// The BM25 score; only comparable within one query.
+    /// The rank: the BM25 score of the article's best passage plus what
+    /// its title and tags add; only comparable within one query.
     pub score: f32,
     /// The share of the query's distinct content words (after stop words and
     /// stemming) found in the passage, its heading, title or tags, between 0
@@ -46,9 +58,15 @@ struct Passage {
     section: Option<String>,
     text: String,
     /// Term counts of the passage with its title, tags and heading.
-    counts: HashMap<String, u32>,
+    counts: HashMap<String, f32>,
     /// Number of terms, repeats included.
-    length: usize,
+    length: f32,
+    /// Term counts of the heading alone, to weigh them more when choosing
+    /// among the sections of one article.
+    heading: HashMap<String, f32>,
+    /// The terms of the heading and the text alone, without the article's
+    /// title and tags: what sets this passage apart from its neighbours.
+    own: HashSet<String>,
 }
 
 /// All articles of a workspace, indexed for search. Immutable once built,
@@ -57,6 +75,13 @@ struct Passage {
 pub struct KnowledgeBase {
     articles: Vec<Article>,
     passages: Vec<Passage>,
+    /// The terms of each article's title, by article index: what the whole
+    /// article is about, so they cannot tell its sections apart.
+    subjects: Vec<HashSet<String>>,
+    /// The terms of each article's title and tags, by article index.
+    topics: Vec<HashSet<String>>,
+    /// In how many articles' title or tags each term occurs.
+    topic_frequency: HashMap<String, u32>,
     /// In how many passages each term occurs.
     document_frequency: HashMap<String, u32>,
     average_length: f32,
@@ -79,27 +104,35 @@ impl KnowledgeBase {
     /// Builds the index over articles already in memory.
     pub fn from_articles(articles: Vec<Article>) -> KnowledgeBase {
         let mut passages = Vec::new();
+        let mut subjects = Vec::new();
+        let mut topics = Vec::new();
         for (index, article) in articles.iter().enumerate() {
-            let mut context = article.title.clone();
+            subjects.push(text::terms(&article.title).into_iter().collect());
+            let mut context = text::terms(&article.title);
             for tag in &article.tags {
-                context.push(' ');
-                context.push_str(tag);
+                context.extend(text::terms(tag));
             }
+            topics.push(context.iter().cloned().collect::<HashSet<String>>());
             for section in article.sections() {
+                let heading = text::terms(section.heading.as_deref().unwrap_or(""));
                 for chunk in chunks(&section.paragraphs) {
-                    let heading = section.heading.as_deref().unwrap_or("");
-                    let indexed = format!("{context} {heading} {chunk}");
-                    let terms = text::terms(&indexed);
+                    let body = text::terms(&chunk);
                     let mut counts = HashMap::new();
-                    for term in &terms {
-                        *counts.entry(term.clone()).or_insert(0) += 1;
+                    for term in context.iter().chain(&heading).chain(&body) {
+                        *counts.entry(term.clone()).or_insert(0.0) += 1.0;
+                    }
+                    let mut heading_counts = HashMap::new();
+                    for term in &heading {
+                        *heading_counts.entry(term.clone()).or_insert(0.0) += 1.0;
                     }
                     passages.push(Passage {
                         article: index,
                         section: section.heading.clone(),
                         text: chunk,
+                        length: (context.len() + heading.len() + body.len()) as f32,
                         counts,
-                        length: terms.len(),
+                        heading: heading_counts,
+                        own: heading.iter().chain(&body).cloned().collect(),
                     });
                 }
             }
@@ -111,11 +144,25 @@ impl KnowledgeBase {
                 *document_frequency.entry(term.clone()).or_insert(0) += 1;
             }
         }
-        let total: usize = passages.iter().map(|p| p.length).sum();
-        let average_length =
-            if passages.is_empty() { 0.0 } else { total as f32 / passages.len() as f32 };
+        let total: f32 = passages.iter().map(|p| p.length).sum();
+        let average_length = if passages.is_empty() { 0.0 } else { total / passages.len() as f32 };
 
-        KnowledgeBase { articles, passages, document_frequency, average_length }
+        let mut topic_frequency = HashMap::new();
+        for topic in &topics {
+            for term in topic {
+                *topic_frequency.entry(term.clone()).or_insert(0) += 1;
+            }
+        }
+
+        KnowledgeBase {
+            articles,
+            passages,
+            subjects,
+            topics,
+            topic_frequency,
+            document_frequency,
+            average_length,
+        }
     }
 
     /// The articles in load order.
@@ -132,27 +179,41 @@ impl KnowledgeBase {
     /// at most `limit`. Passages that share no term with the query are never
     /// returned; a query of stop words only returns nothing. Ties are broken
     /// by article order, so results are stable.
+    ///
+    /// Articles are ranked by their best passage. Within an article, the
+    /// passage is chosen on the query's words that are not in the article's
+    /// title, since those are what the question asks about the subject
+    /// ("do you ship to Canada?" in "Shipping"), with a heading that
+    /// matches counting most. A question with no such word that any passage
+    /// holds is about the subject as a whole ("what is your return
+    /// policy?") and gets the article's opening passage, unless a section's
+    /// heading holds only words of the question.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
         let query_terms = text::distinct_terms(query);
         if query_terms.is_empty() || limit == 0 {
             return Vec::new();
         }
 
-        // Best passage per article: (score, coverage, passage index).
-        let mut best: HashMap<usize, (f32, f32, usize)> = HashMap::new();
+        // Every matching passage, grouped by article in passage order.
+        let mut by_article: HashMap<usize, Vec<(usize, f32, usize)>> = HashMap::new();
         for (index, passage) in self.passages.iter().enumerate() {
-            let (score, matched) = self.score(passage, &query_terms);
-            if matched == 0 {
-                continue;
-            }
-            let coverage = matched as f32 / query_terms.len() as f32;
-            let entry = best.entry(passage.article).or_insert((score, coverage, index));
-            if score > entry.0 {
-                *entry = (score, coverage, index);
+            let (score, matched) = self.score(passage, &query_terms, 1.0);
+            if matched > 0 {
+                by_article.entry(passage.article).or_default().push((index, score, matched));
             }
         }
 
-        let mut ranked: Vec<(f32, f32, usize)> = best.into_values().collect();
+        // (article score, coverage, chosen passage index) per article.
+        let mut ranked: Vec<(f32, f32, usize)> = by_article
+            .into_iter()
+            .map(|(article, matches)| {
+                let best = matches.iter().map(|m| m.1).fold(f32::MIN, f32::max)
+                    + self.topic_score(article, &query_terms);
+                let index = self.choose_passage(article, &matches, &query_terms);
+                let (_, matched) = self.score(&self.passages[index], &query_terms, 1.0);
+                (best, matched as f32 / query_terms.len() as f32, index)
+            })
+            .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
         ranked
             .into_iter()
@@ -172,10 +233,78 @@ impl KnowledgeBase {
             .collect()
     }
 
-    /// The BM25 score of a passage and how many query terms it contains.
-    fn score(&self, passage: &Passage, query_terms: &[String]) -> (f32, usize) {
+    /// The passage of an article that answers the query: the best on the
+    /// words beyond the article's title, or the opening passage when no
+    /// passage holds any of them. `matches` is (passage, score, matched)
+    /// for the article's matching passages, in passage order.
+    fn choose_passage(
+        &self,
+        article: usize,
+        matches: &[(usize, f32, usize)],
+        query_terms: &[String],
+    ) -> usize {
+        let subject = &self.subjects[article];
+        let specific: Vec<String> =
+            query_terms.iter().filter(|t| !subject.contains(*t)).cloned().collect();
+        let mut best: Option<(f32, f32, usize)> = None;
+        for &(index, score, _) in matches {
+            let passage = &self.passages[index];
+            if !specific.iter().any(|t| passage.own.contains(t)) {
+                continue;
+            }
+            let (own_score, _) = self.score(passage, &specific, HEADING_WEIGHT);
+            let better =
+                best.is_none_or(|(s, full, _)| own_score > s || (own_score == s && score > full));
+            if better {
+                best = Some((own_score, score, index));
+            }
+        }
+        if let Some((_, _, index)) = best {
+            return index;
+        }
+
+        // A section whose heading says nothing but what was asked
+        // ("Exchanges" for "what's your exchange policy?") still beats the
+        // opening; one that adds a word of its own ("Outside opening
+        // hours" for "what are your opening hours?") does not.
+        let named = matches.iter().filter(|&&(index, _, _)| {
+            let heading = &self.passages[index].heading;
+            !heading.is_empty() && heading.keys().all(|t| query_terms.contains(t))
+        });
+        match named.max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0))) {
+            Some(&(index, _, _)) => index,
+            None => self.passages.iter().position(|p| p.article == article).unwrap_or(matches[0].0),
+        }
+    }
+
+    /// What an article's title and tags add to its rank: the rarer among
+    /// titles and tags a query word is, the more it says which article is
+    /// asked about. A title word repeats in every passage of its article,
+    /// so the passages' own score undervalues it.
+    fn topic_score(&self, article: usize, query_terms: &[String]) -> f32 {
+        let n = self.topics.len() as f32;
+        query_terms
+            .iter()
+            .filter(|t| self.topics[article].contains(*t))
+            .map(|t| {
+                let df = self.topic_frequency.get(t).copied().unwrap_or(0) as f32;
+                TOPIC_WEIGHT * (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+            })
+            .sum()
+    }
+
+    /// The BM25 score of a passage and how many query terms it contains,
+    /// with each heading word counted `heading_weight` times.
+    fn score(
+        &self,
+        passage: &Passage,
+        query_terms: &[String],
+        heading_weight: f32,
+    ) -> (f32, usize) {
         let n = self.passages.len() as f32;
-        let norm = 1.0 - B + B * passage.length as f32 / self.average_length.max(1.0);
+        let extra = heading_weight - 1.0;
+        let length = passage.length + extra * passage.heading.values().sum::<f32>();
+        let norm = 1.0 - B + B * length / self.average_length.max(1.0);
         let mut score = 0.0;
         let mut matched = 0;
         for term in query_terms {
@@ -183,9 +312,9 @@ impl KnowledgeBase {
                 continue;
             };
             matched += 1;
+            let tf = tf + extra * passage.heading.get(term).copied().unwrap_or(0.0);
             let df = self.document_frequency.get(term).copied().unwrap_or(0) as f32;
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            let tf = tf as f32;
             score += idf * tf * (K1 + 1.0) / (tf + K1 * norm);
         }
         (score, matched)

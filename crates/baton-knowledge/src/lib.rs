@@ -1,9 +1,10 @@
 //! Knowledge articles of a workspace, indexed for retrieval, so that the AI
 //! answers from the company's own text and cites where it came from.
 //!
-//! The crate owns three steps: reading articles from Markdown files with an
+//! The crate owns four steps: reading articles from Markdown files with an
 //! optional TOML front matter ([`article`]), turning text into index terms
-//! ([`text`]) and ranking passages with BM25 ([`index`]). It does not decide
+//! ([`text`]), ranking passages with BM25 ([`index`]) and turning a passage
+//! into the plain text of a chat reply ([`render`]). It does not decide
 //! whether a hit is good enough to show a customer: every [`Hit`] carries its
 //! score and the share of the query it covers, and the engine sets the bar.
 //!
@@ -12,6 +13,7 @@
 
 pub mod article;
 pub mod index;
+pub mod render;
 pub mod text;
 
 use std::path::PathBuf;

