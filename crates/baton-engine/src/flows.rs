@@ -203,7 +203,10 @@ impl Engine {
         let yes_no_asked =
             matches!(state.pending, Some(Pending::Confirmation { .. } | Pending::Identity { .. }));
         let answers_active = active.is_some_and(|flow| {
-            (analysis.affirmation.is_some() || self.go_ahead(flow, &state, text)) && yes_no_asked
+            (analysis.affirmation.is_some()
+                || yes_at_length(&state, text)
+                || self.go_ahead(flow, &state, text))
+                && yes_no_asked
                 || pick::says_no(text)
                     && matches!(state.pending, Some(Pending::Confirmation { .. }))
                 || fills_any(flow, analysis, text)
@@ -737,6 +740,7 @@ impl Engine {
             return Ok(None);
         };
         let mut email = analysis.entities_of(EntityKind::Email).next().map(|e| e.value.clone());
+        let affirmation = analysis.affirmation.or(yes_at_length(state, text).then_some(true));
         let claimed = match state.pending.take() {
             Some(Pending::Identity { email }) => Some(email),
             other => {
@@ -746,7 +750,7 @@ impl Engine {
         };
         let named = self.names_and_zips_said(turn, text).await?;
         if email.is_none() && named.is_empty() && identity.by_email.is_some() {
-            match self.start_email(turn, state, claimed, analysis.affirmation).await? {
+            match self.start_email(turn, state, claimed, affirmation).await? {
                 StartEmail::Use(known) => email = Some(known),
                 StartEmail::Confirm(known) => {
                     let values = with_value(workspace, state, "email", &known);
@@ -1716,6 +1720,14 @@ fn asks_for(workspace: &Workspace, new: &str, old: &str, text: &str) -> bool {
     let said = pick::words(text);
     !said.is_disjoint(&specific_words(workspace, new))
         && said.is_disjoint(&specific_words(workspace, old))
+}
+
+/// "Yes, that's my e-mail" to the question whether the conversation's
+/// e-mail is the customer's: a yes said at length. Only that question; a
+/// summary's yes at length is read by `go_ahead`, which also checks that
+/// it names nothing else.
+fn yes_at_length(state: &FlowState, text: &str) -> bool {
+    matches!(state.pending, Some(Pending::Identity { .. })) && pick::says_yes(text)
 }
 
 /// Whether a message names the request of a flow other than `active`.

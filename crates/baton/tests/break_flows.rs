@@ -155,3 +155,29 @@ async fn an_order_number_the_store_does_not_know_is_asked_for_again() {
     let reply = body["replies"][0]["text"].as_str().unwrap_or_default().to_lowercase();
     assert!(reply.contains("pending"), "the reply does not give the order's status: {body}");
 }
+
+#[tokio::test]
+async fn a_yes_at_length_confirms_the_email_the_conversation_started_with() {
+    // workspaces/demo/README.md: Ivo's delivered order #W0420662, $349.96.
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let customer = json!({"name": "Ivo Pemberley-Roe", "email": "ivo.pemberley90@example.com"});
+    let conversation = start_conversation(&client, &server, customer).await;
+    let (_, body) =
+        say(&client, &server, &conversation, "refund my order #W0420662, the full $349.96 please")
+            .await;
+    assert_eq!(
+        body["replies"][0]["text"],
+        "Before I look at your account: is ivo.pemberley90@example.com the e-mail address on it?"
+    );
+
+    let (_, body) = say(&client, &server, &conversation, "yes, that's my e-mail").await;
+
+    assert_eq!(body["stage"], "bot", "{body}");
+    assert_eq!(
+        body["replies"][0]["text"],
+        "To confirm: I'll refund 349.96 USD for order #W0420662 to the original payment method. \
+         Shall I go ahead?"
+    );
+}

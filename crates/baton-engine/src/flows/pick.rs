@@ -117,8 +117,27 @@ pub fn says_latest(text: &str) -> bool {
 /// a yes is short and plain; this is the same answer said at length.
 pub fn says_go_ahead(text: &str) -> bool {
     let lower = text.to_lowercase().replace(['\u{2019}', '`'], "'");
+    let Some(words) = assenting_words(&lower) else { return false };
+    let proceeds =
+        ["go ahead", "proceed", "i confirm", "that's correct", "that is correct", "do it"]
+            .iter()
+            .any(|p| lower.contains(p));
+    proceeds && (opens_with_yes(&words) || words.len() <= 12)
+}
+
+/// Whether a message answers a yes-or-no question that changes nothing
+/// ("is this e-mail yours?") with a yes said at length ("yes, that's my
+/// e-mail"): it opens with a yes, asks nothing and holds nothing back.
+pub fn says_yes(text: &str) -> bool {
+    let lower = text.to_lowercase().replace(['\u{2019}', '`'], "'");
+    assenting_words(&lower).is_some_and(|words| opens_with_yes(&words))
+}
+
+/// The words of a lower-cased message that neither asks anything nor holds
+/// back or says no; `None` when it does.
+fn assenting_words(lower: &str) -> Option<Vec<&str>> {
     if lower.contains('?') {
-        return false;
+        return None;
     }
     let words: Vec<&str> = lower
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
@@ -128,17 +147,13 @@ pub fn says_go_ahead(text: &str) -> bool {
         "no", "not", "don't", "dont", "wait", "but", "nope", "never", "hold", "stop", "instead",
         "rather", "before", "first",
     ];
-    if words.iter().any(|w| HOLDING.contains(w)) {
-        return false;
-    }
+    (!words.iter().any(|w| HOLDING.contains(w))).then_some(words)
+}
+
+fn opens_with_yes(words: &[&str]) -> bool {
     const YES: &[&str] =
         &["yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "confirmed"];
-    let opens_with_yes = words.first().is_some_and(|w| YES.contains(w));
-    let proceeds =
-        ["go ahead", "proceed", "i confirm", "that's correct", "that is correct", "do it"]
-            .iter()
-            .any(|p| lower.contains(p));
-    proceeds && (opens_with_yes || words.len() <= 12)
+    words.first().is_some_and(|w| YES.contains(w))
 }
 
 /// Whether a short message says no to a summary in words the plain yes-or-no
