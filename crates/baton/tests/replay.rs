@@ -1,5 +1,5 @@
-//! `baton replay` on real recorded input: the 69 retail transcripts and the
-//! Banking77 test queries as one-turn conversations.
+//! `baton replay` on recorded input: the README's demo conversations, the 69
+//! retail transcripts and the Banking77 test queries as one-turn conversations.
 
 mod common;
 
@@ -106,4 +106,37 @@ fn a_malformed_replay_file_is_refused_with_its_line() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("line 2: not JSON"), "{stderr}");
+}
+
+#[test]
+fn the_demo_conversations_of_the_readme_replay_as_described() {
+    let file = common::repo_root().join("examples/demo-conversations.jsonl");
+    let report = replay(&file);
+
+    assert_totals_add_up(&report, 6, 13);
+    let totals = &report["totals"];
+    assert_eq!(totals["contained"], 3);
+    assert_eq!(
+        totals["escalated_by_reason"],
+        serde_json::json!({"approval_required": 1, "human_only_intent": 2})
+    );
+    let by_id = |id: &str| {
+        report["conversations"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone()
+    };
+    // The cancellation runs against the in-process copy of the demo store.
+    let cancel = by_id("cancel-by-mistake");
+    assert_eq!(cancel["tools"].as_array().unwrap().last().unwrap(), "cancel_order");
+    assert_eq!(
+        cancel["bot_replies"].as_array().unwrap().last().unwrap(),
+        "Done: order #W7363125 is cancelled (ordered by mistake). The refund goes back to your \
+         original payment method within 5 to 7 business days."
+    );
+    assert_eq!(by_id("refund-over-limit")["escalation_reason"], "approval_required");
+    // Recorded at 04:00 in Chicago: the desk is closed.
+    let after_hours = by_id("after-hours");
+    assert_eq!(
+        after_hours["bot_replies"].as_array().unwrap().last().unwrap(),
+        "Our team is away right now. We'll be back tomorrow at 08:00, and your message will be \
+         waiting for them at the top of the queue."
+    );
 }
