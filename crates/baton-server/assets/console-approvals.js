@@ -3,8 +3,9 @@
 // policy that stopped it; Approve or Reject in one click, then what came of
 // it: the call's outcome and what the customer was told.
 //
-// It reads the queue and the open conversation from the console's
-// `baton:queue` and `baton:conversation` events, and calls the API itself.
+// It reads the queue, the agent's own conversations and the open one from
+// the console's `baton:queue`, `baton:mine` and `baton:conversation`
+// events, and calls the API itself.
 'use strict';
 
 (() => {
@@ -64,6 +65,18 @@
     const waiting = (event.detail || []).filter((entry) => entry.reason === 'approval_required');
     for (const entry of waiting) state.watched.add(entry.id);
     for (const id of state.watched) refresh(id);
+  });
+
+  // An `auto` queue hands an approval straight to an agent: it never shows
+  // in the queue, but it is among the agent's own conversations.
+  document.addEventListener('baton:mine', (event) => {
+    const held = (event.detail || []).filter((entry) => entry.reason === 'approval_required');
+    for (const entry of held) {
+      if (!state.watched.has(entry.id)) {
+        state.watched.add(entry.id);
+        refresh(entry.id);
+      }
+    }
   });
 
   document.addEventListener('baton:conversation', (event) => {

@@ -93,6 +93,7 @@
     if (agent.status) ui.myStatus.value = agent.status;
     await loadAgents();
     await loadQueue();
+    await loadMine();
     state.socket = new LiveSocket({ query: socketQuery, onFrame, onState: connState });
     state.socket.connect();
     setInterval(tick, 1000);
@@ -250,7 +251,24 @@
   // The queue.
   function scheduleQueue() {
     clearTimeout(state.queueTimer);
-    state.queueTimer = setTimeout(loadQueue, 150);
+    state.queueTimer = setTimeout(() => { loadQueue(); loadMine(); }, 150);
+  }
+
+  /** The conversations this agent holds, however they came to them: an
+   * `auto` queue assigns without the agent opening anything. */
+  async function loadMine() {
+    try {
+      const result = await call('GET', '/api/v1/agents/me/conversations');
+      for (const entry of result.conversations) {
+        const known = state.mine.get(entry.id);
+        if (known) known.stage = entry.stage;
+        else state.mine.set(entry.id, { id: entry.id, stage: entry.stage, label: customerLabel(entry) });
+      }
+      renderMine();
+      document.dispatchEvent(new CustomEvent('baton:mine', { detail: result.conversations }));
+    } catch (err) {
+      if (err.status === 401) location.reload();
+    }
   }
 
   async function loadQueue() {

@@ -190,9 +190,27 @@ async fn the_demo_agent_can_take_every_queue_of_the_demo() {
     }
 
     // A charge dispute lands in the auto queue `billing` and goes to Robin.
-    let conversation = escalate(&client, &server, "I was charged twice for my order").await;
+    let customer = json!({"name": "Dana Fielding", "email": "dana@example.com"});
+    let conversation = start_conversation(&client, &server, customer).await;
+    let (_, body) = say(&client, &server, &conversation, "I was charged twice for my order").await;
+    assert_eq!(body["stage"], "queued", "{body}");
     let path = format!("/api/v1/conversations/{}", conversation.id);
     let (_, view) = client.get(&server.url(&path), Some(&robin)).await;
     assert_eq!(view["queue"], "billing", "{view}");
     assert_eq!(view["assigned_agent"]["name"], "Robin Ashdown", "{view}");
+
+    // It never waited in the queue, so the console finds it among Robin's own.
+    let (status, mine) =
+        client.get(&server.url("/api/v1/agents/me/conversations"), Some(&robin)).await;
+    assert_eq!(status, 200, "{mine}");
+    let held = mine["conversations"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{mine}");
+    assert_eq!(held[0]["id"], conversation.id.as_str());
+    assert_eq!(
+        (held[0]["stage"].as_str(), held[0]["reason"].as_str()),
+        (Some("human"), Some("human_only_intent"))
+    );
+    assert_eq!(held[0]["customer"], json!({"name": "Dana Fielding", "email": "dana@example.com"}));
+    let (status, _) = client.get(&server.url("/api/v1/agents/me/conversations"), None).await;
+    assert_eq!(status, 401);
 }

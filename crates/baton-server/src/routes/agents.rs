@@ -9,8 +9,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use baton_core::AgentId;
+use baton_core::Stage;
 use baton_engine::routing::{clean_skills, parse_working_hours};
-use baton_store::{AgentRole, AgentStatus, TokenSubject};
+use baton_store::{AgentRole, AgentStatus, ConversationFilter, TokenSubject};
 
 use crate::auth::{issue_token, verify_password, Caller, AGENT_SESSION_HOURS};
 use crate::error::ApiError;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/agents", get(list))
         .route("/api/v1/agents/me", get(me))
+        .route("/api/v1/agents/me/conversations", get(my_conversations))
         .route("/api/v1/agents/me/status", put(set_status))
         .route("/api/v1/agents/{id}", put(update))
 }
@@ -75,6 +77,32 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Valu
 async fn me(caller: Caller) -> Result<Json<Value>, ApiError> {
     let agent = caller.agent()?;
     Ok(Json(serde_json::to_value(agent).unwrap_or(Value::Null)))
+}
+
+/// The conversations the caller holds now, however they came to them:
+/// taken, transferred, or assigned by an `auto` queue while the console
+/// was closed. Each is its summary row with the customer's name and e-mail.
+async fn my_conversations(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let agent = caller.agent()?;
+    let filter = ConversationFilter {
+        stages: vec![Stage::Human],
+        assigned_agent: Some(agent.id),
+        ..Default::default()
+    };
+    let mut held = Vec::new();
+    for summary in state.store.conversations(&filter).await? {
+        let customer = state.store.customer(summary.customer_id).await?;
+        let mut entry = serde_json::to_value(&summary).unwrap_or(Value::Null);
+        entry["customer"] = json!({
+            "name": customer.as_ref().and_then(|c| c.name.clone()),
+            "email": customer.as_ref().and_then(|c| c.email.clone()),
+        });
+        held.push(entry);
+    }
+    Ok(Json(json!({"conversations": held})))
 }
 
 #[derive(Deserialize)]
