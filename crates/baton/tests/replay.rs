@@ -125,6 +125,12 @@ fn the_demo_conversations_of_the_readme_replay_as_described() {
     };
     // The cancellation runs against the in-process copy of the demo store.
     let cancel = by_id("cancel-by-mistake");
+    let replies = cancel["bot_replies"].as_array().unwrap();
+    assert_eq!(
+        replies[replies.len() - 2],
+        "To confirm: I'll cancel order #W7363125 (Wool Blanket, $93.76 refunded to your original \
+         payment method), reason: ordered by mistake. Shall I go ahead?"
+    );
     assert_eq!(cancel["tools"].as_array().unwrap().last().unwrap(), "cancel_order");
     assert_eq!(
         cancel["bot_replies"].as_array().unwrap().last().unwrap(),
