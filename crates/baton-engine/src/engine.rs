@@ -310,8 +310,13 @@ impl Engine {
                             return Ok(replay_outcome(&state, seq));
                         }
                         // The message was stored but the server stopped
-                        // before answering it: answer it now.
-                        return self.answer_stored(state, seq).await;
+                        // before answering it: answer it now. Another node
+                        // answering the same retry first is read on the
+                        // next pass as answered.
+                        match self.answer_stored(state, seq).await {
+                            Err(EngineError::Store(StoreError::Conflict { .. })) => continue,
+                            other => return other,
+                        }
                     }
                 }
 

@@ -43,6 +43,10 @@ async fn app() -> App {
 /// A conversation with one answered question, then `text` stored the way
 /// the first half of a turn stores it, as if the server stopped right after.
 async fn interrupted(app: &App, text: &str) -> (ConversationId, u64) {
+    interrupted_with(app, text, None).await
+}
+
+async fn interrupted_with(app: &App, text: &str, client_id: Option<&str>) -> (ConversationId, u64) {
     let details = CustomerDetails { name: Some("Dana Fielding".into()), ..Default::default() };
     let id = app.engine.start_conversation("web", details).await.unwrap().id;
     app.engine.customer_message(id, "hello", None).await.unwrap();
@@ -57,7 +61,7 @@ async fn interrupted(app: &App, text: &str) -> (ConversationId, u64) {
         kind: EventKind::MessagePosted {
             author: Author::Customer,
             text: text.into(),
-            client_id: None,
+            client_id: client_id.map(String::from),
             quick_replies: vec![],
             citations: vec![],
         },
@@ -129,4 +133,35 @@ async fn the_next_message_is_answered_after_the_one_a_stop_left_unanswered() {
         })
         .collect();
     assert_eq!(analysed, vec![seq, outcome.message.seq]);
+}
+
+#[tokio::test]
+async fn two_nodes_answering_the_same_retry_give_one_answer_and_no_error() {
+    let app = app().await;
+    let (id, seq) = interrupted_with(&app, "I want to talk to a real person", Some("k-1")).await;
+    // A second node: its own engine and locks on the same store.
+    let workspace = Workspace::load(&demo_dir()).unwrap();
+    let other = Engine::new(
+        Arc::new(workspace),
+        app.engine.analyzer(),
+        app.db.clone(),
+        app.clock.clone(),
+        Arc::new(LocalBus::new()),
+    );
+
+    let text = "I want to talk to a real person";
+    let (a, b) = tokio::join!(
+        app.engine.customer_message(id, text, Some("k-1")),
+        other.customer_message(id, text, Some("k-1")),
+    );
+
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.message.seq, b.message.seq), (seq, seq));
+    assert_eq!((a.stage, b.stage), (Stage::Queued, Stage::Queued));
+    let events = app.engine.events(id, seq).await.unwrap();
+    let analysed = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::MessageAnalysed { message_seq, .. } if message_seq == seq))
+        .count();
+    assert_eq!(analysed, 1);
 }
