@@ -461,7 +461,10 @@ fn flow_reply(workspace: &Workspace, seg: &Segment<'_>, scope: &Value) -> Option
     let flow = workspace.actions.flow(intent)?;
     for (index, step) in flow.steps.iter().enumerate() {
         let Some(say) = step.say.as_deref() else { continue };
-        if step.when.as_deref().is_some_and(|when| !flows::holds(when, scope)) {
+        // A reply for a case the conversation cannot tell yet (the order
+        // not looked up) is no suggestion: a missing value makes `!=` hold.
+        let undecided = |when: &str| !flows::decidable(when, scope) || !flows::holds(when, scope);
+        if step.when.as_deref().is_some_and(undecided) {
             continue;
         }
         // A step that needs a call first cannot be said before it ran.
@@ -904,6 +907,40 @@ fn bad_id(id: &str) -> EngineError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flow_reply_for_a_case_not_looked_up_yet_is_not_suggested() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo");
+        let workspace = Workspace::load(&dir).unwrap();
+        let seg = Segment {
+            last: None,
+            intent: Some("order_status".into()),
+            analyses: vec![],
+            agent_wrote: false,
+            results: Map::new(),
+        };
+        // The order number is known; the order was never looked up, so
+        // whether it is the customer's cannot be told.
+        let scope = json!({"order_id": "W3278407"});
+
+        let suggestion = flow_reply(&workspace, &seg, &scope);
+
+        assert!(suggestion.is_none(), "{:?}", suggestion.map(|s| s.text));
+
+        // Once looked up as another customer's, that reply is the one.
+        let scope = json!({
+            "order_id": "W3278407",
+            "customer": {"user_id": "jonah_bellweather_8285"},
+            "get_order": {"user_id": "someone_else_1", "status": "delivered"},
+        });
+        let text = flow_reply(&workspace, &seg, &scope).and_then(|s| s.text);
+        assert_eq!(
+            text.as_deref(),
+            Some(
+                "I can only help with orders on your own account, and #W3278407 isn't one of them."
+            )
+        );
+    }
 
     #[test]
     fn an_id_is_the_same_for_the_same_content_and_tells_its_kind() {

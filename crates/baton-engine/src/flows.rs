@@ -596,14 +596,7 @@ impl Engine {
         for step in &flow.steps {
             let values = scope(workspace, state);
             if let Some(when) = &step.when {
-                // A condition on something not known yet is not decided:
-                // a missing value would make `!=` hold.
-                let Ok(condition) = parse_condition(when) else { return Ok(None) };
-                let known = [&condition.left, &condition.right].into_iter().all(|o| match o {
-                    Operand::Reference(r) => resolve(&values, r).is_some(),
-                    _ => true,
-                });
-                if !known {
+                if !decidable(when, &values) {
                     return Ok(None);
                 }
                 if !holds(when, &values) {
@@ -2067,6 +2060,17 @@ pub fn render(text: &str, scope: &Value) -> Result<String, EngineError> {
         }
     }
     Ok(out)
+}
+
+/// Whether every value a condition compares is known. One that is not is
+/// not decided yet: a missing value would make `!=` hold.
+pub fn decidable(condition: &str, scope: &Value) -> bool {
+    let Ok(c) = parse_condition(condition) else { return false };
+    let known = |o: &Operand| match o {
+        Operand::Reference(r) => resolve(scope, r).is_some(),
+        _ => true,
+    };
+    known(&c.left) && known(&c.right)
 }
 
 /// Whether a step's condition holds; a reference with no value makes an
