@@ -9,9 +9,10 @@ use anyhow::{bail, Context, Result};
 use baton_core::{AgentId, Clock, SystemClock};
 use baton_engine::workspace::{DemoAgent, Workspace};
 use baton_server::auth::hash_password;
-use baton_store::{Agent, AgentRole, AgentStatus, SqliteStore, Store, StoreError};
+use baton_store::{Agent, AgentRole, AgentStatus, Store, StoreError};
 
 use crate::cli::{AgentArgs, AgentCommand};
+use crate::serve::open_store;
 
 /// The shortest password accepted for an agent account; the same rule the
 /// workspace check applies to the demo agent.
@@ -19,8 +20,20 @@ const MIN_PASSWORD_CHARS: usize = baton_engine::workspace::DEMO_MIN_PASSWORD_CHA
 
 pub async fn run(args: AgentArgs) -> Result<ExitCode> {
     match args.command {
-        AgentCommand::Add { data, email, name, password_env, role, capacity, skills, hours } => {
-            require_data_folder(&data)?;
+        AgentCommand::Add {
+            data,
+            database_url,
+            email,
+            name,
+            password_env,
+            role,
+            capacity,
+            skills,
+            hours,
+        } => {
+            if database_url.is_none() {
+                require_data_folder(&data)?;
+            }
             let role = AgentRole::parse(&role)
                 .with_context(|| format!("`--role` must be agent or supervisor, got `{role}`"))?;
             let password = match password_env {
@@ -28,7 +41,7 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
                     .with_context(|| format!("the environment variable `{var}` is not set"))?,
                 None => read_password_from_stdin()?,
             };
-            let store = SqliteStore::open(&data).await.context("while opening the data folder")?;
+            let store = open_store(&data, database_url.as_deref()).await?;
             let mut agent = new_agent(&email, &name, &password, role, capacity)?;
             agent.skills = baton_engine::routing::clean_skills(&skills)
                 .map_err(|e| anyhow::anyhow!("`--skills`: {e}"))?;
@@ -47,9 +60,11 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
             println!("added {} <{}> as {} ({})", agent.name, agent.email, role.as_str(), agent.id);
             Ok(ExitCode::SUCCESS)
         }
-        AgentCommand::List { data, json } => {
-            require_data_folder(&data)?;
-            let store = SqliteStore::open(&data).await.context("while opening the data folder")?;
+        AgentCommand::List { data, database_url, json } => {
+            if database_url.is_none() {
+                require_data_folder(&data)?;
+            }
+            let store = open_store(&data, database_url.as_deref()).await?;
             let agents = store.agents().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&agents)?);

@@ -140,8 +140,13 @@ pub enum AgentCommand {
     /// Add an agent. The password is read from standard input unless
     /// --password-env names a variable holding it.
     Add {
+        /// The data folder whose SQLite database holds the agents.
         #[arg(long, env = "BATON_DATA", default_value = "baton-data")]
         data: PathBuf,
+        /// Add the agent to this PostgreSQL database instead of --data's
+        /// SQLite: the one `baton serve --database-url` nodes share.
+        #[arg(long, env = "BATON_DATABASE_URL")]
+        database_url: Option<String>,
         #[arg(long)]
         email: String,
         #[arg(long)]
@@ -165,8 +170,12 @@ pub enum AgentCommand {
     },
     /// List the agents.
     List {
+        /// The data folder whose SQLite database holds the agents.
         #[arg(long, env = "BATON_DATA", default_value = "baton-data")]
         data: PathBuf,
+        /// List the agents of this PostgreSQL database instead of --data's.
+        #[arg(long, env = "BATON_DATABASE_URL")]
+        database_url: Option<String>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,

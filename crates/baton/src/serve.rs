@@ -1,5 +1,6 @@
 //! `baton serve`: the start-up steps, in order.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -27,15 +28,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let workspace = crate::workspace::load(&args.workspace)?;
 
     // 2. The store, created on first start; PostgreSQL when a URL is given.
-    let store: Arc<dyn Store> =
-        match &args.database_url {
-            Some(url) => Arc::new(
-                PostgresStore::connect(url).await.context("while connecting to PostgreSQL")?,
-            ),
-            None => Arc::new(SqliteStore::open(&args.data).await.with_context(|| {
-                format!("while opening the data folder {}", args.data.display())
-            })?),
-        };
+    let store = open_store(&args.data, args.database_url.as_deref()).await?;
 
     // The bus: NATS between nodes when configured, else in process.
     let bus: Arc<dyn Bus> = match &args.nats_url {
@@ -142,6 +135,22 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     baton_server::serve(listener, state, shutdown_signal()).await.context("while serving")?;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store every command that reads or writes conversations and agents
+/// uses: PostgreSQL when a URL is given (its schema brought up to date), else
+/// SQLite in the data folder, created there on first use.
+pub async fn open_store(data: &Path, database_url: Option<&str>) -> Result<Arc<dyn Store>> {
+    Ok(match database_url {
+        Some(url) => {
+            Arc::new(PostgresStore::connect(url).await.context("while connecting to PostgreSQL")?)
+        }
+        None => Arc::new(
+            SqliteStore::open(data)
+                .await
+                .with_context(|| format!("while opening the data folder {}", data.display()))?,
+        ),
+    })
 }
 
 /// Ctrl-C or SIGTERM.

@@ -8,11 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use crate::cli::{ModelsArgs, TrainArgs};
+use crate::serve::open_store;
 use baton_engine::feedback;
 use baton_engine::model::versions::{self, Manifest};
-use baton_store::{PostgresStore, SqliteStore, Store};
-
-use crate::cli::{ModelsArgs, TrainArgs};
 
 /// The exit code when the new version was built but not promoted.
 const NOT_PROMOTED: u8 = 2;
@@ -22,20 +21,14 @@ pub async fn run(args: TrainArgs) -> Result<ExitCode> {
     crate::embeddings::setup(args.embedding_model.as_deref())?;
 
     // The accepted relabels, from the conversations' logs.
-    let events = match &args.database_url {
-        Some(url) => {
-            let store =
-                PostgresStore::connect(url).await.context("while connecting to PostgreSQL")?;
-            store.events_between(None, None).await.context("while reading the event log")?
-        }
-        // The file name the SQLite store keeps its database under.
-        None if args.data.join("baton.db").is_file() => {
-            let store = SqliteStore::open(&args.data).await.with_context(|| {
-                format!("while opening the data folder {}", args.data.display())
-            })?;
-            store.events_between(None, None).await.context("while reading the event log")?
-        }
-        None => Vec::new(),
+    // A data folder without a database (`baton.db`, the file the SQLite
+    // store keeps) has no feedback yet; opening it would create one.
+    let has_store = args.database_url.is_some() || args.data.join("baton.db").is_file();
+    let events = if has_store {
+        let store = open_store(&args.data, args.database_url.as_deref()).await?;
+        store.events_between(None, None).await.context("while reading the event log")?
+    } else {
+        Vec::new()
     };
     let relabels = feedback::accepted_relabels(&feedback::records(&events));
     let (examples, used, skipped) = versions::combine(&workspace, &relabels);
