@@ -798,9 +798,16 @@ impl Engine {
             let minutes = (position as f64 * settings.queue.minutes_per_conversation as f64
                 / online as f64)
                 .ceil() as i64;
+            // `{wait}` says the unit in the right number; `{wait_minutes}`
+            // is the bare figure, for templates written around it.
+            let wait = if minutes == 1 { "1 minute".into() } else { format!("{minutes} minutes") };
             let reply = templates.render(
                 "queued",
-                &[("position", position.to_string()), ("wait_minutes", minutes.to_string())],
+                &[
+                    ("position", position.to_string()),
+                    ("wait_minutes", minutes.to_string()),
+                    ("wait", wait),
+                ],
             )?;
             (reply, json!({"position": position, "wait_minutes": minutes}))
         } else {

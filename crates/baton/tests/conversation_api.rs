@@ -580,6 +580,32 @@ async fn a_message_in_a_language_the_ai_cannot_read_is_told_so_and_escalated() {
 }
 
 #[tokio::test]
+async fn a_waiting_customer_is_told_their_place_and_the_wait_in_minutes() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let client = Client::new();
+    login_demo_agent(&client, &server).await;
+    let first = start_conversation(&client, &server, json!({})).await;
+    let second = start_conversation(&client, &server, json!({})).await;
+
+    let (_, one) = say(&client, &server, &first, "I want to talk to a real person").await;
+    let (_, two) = say(&client, &server, &second, "I want to talk to a real person").await;
+
+    // The demo counts 4 minutes a conversation, with one agent online.
+    let told = |body: &Value| body["replies"].as_array().unwrap().last().unwrap()["text"].clone();
+    assert_eq!(
+        told(&one),
+        "You're number 1 in the queue. The expected wait is about 4 minutes. You can keep \
+         writing here and a colleague will read it all."
+    );
+    assert_eq!(
+        told(&two),
+        "You're number 2 in the queue. The expected wait is about 8 minutes. You can keep \
+         writing here and a colleague will read it all."
+    );
+}
+
+#[tokio::test]
 async fn the_packet_lists_the_customers_earlier_conversations() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());

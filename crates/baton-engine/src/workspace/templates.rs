@@ -30,7 +30,7 @@ pub const SYSTEM_TEMPLATES: &[(&str, &[&str])] = &[
     ("clarify", &["options"]),
     ("out_of_scope", &[]),
     ("handoff", &[]),
-    ("queued", &["position", "wait_minutes"]),
+    ("queued", &["position", "wait_minutes", "wait"]),
     ("agent_joined", &["agent_name"]),
     ("csat_request", &[]),
     ("csat_thanks", &[]),
