@@ -232,6 +232,17 @@ async fn a_typed_digit_after_the_rating_question_is_the_rating() {
     let log = events(&client, &server, &conversation.id, &agent).await;
     assert_eq!(of_type(&log, "csat_received")[0]["score"], 5);
     assert!(of_type(&log, "reopened").is_empty());
+
+    // A digit typed again is kept as a message; the first rating stands and
+    // nothing is reopened.
+    let (_, body) = say(&client, &server, &conversation, "4").await;
+    assert_eq!(body["stage"], "resolved", "{body}");
+    assert_eq!(body["replies"], json!([]));
+    let log = events(&client, &server, &conversation.id, &agent).await;
+    let ratings = of_type(&log, "csat_received");
+    assert_eq!((ratings.len(), ratings[0]["score"].as_u64()), (1, Some(5)));
+    assert!(of_type(&log, "reopened").is_empty());
+    assert_eq!(of_type(&log, "decided").last().unwrap()["action"], "rating_repeated");
 }
 
 #[tokio::test]
