@@ -483,6 +483,24 @@ impl Engine {
                 return self.record_csat(turn, score, None);
             }
         }
+        // A digit typed again after the rating (a double tap, a second
+        // thought) is no new request: it stays a message, the first rating
+        // stands, and the conversation is not reopened for it.
+        if turn.state.stage == Stage::Resolved && turn.state.csat.is_some() {
+            if let Some(score) = typed_rating(text) {
+                turn.push(
+                    Actor::Bot,
+                    EventKind::Decided {
+                        action: "rating_repeated".into(),
+                        reason: "a digit typed after the rating was given; the first rating \
+                                 stands and the conversation stays resolved"
+                            .into(),
+                        detail: json!({"typed": score}),
+                    },
+                )?;
+                return Ok(());
+            }
+        }
 
         let mut unavailable = None;
         if turn.state.stage == Stage::Resolved {
