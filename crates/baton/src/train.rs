@@ -33,9 +33,30 @@ pub async fn run(args: TrainArgs) -> Result<ExitCode> {
     let relabels = feedback::accepted_relabels(&feedback::records(&events));
     let (examples, used, skipped) = versions::combine(&workspace, &relabels);
 
-    // Training is seconds of CPU work; keep it off the async threads.
+    // Nothing new since the version in service: another build would be a
+    // copy of it, so none is made unless forced.
     let models_dir = args.data.join("models");
     let force = args.force;
+    if !force {
+        if let Some(in_service) = versions::in_service_with_same_data(&models_dir, &examples)
+            .with_context(|| format!("while reading {}", models_dir.display()))?
+        {
+            let message = unchanged_text(&in_service);
+            if args.json {
+                let body = serde_json::json!({
+                    "built": false,
+                    "in_service": in_service,
+                    "message": message,
+                });
+                println!("{}", serde_json::to_string_pretty(&body)?);
+            } else {
+                println!("{message}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+
+    // Training is seconds of CPU work; keep it off the async threads.
     let report = tokio::task::spawn_blocking(move || {
         versions::train_version(&models_dir, &workspace, examples, used, skipped, force)
     })
@@ -49,6 +70,16 @@ pub async fn run(args: TrainArgs) -> Result<ExitCode> {
         print!("{}", train_text(&report));
     }
     Ok(if report.manifest.promoted { ExitCode::SUCCESS } else { ExitCode::from(NOT_PROMOTED) })
+}
+
+/// The one line `baton train` prints when it builds nothing.
+fn unchanged_text(in_service: &Manifest) -> String {
+    format!(
+        "Nothing to build: the version in service, {}, was trained on the same data \
+         (training sha256 {}); --force builds a new version anyway.",
+        in_service.version,
+        in_service.training_sha256.chars().take(16).collect::<String>()
+    )
 }
 
 fn train_text(report: &versions::TrainReport) -> String {

@@ -315,6 +315,51 @@ async fn a_worse_model_is_refused_without_force_and_promoted_with_it() {
     assert_eq!((status, body), (200, json!({"version": "v3", "changed": false})));
 }
 
+#[test]
+fn training_again_on_the_same_data_builds_nothing_unless_forced() {
+    let data = tempfile::tempdir().unwrap();
+    let (code, first) = train(data.path(), false);
+    assert_eq!(code, 0, "{first}");
+    assert_eq!(first["manifest"]["version"], "v1");
+    let hash = first["manifest"]["training_sha256"].as_str().unwrap().to_string();
+
+    // Nothing new: no version is built, and that is not a failure.
+    let (code, again) = train(data.path(), false);
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(again["built"], false);
+    assert_eq!(again["in_service"]["version"], "v1");
+    assert_eq!(again["in_service"]["training_sha256"], hash.as_str());
+    let workspace = demo_workspace();
+    let args = ["train", "--workspace", workspace.to_str().unwrap()];
+    let output = baton(&args, data.path());
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!(
+            "Nothing to build: the version in service, v1, was trained on the same data \
+             (training sha256 {}); --force builds a new version anyway.\n",
+            &hash[..16]
+        )
+    );
+
+    // --force still builds one, which then is the version in service.
+    let (code, forced) = train(data.path(), true);
+    assert_eq!(code, 0, "{forced}");
+    assert_eq!(forced["manifest"]["version"], "v2");
+    assert_eq!(forced["manifest"]["compared_with"], "v1");
+    assert_eq!(forced["manifest"]["training_sha256"], hash.as_str());
+    let (code, after) = train(data.path(), false);
+    assert_eq!(
+        (code, &after["built"], &after["in_service"]["version"]),
+        (0, &json!(false), &json!("v2"))
+    );
+
+    let output = baton(&["models", "--json"], data.path());
+    let list: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let versions: Vec<&str> = list.iter().map(|m| m["version"].as_str().unwrap()).collect();
+    assert_eq!(versions, ["v1", "v2"]);
+}
+
 #[tokio::test]
 async fn feedback_that_does_not_fit_its_message_is_refused_with_a_clear_error() {
     let data = tempfile::tempdir().unwrap();

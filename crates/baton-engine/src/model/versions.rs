@@ -98,6 +98,10 @@ pub struct Manifest {
     /// Promoted with `--force` although it scored worse.
     pub forced: bool,
     pub intents: Vec<String>,
+    /// SHA-256 of the sentence encoder's weights it was trained with; `None`
+    /// for a lexical model (and in manifests written before this field).
+    #[serde(default)]
+    pub encoder_sha256: Option<String>,
 }
 
 /// The outcome of one `baton train`.
@@ -158,6 +162,24 @@ pub fn combine(
         }
     }
     (examples, used, skipped)
+}
+
+/// The version in service, when it was trained on exactly `examples` (so
+/// on the same training data hash) and with the sentence encoder in use now:
+/// building again would only give another copy of it. `None` when nothing
+/// is promoted or something differs.
+pub fn in_service_with_same_data(
+    models_dir: &Path,
+    examples: &[TrainingExample],
+) -> Result<Option<Manifest>, VersionError> {
+    let Some(manifest) = promoted(models_dir)? else { return Ok(None) };
+    let encoder = baton_nlu::embed::default_encoder().map(|e| e.identity().to_string());
+    if manifest.encoder_sha256 != encoder {
+        return Ok(None);
+    }
+    let file = models_dir.join("versions").join(format!("{}.examples.json", manifest.version));
+    let trained_on = read_examples(&file)?;
+    Ok((trained_on == examples).then_some(manifest))
 }
 
 /// Build a new version from `examples` (see [`combine`]), compare it with
@@ -225,6 +247,7 @@ pub fn train_version(
         promoted: false,
         forced: promote && !not_worse,
         intents: model.meta().intents.clone(),
+        encoder_sha256: model.meta().embedding.as_ref().map(|e| e.model_sha256.clone()),
     };
     model.save(&versions.join(format!("{version}.model")))?;
     write_json(&versions.join(format!("{version}.examples.json")), &examples)?;
