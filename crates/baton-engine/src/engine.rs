@@ -23,10 +23,11 @@ use baton_core::{
 };
 use baton_nlu::Analyzer;
 use baton_store::{
-    AgentStatus, ConversationFilter, ConversationSummary, Customer, Store, StoreError,
+    AgentRole, AgentStatus, ConversationFilter, ConversationSummary, Customer, Store, StoreError,
 };
 
 use crate::bus::Bus;
+use crate::flows::{latest_state, Pending};
 use crate::handoff;
 use crate::policy::{self, Action, Decision, TurnContext};
 use crate::routing::{self, AssignOptions, Dispatcher};
@@ -1086,23 +1087,45 @@ impl Engine {
         .await
     }
 
-    /// Give the conversation back to the AI.
+    /// Give the conversation back to the AI. Only the agent who holds it,
+    /// or a supervisor, may; never while a call waits for approval, since
+    /// the customer was promised its outcome. The note is internal: it is
+    /// kept as a `note_added` event, which the customer never sees.
     pub async fn hand_back(
         &self,
         id: ConversationId,
         agent_id: AgentId,
         note: Option<String>,
     ) -> Result<Projection, EngineError> {
+        let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+            return Err(EngineError::Invalid("`note` must be at most 2000 characters".into()));
+        }
+        let by_supervisor =
+            self.store.agent(agent_id).await?.is_some_and(|a| a.role == AgentRole::Supervisor);
         let state = self
             .with_turn(id, |engine, turn| {
                 let note = note.clone();
                 Box::pin(async move {
-                    if let Some(owner) = turn.state.assigned_agent.filter(|o| *o != agent_id) {
+                    // A conversation with the AI already, or resolved, is
+                    // refused by the stage machine below with a 409.
+                    let with_people = matches!(turn.state.stage, Stage::Human | Stage::Queued);
+                    let holds = turn.state.assigned_agent == Some(agent_id);
+                    if with_people && !holds && !by_supervisor {
+                        let whose = match turn.state.assigned_agent {
+                            Some(owner) => format!("the conversation is assigned to agent {owner}"),
+                            None => format!("the conversation is `{}`", turn.state.stage),
+                        };
                         return Err(EngineError::Forbidden(format!(
-                            "the conversation is assigned to agent {owner}"
+                            "{whose}: only the agent who holds it, or a supervisor, can hand it \
+                             back to the AI"
                         )));
                     }
-                    turn.push(Actor::Agent(agent_id), EventKind::HandedBack { note })?;
+                    engine.refuse_with_pending_approval(turn).await?;
+                    if let Some(text) = note {
+                        turn.push(Actor::Agent(agent_id), EventKind::NoteAdded { text })?;
+                    }
+                    turn.push(Actor::Agent(agent_id), EventKind::HandedBack { note: None })?;
                     let text = engine.workspace.templates.render("handed_back", &[])?;
                     turn.say(Author::Bot, text, vec![])?;
                     Ok(())
@@ -1111,6 +1134,22 @@ impl Engine {
             .await?;
         self.dispatch_after_change().await;
         Ok(state)
+    }
+
+    /// A call held for approval must be approved or rejected before the
+    /// conversation leaves people's hands: the AI would never decide it.
+    async fn refuse_with_pending_approval(&self, turn: &Turn) -> Result<(), EngineError> {
+        let mut events = self.store.events(turn.state.id, 0).await?;
+        events.retain(|e| e.seq <= turn.base_seq);
+        events.extend(turn.new.iter().cloned());
+        if let Some(Pending::Approval { id, tool, .. }) = latest_state(&events).pending {
+            return Err(EngineError::Conflict(format!(
+                "the call to `{tool}` waits for approval (`{id}`): approve or reject it first, \
+                 with POST /api/v1/conversations/{}/approvals/{id}",
+                turn.state.id
+            )));
+        }
+        Ok(())
     }
 
     /// Close the conversation and ask the customer for a rating.
