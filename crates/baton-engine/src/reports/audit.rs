@@ -19,7 +19,12 @@
 //!    if the most frequent reason is one a flow could remove (a human-only
 //!    intent, repeated misunderstanding, a failed action), else **keep
 //!    human** (the customers asked for a person, or the AI needed approval).
-//! 5. **automate** otherwise: the AI already keeps most of them.
+//! 5. **automate** when the AI contained at least one conversation and at
+//!    least half of them: it already keeps most of them.
+//! 6. **fix the knowledge** otherwise: fewer than half were contained and
+//!    no more escalated than were contained, so the rest ended with neither
+//!    a resolution nor a person (the customer left, or the AI still holds
+//!    them): its answers did not settle them.
 
 use std::collections::BTreeMap;
 
@@ -169,9 +174,76 @@ fn recommend(row: &IntentRow) -> (Recommendation, String) {
                 )
             }
         }
-        _ => (
+        _ if row.contained > 0 && row.contained * 2 >= n => (
             Recommendation::Automate,
             format!("the AI already contains {} of {n} conversations", row.contained),
         ),
+        _ => (
+            Recommendation::FixTheKnowledge,
+            format!(
+                "the AI contains only {} of {n} conversations ({} escalated); its answers \
+                 did not settle the others",
+                row.contained, row.escalated
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::Csat;
+
+    /// An intent's row with only the counts the rules read.
+    fn row(conversations: usize, contained: usize, escalations: &[(&str, usize)]) -> IntentRow {
+        let escalations_by_reason: BTreeMap<String, usize> =
+            escalations.iter().map(|(r, c)| (r.to_string(), *c)).collect();
+        IntentRow {
+            intent: "return_item".into(),
+            conversations,
+            contained,
+            containment_rate: Some(contained as f64 / conversations as f64),
+            escalated: escalations_by_reason.values().sum(),
+            escalation_rate: None,
+            escalations_by_reason,
+            csat: Csat::default(),
+            csat_ai_only: None,
+            emotional_messages: 0,
+            knowledge_answers: 0,
+            answers_marked_wrong: 0,
+        }
+    }
+
+    #[test]
+    fn no_contained_conversation_is_never_advice_to_automate() {
+        assert_eq!(
+            recommend(&row(1, 0, &[])),
+            (
+                Recommendation::FixTheKnowledge,
+                "the AI contains only 0 of 1 conversations (0 escalated); its answers did not \
+                 settle the others"
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn fewer_than_half_contained_and_few_escalated_asks_to_fix_the_knowledge() {
+        let (recommendation, why) = recommend(&row(5, 2, &[("human_requested", 1)]));
+        assert_eq!(recommendation, Recommendation::FixTheKnowledge);
+        assert_eq!(
+            why,
+            "the AI contains only 2 of 5 conversations (1 escalated); its answers did not \
+             settle the others"
+        );
+    }
+
+    #[test]
+    fn half_or_more_contained_is_advice_to_automate() {
+        assert_eq!(
+            recommend(&row(2, 1, &[])),
+            (Recommendation::Automate, "the AI already contains 1 of 2 conversations".to_string())
+        );
+        assert_eq!(recommend(&row(3, 3, &[])).0, Recommendation::Automate);
     }
 }
