@@ -672,6 +672,72 @@ impl Engine {
         Ok(state)
     }
 
+    /// Set an agent's status. Going offline gives up what they hold: each
+    /// conversation goes back to the queue it waited in (or the one it
+    /// routes to), packet kept, with `agent_unavailable` as the reason, so
+    /// an auto queue gives it to someone else and a pull queue lists it.
+    /// Going online runs automatic assignment. Returns the conversations
+    /// put back, oldest first.
+    pub async fn set_agent_status(
+        &self,
+        agent_id: AgentId,
+        status: AgentStatus,
+    ) -> Result<Vec<ConversationId>, EngineError> {
+        self.store().set_agent_status(agent_id, status).await?;
+        let mut requeued = Vec::new();
+        if status == AgentStatus::Offline {
+            let held = self
+                .store()
+                .conversations(&ConversationFilter {
+                    stages: vec![Stage::Human],
+                    assigned_agent: Some(agent_id),
+                    ..Default::default()
+                })
+                .await?;
+            for conversation in held {
+                let state = self
+                    .with_turn(conversation.id, |engine, turn| {
+                        Box::pin(async move { engine.requeue_from_offline(turn, agent_id).await })
+                    })
+                    .await?;
+                if state.stage == Stage::Queued {
+                    requeued.push(conversation.id);
+                }
+            }
+        }
+        if status == AgentStatus::Online || !requeued.is_empty() {
+            self.dispatch_after_change().await;
+        }
+        Ok(requeued)
+    }
+
+    /// One held conversation of an agent who went offline, back to waiting.
+    async fn requeue_from_offline(
+        &self,
+        turn: &mut crate::engine::Turn,
+        agent_id: AgentId,
+    ) -> Result<(), EngineError> {
+        // Checked again under the lock: the agent may have resolved or
+        // handed it on meanwhile.
+        if turn.state.stage != Stage::Human || turn.state.assigned_agent != Some(agent_id) {
+            return Ok(());
+        }
+        let queue = match turn.state.queue.clone() {
+            Some(queue) => queue,
+            None => self.route(&turn.state).name.clone(),
+        };
+        let evidence = json!({
+            "reason": EscalationReason::AgentUnavailable.as_str(),
+            "status": AgentStatus::Offline,
+            "from_queue": turn.state.queue,
+            "from_agent": agent_id,
+        });
+        let priority = turn.state.priority;
+        let kind = EventKind::Requeued { queue, priority, evidence, note: None };
+        turn.push(Actor::System, kind)?;
+        self.queue_update(turn, "queue_position").await
+    }
+
     /// A customer message while waiting with nobody who could take it at
     /// work becomes a follow-up, once per wait.
     pub(crate) async fn note_follow_up(

@@ -437,3 +437,57 @@ async fn a_message_left_while_nobody_can_take_it_becomes_a_follow_up() {
     let taken = app.engine.take_next(ana).await.unwrap().unwrap();
     assert_eq!((taken.id, taken.stage), (id, Stage::Human));
 }
+
+#[tokio::test]
+async fn an_agent_going_offline_puts_what_they_hold_back_and_an_auto_queue_gives_it_on() {
+    let app = app(AUTO_DESK).await;
+    let ana = app.agent("Ana", AgentStatus::Online, 3).await;
+    let id = app.escalated().await;
+    assert_eq!(app.stage_and_agent(id).await, (Stage::Human, Some(ana)));
+    let ben = app.agent("Ben", AgentStatus::Online, 3).await;
+
+    let requeued = app.engine.set_agent_status(ana, AgentStatus::Offline).await.unwrap();
+
+    assert_eq!(requeued, vec![id]);
+    assert_eq!(app.stage_and_agent(id).await, (Stage::Human, Some(ben)));
+    let events = app.engine.events(id, 0).await.unwrap();
+    let moves: Vec<&EventKind> =
+        events.iter().map(|e| &e.kind).filter(|k| k.type_name() == "requeued").collect();
+    let expected = EventKind::Requeued {
+        queue: "desk".into(),
+        priority: 1,
+        evidence: json!({
+            "reason": "agent_unavailable",
+            "status": "offline",
+            "from_queue": "desk",
+            "from_agent": ana,
+        }),
+        note: None,
+    };
+    assert_eq!(moves, vec![&expected]);
+    let err = app.engine.agent_message(id, ana, "Still here?", None).await.unwrap_err();
+    assert_eq!(err.to_string(), "the conversation is assigned to another agent");
+}
+
+#[tokio::test]
+async fn an_agent_going_offline_leaves_a_pull_queue_conversation_waiting_for_the_next_taker() {
+    let app = app(PULL_DESK).await;
+    let ana = app.agent("Ana", AgentStatus::Online, 3).await;
+    let id = app.escalated().await;
+    app.engine.take_next(ana).await.unwrap().unwrap();
+    let packet = app.engine.conversation(id).await.unwrap().handoff;
+
+    app.engine.set_agent_status(ana, AgentStatus::Offline).await.unwrap();
+
+    let state = app.engine.conversation(id).await.unwrap();
+    assert_eq!((state.stage, state.assigned_agent), (Stage::Queued, None));
+    assert_eq!(state.handoff, packet);
+    let queue: Vec<ConversationId> =
+        app.engine.queue().await.unwrap().into_iter().map(|e| e.conversation.id).collect();
+    assert_eq!(queue, vec![id]);
+    // The customer's next message is answered from the queue, not lost.
+    assert_eq!(app.say(id, "Hello? Anyone there?").await, Stage::Queued);
+    let bob = app.agent("Bob", AgentStatus::Online, 3).await;
+    let taken = app.engine.take_next(bob).await.unwrap().unwrap();
+    assert_eq!((taken.id, taken.assigned_agent), (id, Some(bob)));
+}

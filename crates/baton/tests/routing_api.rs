@@ -214,3 +214,49 @@ async fn the_demo_agent_can_take_every_queue_of_the_demo() {
     let (status, _) = client.get(&server.url("/api/v1/agents/me/conversations"), None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn an_agent_going_offline_puts_the_conversations_they_hold_back_in_the_queue() {
+    let data = tempfile::tempdir().unwrap();
+    add_agent(data.path(), "pat@example.com", "Pat Lindqvist", 3, "en");
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let first = escalate(&client, &server, "I want to talk to a human").await;
+    let (pat, pat_id) = login(&client, &server, "pat@example.com").await;
+    let next = server.url("/api/v1/queue/next");
+    let (status, taken) = client.post(&next, Some(&pat), json!({})).await;
+    assert_eq!((status, taken["id"].as_str()), (200, Some(first.id.as_str())), "{taken}");
+
+    let status_url = server.url("/api/v1/agents/me/status");
+    let (status, body) = client.http_put(&status_url, &pat, json!({"status": "offline"})).await;
+    assert_eq!(status, 200, "{body}");
+
+    let show = server.url(&format!("/api/v1/conversations/{}", first.id));
+    let (_, shown) = client.get(&show, Some(&pat)).await;
+    assert_eq!((&shown["stage"], &shown["assigned_agent"]), (&json!("queued"), &Value::Null));
+    assert_eq!(shown["queue"], "general");
+    let (_, queue) = client.get(&server.url("/api/v1/queue"), Some(&pat)).await;
+    assert_eq!(queue["conversations"][0]["id"], first.id.as_str(), "{queue}");
+    let (status, body) = say(&client, &server, &first, "Hello? Is anyone still there?").await;
+    assert_eq!((status, &body["stage"]), (201, &json!("queued")), "{body}");
+    let reply = client
+        .post(
+            &server.url(&format!("/api/v1/conversations/{}/messages", first.id)),
+            Some(&pat),
+            json!({"text": "Back now"}),
+        )
+        .await;
+    assert_eq!(reply.0, 409, "{}", reply.1);
+
+    // A supervisor setting an agent offline does the same.
+    let (pat, _) = login(&client, &server, "pat@example.com").await;
+    let (status, taken) = client.post(&next, Some(&pat), json!({})).await;
+    assert_eq!((status, taken["id"].as_str()), (200, Some(first.id.as_str())), "{taken}");
+    let supervisor = login_demo_agent(&client, &server).await;
+    let agent_url = server.url(&format!("/api/v1/agents/{pat_id}"));
+    let (status, body) =
+        client.http_put(&agent_url, &supervisor, json!({"status": "offline"})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, shown) = client.get(&show, Some(&supervisor)).await;
+    assert_eq!((&shown["stage"], &shown["assigned_agent"]), (&json!("queued"), &Value::Null));
+}

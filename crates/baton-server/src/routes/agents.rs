@@ -123,11 +123,9 @@ async fn set_status(
             body.status
         ))
     })?;
-    state.store.set_agent_status(agent.id, status).await?;
-    // Coming online (or back from away) may be what an auto queue waits for.
-    if status == AgentStatus::Online {
-        state.engine.dispatch_after_change().await;
-    }
+    // Going offline puts what the agent holds back in its queue; coming
+    // online may be what an auto queue waits for.
+    state.engine.set_agent_status(agent.id, status).await?;
     Ok(Json(json!({"status": status})))
 }
 
@@ -200,7 +198,7 @@ async fn update(
 
     state.store.set_agent_routing(id, capacity, &skills, hours.as_deref()).await?;
     if let Some(status) = status {
-        state.store.set_agent_status(id, status).await?;
+        state.engine.set_agent_status(id, status).await?;
     }
     state.engine.dispatch_after_change().await;
     let agent =
