@@ -346,7 +346,10 @@ pub struct ReplayResult {
 }
 
 impl ReplayResult {
-    pub fn contained(&self) -> bool {
+    /// No escalation: the AI kept the conversation to its end. Not
+    /// containment, which also needs a resolution (docs/metrics.md): a
+    /// recorded conversation replayed usually ends without one.
+    pub fn not_escalated(&self) -> bool {
         self.escalation_reason.is_none()
     }
 }
@@ -355,7 +358,8 @@ impl ReplayResult {
 #[derive(Clone, Debug, Serialize)]
 pub struct ReplayTotals {
     pub conversations: usize,
-    pub contained: usize,
+    /// Conversations that ended without an escalation, resolved or not.
+    pub not_escalated: usize,
     pub escalated: usize,
     pub escalated_by_reason: BTreeMap<String, usize>,
     pub mean_turns: f64,
@@ -517,7 +521,7 @@ fn totals(results: &[ReplayResult]) -> ReplayTotals {
     for reason in results.iter().filter_map(|r| r.escalation_reason.as_ref()) {
         *by_reason.entry(reason.clone()).or_insert(0) += 1;
     }
-    let contained = results.iter().filter(|r| r.contained()).count();
+    let not_escalated = results.iter().filter(|r| r.not_escalated()).count();
     let turns: usize = results.iter().map(|r| r.turns).sum();
 
     // Tool kinds compared as sets: the order and the number of repeats of
@@ -546,8 +550,8 @@ fn totals(results: &[ReplayResult]) -> ReplayTotals {
         tool_sets_equal: equal,
         writes_withheld: results.iter().map(|r| r.writes_withheld).sum(),
         conversations: results.len(),
-        contained,
-        escalated: results.len() - contained,
+        not_escalated,
+        escalated: results.len() - not_escalated,
         escalated_by_reason: by_reason,
         mean_turns: if results.is_empty() { 0.0 } else { turns as f64 / results.len() as f64 },
     }
@@ -595,7 +599,7 @@ impl fmt::Display for ReplayReport {
                 100.0 * n as f64 / t.conversations as f64
             }
         };
-        writeln!(f, "contained      {} ({:.1} %)", t.contained, share(t.contained))?;
+        writeln!(f, "not escalated  {} ({:.1} %)", t.not_escalated, share(t.not_escalated))?;
         writeln!(f, "escalated      {} ({:.1} %)", t.escalated, share(t.escalated))?;
         for (reason, n) in &t.escalated_by_reason {
             writeln!(f, "  {reason:<26} {n}")?;

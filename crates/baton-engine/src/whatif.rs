@@ -34,7 +34,7 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.escalation_reason {
             Some(reason) => write!(f, "{} ({reason})", self.stage),
-            None => write!(f, "{} (contained)", self.stage),
+            None => write!(f, "{} (not escalated)", self.stage),
         }
     }
 }
@@ -84,13 +84,14 @@ impl fmt::Display for Comparison {
             "{:<28} {:>16} {:>16}",
             "conversations", self.old.conversations, self.new.conversations
         )?;
-        let contained = |t: &ReplayTotals| format!("{} ({})", t.contained, share(t.contained, t));
+        let not_escalated =
+            |t: &ReplayTotals| format!("{} ({})", t.not_escalated, share(t.not_escalated, t));
         writeln!(
             f,
             "{:<28} {:>16} {:>16}",
-            "contained",
-            contained(&self.old),
-            contained(&self.new)
+            "not escalated",
+            not_escalated(&self.old),
+            not_escalated(&self.new)
         )?;
         let escalated = |t: &ReplayTotals| format!("{} ({})", t.escalated, share(t.escalated, t));
         writeln!(
@@ -146,7 +147,7 @@ mod tests {
     }
 
     fn report(results: Vec<ReplayResult>) -> ReplayReport {
-        let contained = results.iter().filter(|r| r.contained()).count();
+        let not_escalated = results.iter().filter(|r| r.not_escalated()).count();
         let mut by_reason = BTreeMap::new();
         for reason in results.iter().filter_map(|r| r.escalation_reason.clone()) {
             *by_reason.entry(reason).or_insert(0) += 1;
@@ -154,8 +155,8 @@ mod tests {
         ReplayReport {
             totals: ReplayTotals {
                 conversations: results.len(),
-                contained,
-                escalated: results.len() - contained,
+                not_escalated,
+                escalated: results.len() - not_escalated,
                 escalated_by_reason: by_reason,
                 mean_turns: 1.0,
                 with_expected_tools: 0,
@@ -194,7 +195,7 @@ mod tests {
         );
         let text = comparison.to_string();
         assert!(text.contains("1 conversations changed outcome\n"), "{text}");
-        assert!(text.contains("  b: queued (repeated_misunderstanding) -> bot (contained)\n"));
+        assert!(text.contains("  b: queued (repeated_misunderstanding) -> bot (not escalated)\n"));
         let line = text.lines().find(|l| l.trim_start().starts_with("repeated_mis")).unwrap();
         assert_eq!(
             line.split_whitespace().collect::<Vec<_>>(),

@@ -29,9 +29,9 @@ fn assert_totals_add_up(report: &Value, expected_conversations: usize, expected_
     assert_eq!(conversations.len(), expected_conversations);
     assert_eq!(totals["conversations"], expected_conversations);
 
-    let contained = conversations.iter().filter(|c| c["escalation_reason"].is_null()).count();
-    let escalated = expected_conversations - contained;
-    assert_eq!(totals["contained"], contained);
+    let not_escalated = conversations.iter().filter(|c| c["escalation_reason"].is_null()).count();
+    let escalated = expected_conversations - not_escalated;
+    assert_eq!(totals["not_escalated"], not_escalated);
     assert_eq!(totals["escalated"], escalated);
     let by_reason: u64 = totals["escalated_by_reason"]
         .as_object()
@@ -93,6 +93,35 @@ fn the_banking77_test_queries_replay_as_one_turn_conversations() {
 }
 
 #[test]
+fn the_text_report_counts_conversations_not_escalated_rather_than_contained() {
+    let file = common::repo_root().join("examples/demo-conversations.jsonl");
+    let output = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["replay", "--workspace"])
+        .arg(demo_workspace())
+        .arg(&file)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let totals: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("conversations")).collect();
+    // Containment needs a resolution; this figure counts the conversations
+    // that ended without a person, resolved or not.
+    assert_eq!(
+        totals[..5],
+        [
+            "conversations  6",
+            "not escalated  3 (50.0 %)",
+            "escalated      3 (50.0 %)",
+            "  approval_required          1",
+            "  human_only_intent          2",
+        ],
+        "{text}"
+    );
+    assert!(!text.contains("contained"), "{text}");
+}
+
+#[test]
 fn a_malformed_replay_file_is_refused_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.jsonl");
@@ -115,7 +144,7 @@ fn the_demo_conversations_of_the_readme_replay_as_described() {
 
     assert_totals_add_up(&report, 6, 13);
     let totals = &report["totals"];
-    assert_eq!(totals["contained"], 3);
+    assert_eq!(totals["not_escalated"], 3);
     assert_eq!(
         totals["escalated_by_reason"],
         serde_json::json!({"approval_required": 1, "human_only_intent": 2})

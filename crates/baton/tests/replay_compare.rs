@@ -53,8 +53,8 @@ fn a_workspace_that_sends_order_questions_to_people_changes_only_those_outcomes(
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let comparison: Value = serde_json::from_slice(&output.stdout).unwrap();
 
-    assert_eq!(comparison["old"]["contained"], 1);
-    assert_eq!(comparison["new"]["contained"], 0);
+    assert_eq!(comparison["old"]["not_escalated"], 1);
+    assert_eq!(comparison["new"]["not_escalated"], 0);
     assert_eq!(comparison["old"]["escalated_by_reason"]["human_requested"], 1);
     assert_eq!(comparison["new"]["escalated_by_reason"]["human_only_intent"], 1);
     assert_eq!(
