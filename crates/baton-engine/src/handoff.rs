@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use baton_core::{Actor, Author, CueKind, EscalationReason, Event, EventKind, Stage};
+use baton_core::{Actor, Analysis, Author, CueKind, EscalationReason, Event, EventKind, Stage};
 use baton_store::{ConversationSummary, Customer};
 
 /// What the agent reads first.
@@ -155,7 +155,11 @@ impl EarlierConversation {
 }
 
 /// Build the packet for a conversation whose log ends with its escalation.
-/// `segment_start` is the seq after which signals count.
+/// `segment_start` is the seq after which signals count: sentiment, cues,
+/// the AI's actions and the escalation. The facts (what the customer wrote,
+/// their intents and entities, and so the summary and key sentences) count
+/// from the last resolution: a hand-back settles nothing, and a customer
+/// escalated again must not have to repeat their order number.
 pub fn build(
     events: &[Event],
     segment_start: u64,
@@ -165,7 +169,13 @@ pub fn build(
     earlier: &[EarlierConversation],
     now: DateTime<Utc>,
 ) -> HandoffPacket {
-    let segment: Vec<&Event> = events.iter().filter(|e| e.seq > segment_start).collect();
+    let facts_start = events
+        .iter()
+        .filter(|e| e.seq <= segment_start && matches!(e.kind, EventKind::Resolved))
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(0);
+    let unresolved: Vec<&Event> = events.iter().filter(|e| e.seq > facts_start).collect();
 
     let mut intents: Vec<SeenIntent> = Vec::new();
     let mut entities: Vec<SeenEntity> = Vec::new();
@@ -176,11 +186,18 @@ pub fn build(
     let mut language = None;
     let mut escalated_at = None;
 
-    for event in &segment {
+    for event in &unresolved {
+        let in_segment = event.seq > segment_start;
         match &event.kind {
             EventKind::MessagePosted { author: Author::Customer, text, .. } => {
                 customer_text.insert(event.seq, text.clone());
             }
+            // Before the segment only the customer's facts count.
+            EventKind::MessageAnalysed { message_seq, analysis } if !in_segment => {
+                note_topic(&mut intents, &customer_text, *message_seq, analysis);
+                note_entities(&mut entities, *message_seq, analysis);
+            }
+            _ if !in_segment => {}
             EventKind::MessagePosted { author: Author::Bot, text, .. } => {
                 ai_actions.push(AiAction {
                     seq: event.seq,
@@ -194,39 +211,8 @@ pub fn build(
                 }
                 sentiment
                     .push(SentimentPoint { seq: *message_seq, score: analysis.sentiment.score });
-                // A message that asks for a person, short or after the
-                // topic was named, says nothing about the topic: its intent
-                // would read "about talk to human" in the summary.
-                let only_asks_for_person = analysis.cue(CueKind::HumanRequest).is_some()
-                    && analysis.entities.is_empty()
-                    && (!intents.is_empty()
-                        || customer_text
-                            .get(message_seq)
-                            .is_some_and(|t| t.split_whitespace().count() <= 8));
-                let topic = analysis
-                    .top_intent()
-                    .filter(|_| !analysis.out_of_scope && !only_asks_for_person);
-                if let Some(top) = topic {
-                    match intents.iter_mut().find(|i| i.intent == top.intent) {
-                        Some(seen) => seen.confidence = seen.confidence.max(top.confidence),
-                        None => intents.push(SeenIntent {
-                            intent: top.intent.clone(),
-                            confidence: top.confidence,
-                            seq: *message_seq,
-                        }),
-                    }
-                }
-                for entity in &analysis.entities {
-                    let kind = entity.kind.as_str();
-                    if !entities.iter().any(|e| e.kind == kind && e.value == entity.value) {
-                        entities.push(SeenEntity {
-                            kind: kind.into(),
-                            value: entity.value.clone(),
-                            text: entity.text.clone(),
-                            seq: *message_seq,
-                        });
-                    }
-                }
+                note_topic(&mut intents, &customer_text, *message_seq, analysis);
+                note_entities(&mut entities, *message_seq, analysis);
                 for cue in &analysis.cues {
                     cues.push(SeenCue {
                         kind: cue.kind,
@@ -285,6 +271,48 @@ pub fn build(
         packet.summary_facts.iter().map(|f| f.text.as_str()).collect::<Vec<_>>().join(" ");
     packet.suggested_reply = suggested_reply(&packet);
     packet
+}
+
+/// Add the topic of an analysed customer message to the intents seen.
+fn note_topic(
+    intents: &mut Vec<SeenIntent>,
+    customer_text: &BTreeMap<u64, String>,
+    message_seq: u64,
+    analysis: &Analysis,
+) {
+    // A message that asks for a person, short or after the topic was
+    // named, says nothing about the topic: its intent would read "about
+    // talk to human" in the summary.
+    let only_asks_for_person = analysis.cue(CueKind::HumanRequest).is_some()
+        && analysis.entities.is_empty()
+        && (!intents.is_empty()
+            || customer_text.get(&message_seq).is_some_and(|t| t.split_whitespace().count() <= 8));
+    let topic = analysis.top_intent().filter(|_| !analysis.out_of_scope && !only_asks_for_person);
+    if let Some(top) = topic {
+        match intents.iter_mut().find(|i| i.intent == top.intent) {
+            Some(seen) => seen.confidence = seen.confidence.max(top.confidence),
+            None => intents.push(SeenIntent {
+                intent: top.intent.clone(),
+                confidence: top.confidence,
+                seq: message_seq,
+            }),
+        }
+    }
+}
+
+/// Add the entities of an analysed customer message, each value once.
+fn note_entities(entities: &mut Vec<SeenEntity>, message_seq: u64, analysis: &Analysis) {
+    for entity in &analysis.entities {
+        let kind = entity.kind.as_str();
+        if !entities.iter().any(|e| e.kind == kind && e.value == entity.value) {
+            entities.push(SeenEntity {
+                kind: kind.into(),
+                value: entity.value.clone(),
+                text: entity.text.clone(),
+                seq: message_seq,
+            });
+        }
+    }
 }
 
 /// The customer's card: the stored details and the profile fields an agent
@@ -839,16 +867,95 @@ mod tests {
         assert_eq!(earlier.csat, Some(2));
     }
 
+    /// The frustrated conversation handed back to the AI at seq 11, then
+    /// a request for a person (seqs 12 and 13) escalated at seq 14.
+    fn escalated_again_after_a_hand_back() -> Log {
+        let mut log = frustrated_conversation();
+        let agent = baton_core::AgentId::new();
+        log.push(Actor::Agent(agent), EventKind::HandedBack { note: None });
+        let mut again = analysis("talk_to_human", -0.6);
+        again.cues.push(Cue {
+            kind: CueKind::HumanRequest,
+            words: vec!["a person".into()],
+            strength: 0.9,
+        });
+        log.customer_says("Still nothing, get me a person", again);
+        log.push(
+            Actor::Bot,
+            EventKind::Escalated {
+                reason: EscalationReason::HumanRequested,
+                evidence: json!({}),
+                priority: 1,
+                queue: "general".into(),
+            },
+        );
+        log
+    }
+
     #[test]
-    fn signals_before_the_segment_start_are_left_out() {
-        let log = frustrated_conversation();
+    fn after_a_hand_back_the_signals_restart_but_the_facts_are_kept() {
+        let log = escalated_again_after_a_hand_back();
 
-        // Count only from the third customer message on.
         let packet =
-            build(&log.events, 7, EscalationReason::Frustration, json!({}), None, &[], at(30));
+            build(&log.events, 11, EscalationReason::HumanRequested, json!({}), None, &[], at(30));
 
-        assert!(packet.entities.is_empty());
-        assert_eq!(packet.sentiment.len(), 1);
-        assert!(packet.ai_actions.iter().all(|a| a.action != "tool_call_failed"));
+        // Signals: only the new segment's.
+        assert_eq!(packet.sentiment, vec![SentimentPoint { seq: 12, score: -0.6 }]);
+        assert_eq!(packet.cues.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![12]);
+        assert_eq!(packet.ai_actions, vec![]);
+        // Facts: the order and the problem from before the hand-back.
+        assert_eq!(
+            packet.entities,
+            vec![SeenEntity {
+                kind: "order_number".into(),
+                value: "W2378156".into(),
+                text: "#W2378156".into(),
+                seq: 2,
+            }]
+        );
+        assert_eq!(
+            packet.intents.iter().map(|i| (i.intent.as_str(), i.seq)).collect::<Vec<_>>(),
+            vec![("order_status", 2)]
+        );
+        // The order's sentence for its fact; the old frustration was a
+        // signal of the first segment, so its sentence no longer weighs.
+        assert_eq!(
+            packet.key_sentences,
+            vec!["Where is my order #W2378156?", "Still nothing, get me a person"]
+        );
+        assert_eq!(
+            packet.summary,
+            "The customer sent 4 messages about order status. They gave: order number \
+             W2378156. Escalated: the customer asked for a person. Sentiment -0.60."
+        );
+        let seqs: Vec<Vec<u64>> = packet.summary_facts.iter().map(|f| f.seqs.clone()).collect();
+        assert_eq!(seqs, vec![vec![2, 5, 8, 12], vec![2], vec![14], vec![12]]);
+    }
+
+    #[test]
+    fn facts_before_the_last_resolution_are_left_out() {
+        let mut log = frustrated_conversation();
+        log.push(Actor::Agent(baton_core::AgentId::new()), EventKind::Resolved);
+        log.customer_says("I forgot my password", analysis("reset_password", -0.1));
+        log.push(
+            Actor::Bot,
+            EventKind::Escalated {
+                reason: EscalationReason::HumanRequested,
+                evidence: json!({}),
+                priority: 1,
+                queue: "general".into(),
+            },
+        );
+
+        let packet =
+            build(&log.events, 11, EscalationReason::HumanRequested, json!({}), None, &[], at(30));
+
+        assert_eq!(packet.entities, vec![]);
+        assert_eq!(packet.key_sentences, vec!["I forgot my password"]);
+        assert_eq!(
+            packet.summary,
+            "The customer sent 1 message about reset password. Escalated: the customer asked \
+             for a person. Sentiment -0.10."
+        );
     }
 }

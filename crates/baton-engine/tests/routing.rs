@@ -491,3 +491,30 @@ async fn an_agent_going_offline_leaves_a_pull_queue_conversation_waiting_for_the
     let taken = app.engine.take_next(bob).await.unwrap().unwrap();
     assert_eq!((taken.id, taken.assigned_agent), (id, Some(bob)));
 }
+
+#[tokio::test]
+async fn a_second_escalation_after_a_hand_back_still_carries_the_order_number() {
+    let app = app(PULL_DESK).await;
+    let ana = app.agent("Ana", AgentStatus::Online, 3).await;
+    let id = app.customer(None).await;
+    app.say(id, "My order W2378156 arrived broken, I want to talk to a human").await;
+    app.engine.take_next(ana).await.unwrap().unwrap();
+    app.engine.hand_back(id, ana, None).await.unwrap();
+
+    assert_eq!(app.say(id, "I want to talk to a human").await, Stage::Queued);
+
+    let packet = app.engine.conversation(id).await.unwrap().handoff.unwrap();
+    let orders: Vec<&str> = packet["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "order_number")
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(orders, vec!["W2378156"]);
+    assert_eq!(
+        packet["key_sentences"][0],
+        "My order W2378156 arrived broken, I want to talk to a human"
+    );
+    assert_eq!(packet["sentiment"].as_array().unwrap().len(), 1);
+}
