@@ -165,6 +165,8 @@ fn an_intent_cannot_answer_with_a_template_whose_placeholders_it_cannot_fill() {
              `{position}`; an answer can only use customer_name, order_id, bot_name, company",
             "intents.toml:3: intent `greeting` answers with template `queued`, which uses \
              `{wait_minutes}`; an answer can only use customer_name, order_id, bot_name, company",
+            "intents.toml:3: intent `greeting` answers with template `queued`, which uses \
+             `{wait}`; an answer can only use customer_name, order_id, bot_name, company",
         ]
     );
 }
