@@ -66,6 +66,41 @@ fn is_zero(n: &u32) -> bool {
 /// before the flow ends with the refusal.
 const ASK_AGAIN_AT_MOST: u32 = 2;
 
+/// What a flow's call came to: an answer is kept for the steps after it
+/// (`None`: go on); a refusal or a failure is told, and ends the flow or,
+/// for a lookup of a value the customer gave, asks for it again.
+fn settle(
+    workspace: &Workspace,
+    turn: &mut Turn,
+    flow: &FlowDef,
+    tool: &ToolDef,
+    state: &mut FlowState,
+    outcome: CallOutcome,
+) -> Result<Option<Step>, EngineError> {
+    let messages = &workspace.actions.messages;
+    match outcome {
+        CallOutcome::Done { body, .. } => {
+            state.results.insert(tool.name.clone(), body);
+            Ok(None)
+        }
+        CallOutcome::Refused { message, .. } => {
+            if let Some(step) = ask_again(workspace, turn, flow, tool, state, &message)? {
+                return Ok(Some(step));
+            }
+            let values = with_error(workspace, state, &message);
+            turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
+            Ok(Some(Step::End("the system refused the call")))
+        }
+        CallOutcome::Failed { error, attempts, .. } => {
+            let values = with_error(workspace, state, &error);
+            let offer = vec!["Talk to a person".to_string()];
+            let text = failure_text(messages, tool, attempts);
+            turn.say(Author::Bot, render(text, &values)?, offer)?;
+            Ok(Some(Step::End("the call failed")))
+        }
+    }
+}
+
 /// A lookup refused for a value the customer gave (an order number the
 /// store does not know): the refusal is told and that slot asked for
 /// again, so a typo does not send the customer back to the start. `None`
@@ -546,27 +581,8 @@ impl Engine {
                     };
                     let outcome =
                         self.call_tool(turn, tool, &params, Actor::Bot, allowed_by).await?;
-                    match outcome {
-                        CallOutcome::Done { body, .. } => {
-                            state.results.insert(name.clone(), body);
-                        }
-                        CallOutcome::Refused { message, .. } => {
-                            if let Some(step) =
-                                ask_again(workspace, turn, flow, tool, state, &message)?
-                            {
-                                return Ok(step);
-                            }
-                            let values = with_error(workspace, state, &message);
-                            turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
-                            return Ok(Step::End("the system refused the call"));
-                        }
-                        CallOutcome::Failed { error, attempts, .. } => {
-                            let values = with_error(workspace, state, &error);
-                            let offer = vec!["Talk to a person".to_string()];
-                            let text = failure_text(messages, tool, attempts);
-                            turn.say(Author::Bot, render(text, &values)?, offer)?;
-                            return Ok(Step::End("the call failed"));
-                        }
+                    if let Some(step) = settle(workspace, turn, flow, tool, state, outcome)? {
+                        return Ok(step);
                     }
                 }
             }
@@ -592,7 +608,6 @@ impl Engine {
         state: &mut FlowState,
     ) -> Result<Option<Step>, EngineError> {
         let workspace = self.workspace();
-        let messages = &workspace.actions.messages;
         for step in &flow.steps {
             let values = scope(workspace, state);
             if let Some(when) = &step.when {
@@ -615,27 +630,8 @@ impl Engine {
                     }
                     let outcome =
                         self.call_tool(turn, tool, &params, Actor::Bot, json!("read")).await?;
-                    match outcome {
-                        CallOutcome::Done { body, .. } => {
-                            state.results.insert(name.clone(), body);
-                        }
-                        CallOutcome::Refused { message, .. } => {
-                            if let Some(step) =
-                                ask_again(workspace, turn, flow, tool, state, &message)?
-                            {
-                                return Ok(Some(step));
-                            }
-                            let values = with_error(workspace, state, &message);
-                            turn.say(Author::Bot, render(&messages.refused, &values)?, vec![])?;
-                            return Ok(Some(Step::End("the system refused the call")));
-                        }
-                        CallOutcome::Failed { error, attempts, .. } => {
-                            let values = with_error(workspace, state, &error);
-                            let offer = vec!["Talk to a person".to_string()];
-                            let text = failure_text(messages, tool, attempts);
-                            turn.say(Author::Bot, render(text, &values)?, offer)?;
-                            return Ok(Some(Step::End("the call failed")));
-                        }
+                    if let Some(step) = settle(workspace, turn, flow, tool, state, outcome)? {
+                        return Ok(Some(step));
                     }
                 }
             }
