@@ -4,14 +4,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
-use common::demo_workspace;
+use common::{demo_workspace, DemoStore};
 
 fn baton() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_baton"));
@@ -147,47 +145,6 @@ fn a_secret_written_into_tools_toml_is_refused_on_its_line() {
     assert!(report.iter().all(|l| !l.contains("hb-live-key-0000")), "{report:?}");
 }
 
-/// `baton demo-store` on a free loopback port, stopped when dropped.
-struct DemoStore {
-    child: Child,
-    url: String,
-}
-
-impl DemoStore {
-    fn start(data: &Path) -> DemoStore {
-        let mut child = baton()
-            .args(["demo-store", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the baton binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let url = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("the store printed its address in time");
-            if let Some(url) = line.strip_prefix("Demo store listening on ") {
-                break url.trim().to_string();
-            }
-        };
-        DemoStore { child, url }
-    }
-}
-
-impl Drop for DemoStore {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A recorded transcript in the `role: text` layout: the customer cancels
 /// Priya's pending order; the recorded assistant found her, read the order
 /// and a product, and cancelled. Tool outputs follow `assistant: None`.
@@ -261,8 +218,7 @@ async fn replay_compares_the_tools_baton_called_with_the_transcripts_per_convers
     assert_eq!(totals["tool_sets_equal"], 0);
 
     // The replay went through the store's HTTP API: the order is cancelled.
-    let state: Value =
-        reqwest::get(format!("{}/state", store.url)).await.unwrap().json().await.unwrap();
+    let state: Value = store.state().await;
     let order = &state["orders"]["#W7363125"];
     assert_eq!(
         (&order["status"], &order["cancel_reason"]),

@@ -5,14 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
-use common::demo_workspace;
+use common::{demo_workspace, DemoStore};
 
 /// The replay refuses this write and says why; it tells nothing that did
 /// not happen.
@@ -30,53 +28,11 @@ fn baton() -> Command {
     command
 }
 
-/// `baton demo-store` on a free loopback port, stopped when dropped.
-struct DemoStore {
-    child: Child,
-    url: String,
-}
-
-impl DemoStore {
-    fn start(data: &Path) -> DemoStore {
-        let mut child = baton()
-            .args(["demo-store", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the baton binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let url = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("the store printed its address in time");
-            if let Some(url) = line.strip_prefix("Demo store listening on ") {
-                break url.trim().to_string();
-            }
-        };
-        DemoStore { child, url }
-    }
-
-    /// The order's status and cancel reason, from the store's `GET /state`.
-    async fn order(&self, id: &str) -> (Value, Value) {
-        let state: Value =
-            reqwest::get(format!("{}/state", self.url)).await.unwrap().json().await.unwrap();
-        let order = &state["orders"][id];
-        (order["status"].clone(), order["cancel_reason"].clone())
-    }
-}
-
-impl Drop for DemoStore {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The order's status and cancel reason, from the store's `GET /state`.
+async fn order(store: &DemoStore, id: &str) -> (Value, Value) {
+    let state = store.state().await;
+    let order = &state["orders"][id];
+    (order["status"].clone(), order["cancel_reason"].clone())
 }
 
 /// Priya cancels her pending order #W7363125 and confirms twice (her
@@ -127,7 +83,7 @@ async fn replay_withholds_writes_to_an_outside_store_unless_allowed() {
     assert_eq!(conversation["writes_withheld"], 1);
     assert_eq!(report["totals"]["writes_withheld"], 1);
     assert_eq!(last_reply(conversation), WITHHELD_REPLY);
-    assert_eq!(store.order("#W7363125").await, (json!("pending"), Value::Null));
+    assert_eq!(order(&store, "#W7363125").await, (json!("pending"), Value::Null));
 
     // With the flag, the same replay cancels the order in that store.
     let report = replay(&file, Some(&store.url), &["--allow-writes"]);
@@ -135,7 +91,7 @@ async fn replay_withholds_writes_to_an_outside_store_unless_allowed() {
     assert_eq!(conversation["writes_withheld"], 0);
     assert_eq!(report["totals"]["writes_withheld"], 0);
     assert_eq!(last_reply(conversation), CANCELLED_REPLY);
-    assert_eq!(store.order("#W7363125").await, (json!("cancelled"), json!("ordered by mistake")));
+    assert_eq!(order(&store, "#W7363125").await, (json!("cancelled"), json!("ordered by mistake")));
 }
 
 #[test]

@@ -54,23 +54,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the baton binary starts");
-
-        // The first line names the address; wait for it, bounded.
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let base = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("the server printed its address in time");
-            if let Some(url) = line.strip_prefix("Baton is listening on ") {
-                break url.trim().to_string();
-            }
-        };
+        let base = announced_address(&mut child, "Baton is listening on ");
         Server { child, base, data: data.to_path_buf() }
     }
 
@@ -90,6 +74,59 @@ impl Server {
 }
 
 impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address a started process prints on the stdout line that begins with
+/// `prefix`; waits for it, a minute at most.
+fn announced_address(child: &mut Child, prefix: &'static str) -> String {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).expect("the process printed its address in time");
+        if let Some(url) = line.strip_prefix(prefix) {
+            return url.trim().to_string();
+        }
+    }
+}
+
+/// `baton demo-store` on a free loopback port, stopped when dropped.
+pub struct DemoStore {
+    child: Child,
+    pub url: String,
+}
+
+impl DemoStore {
+    pub fn start(data: &Path) -> DemoStore {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args(["demo-store", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the baton binary starts");
+        let url = announced_address(&mut child, "Demo store listening on ");
+        DemoStore { child, url }
+    }
+
+    /// The store's current data, from its `GET /state`.
+    pub async fn state(&self) -> Value {
+        reqwest::get(format!("{}/state", self.url)).await.unwrap().json().await.unwrap()
+    }
+}
+
+impl Drop for DemoStore {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
