@@ -28,7 +28,7 @@ use baton_core::{AgentId, ConversationId, Event, EventKind, Stage};
 use crate::auth::{resolve, Caller};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::routes::customer_may_see;
+use crate::routes::customer_copy;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -116,12 +116,16 @@ async fn feed(
         Caller::Customer(id) => (Some(*id), Some(*id)),
         Caller::Agent(_) => (None, query.conversation),
     };
-    let visible = |event: &Event| own.is_none() || customer_may_see(event);
+    // What this caller reads of an event: all of it for an agent.
+    let shown = |event: &Event| match own {
+        None => Some(event.clone()),
+        Some(_) => customer_copy(event),
+    };
 
     // What the client missed, then a marker so it knows it is live.
     let mut last_seq = query.after;
     if let Some(id) = backlog_of {
-        last_seq = send_backlog(&state, id, last_seq, &visible, &outbox).await?;
+        last_seq = send_backlog(&state, id, last_seq, &shown, &outbox).await?;
     }
     send(&outbox, json!({"type": "ready", "last_seq": last_seq}).to_string()).await?;
 
@@ -142,9 +146,10 @@ async fn feed(
         };
         match received {
             Ok(event) => {
-                if own.is_some_and(|id| id != event.conversation_id) || !visible(&event) {
+                if own.is_some_and(|id| id != event.conversation_id) {
                     continue;
                 }
+                let Some(event) = shown(&event) else { continue };
                 if backlog_of == Some(event.conversation_id) {
                     if event.seq <= last_seq {
                         continue;
@@ -160,9 +165,7 @@ async fn feed(
             }
             Err(RecvError::Lagged(_)) => match own {
                 // A customer's stream is rebuilt from the store.
-                Some(id) => {
-                    last_seq = send_backlog(&state, id, last_seq, &visible, &outbox).await?
-                }
+                Some(id) => last_seq = send_backlog(&state, id, last_seq, &shown, &outbox).await?,
                 // An agent's console reloads what it shows.
                 None => send(&outbox, json!({"type": "lagged"}).to_string()).await?,
             },
@@ -175,7 +178,7 @@ async fn send_backlog(
     state: &AppState,
     id: ConversationId,
     after: u64,
-    visible: &impl Fn(&Event) -> bool,
+    shown: &impl Fn(&Event) -> Option<Event>,
     outbox: &mpsc::Sender<String>,
 ) -> Result<u64, ()> {
     let events = state.store.events(id, after).await.map_err(|err| {
@@ -184,7 +187,7 @@ async fn send_backlog(
     let mut last = after;
     for event in events {
         last = event.seq;
-        if visible(&event) {
+        if let Some(event) = shown(&event) {
             send(outbox, frame(&event)).await?;
         }
     }

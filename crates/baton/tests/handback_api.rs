@@ -135,3 +135,42 @@ async fn the_hand_back_note_is_kept_for_agents_and_never_shown_to_the_customer()
         .collect();
     assert_eq!(notes, vec![&json!(note)]);
 }
+
+#[tokio::test]
+async fn an_approval_decided_while_queued_hands_back_without_showing_its_label() {
+    // workspaces/demo/README.md: Ivo's delivered order #W0420662, $349.96,
+    // above the $250 the AI may refund. Pat, without the billing skill,
+    // decides while it waits, so it goes back to the AI with a label.
+    let data = tempfile::tempdir().unwrap();
+    add_agent(data.path(), "pat@example.com", "Pat Lindqvist", "en");
+    let server = Server::start(data.path());
+    let client = Client::new();
+    let conversation = start_conversation(&client, &server, json!({})).await;
+    say(&client, &server, &conversation, "refund my order #W0420662, the full $349.96 please")
+        .await;
+    say(&client, &server, &conversation, "ivo.pemberley90@example.com").await;
+    let (_, body) = say(&client, &server, &conversation, "yes").await;
+    assert_eq!(body["stage"], "queued", "{body}");
+    let pat = login(&client, &server, "pat@example.com", "handback-password-1").await;
+    let (_, held) = client.get(&url(&server, &conversation, "approvals"), Some(&pat)).await;
+    let approval = held["approvals"][0]["id"].as_str().unwrap().to_string();
+
+    let (status, body) = client
+        .post(
+            &url(&server, &conversation, &format!("approvals/{approval}")),
+            Some(&pat),
+            json!({"decision": "reject"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let handed_back = |events: &Value| {
+        events["events"].as_array().unwrap().iter().find(|e| e["type"] == "handed_back").cloned()
+    };
+    let (_, for_agent) = client.get(&url(&server, &conversation, "events"), Some(&pat)).await;
+    assert_eq!(handed_back(&for_agent).unwrap()["note"], "approval_rejected");
+    let customer = Some(conversation.token.as_str());
+    let (_, for_customer) = client.get(&url(&server, &conversation, "events"), customer).await;
+    let seen = handed_back(&for_customer).unwrap();
+    assert!(seen.get("note").is_none_or(Value::is_null), "{seen}");
+}

@@ -197,9 +197,9 @@ async fn events(
     caller.may_access(id)?;
     let after = crate::extract::sequence_number(query.after)?;
     let events = state.engine.events(id, after).await?;
-    let visible: Vec<&Event> = match caller {
-        Caller::Agent(_) => events.iter().collect(),
-        Caller::Customer(_) => events.iter().filter(|e| customer_may_see(e)).collect(),
+    let visible: Vec<Event> = match caller {
+        Caller::Agent(_) => events,
+        Caller::Customer(_) => events.iter().filter_map(customer_copy).collect(),
     };
     Ok(Json(json!({"events": visible})))
 }
@@ -395,7 +395,21 @@ async fn transfer(
 
 /// Events a customer's own view may include: what was said to them and
 /// the changes of who is talking, never notes, analyses or decisions.
-pub(crate) fn customer_may_see(event: &Event) -> bool {
+/// The event as the customer reads it, `None` for one they never see. A
+/// hand-back's note is an agent's word and stays out (notes are kept as
+/// `note_added` now; older logs and approval labels still carry one).
+pub(crate) fn customer_copy(event: &Event) -> Option<Event> {
+    if !customer_may_see(event) {
+        return None;
+    }
+    let mut copy = event.clone();
+    if let EventKind::HandedBack { note } = &mut copy.kind {
+        *note = None;
+    }
+    Some(copy)
+}
+
+fn customer_may_see(event: &Event) -> bool {
     matches!(
         event.kind,
         EventKind::ConversationStarted { .. }

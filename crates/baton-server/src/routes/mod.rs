@@ -8,7 +8,7 @@ mod conversations;
 mod feedback;
 mod reports;
 
-pub(crate) use conversations::customer_may_see;
+pub(crate) use conversations::customer_copy;
 pub use feedback::Learning;
 
 use axum::routing::get;
