@@ -82,7 +82,8 @@ pub struct Facts {
     /// Customer messages with frustration, a churn threat, or legal or
     /// safety language.
     pub emotional_messages: u32,
-    /// Answers the AI gave from knowledge articles.
+    /// Answers the AI sent from knowledge articles (bot messages that cite
+    /// one).
     pub knowledge_answers: u32,
     /// Bot answers an agent marked wrong, less those a supervisor rejected
     /// the mark on.
@@ -174,9 +175,15 @@ pub fn fold(
                 facts.customer_messages += 1;
                 first_customer_at.get_or_insert(at);
             }
-            EventKind::MessagePosted { author: Author::Bot, .. } => {
+            EventKind::MessagePosted { author: Author::Bot, citations, .. } => {
                 if let (Some(asked), None) = (first_customer_at, facts.bot_first_response) {
                     facts.bot_first_response = Some((at - asked).num_seconds());
+                }
+                // An answer from knowledge is one the customer read with
+                // its sources; a decision to answer that a flow then took
+                // over sent nothing.
+                if !citations.is_empty() {
+                    facts.knowledge_answers += 1;
                 }
             }
             EventKind::MessagePosted { author: Author::Agent, .. } => {
@@ -207,7 +214,6 @@ pub fn fold(
                 }
             }
             EventKind::Decided { action, detail, .. } => match action.as_str() {
-                "knowledge_answer" => facts.knowledge_answers += 1,
                 APPROVAL_GRANTED => facts.approvals_granted += 1,
                 APPROVAL_REJECTED => facts.approvals_rejected += 1,
                 SUGGESTION_RATED => {

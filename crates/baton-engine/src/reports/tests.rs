@@ -646,3 +646,57 @@ fn a_suggestion_dismissed_twice_counts_once_and_each_reply_sent_from_one_counts(
     assert_eq!((flow.used, flow.edited, flow.dismissed), (1, 1, 1));
     assert_eq!(flow.acceptance_rate, Some(2.0 / 3.0));
 }
+
+#[test]
+fn only_answers_sent_with_their_sources_count_as_knowledge_answers() {
+    let (id, customer) = (ConversationId::new(), CustomerId::new());
+    let event = |seq: u64, actor: Actor, kind: EventKind| Event {
+        conversation_id: id,
+        seq,
+        at: at(seq as i64),
+        actor,
+        kind,
+    };
+    let said = |author: baton_core::Author, text: &str, citations: Vec<baton_core::Citation>| {
+        EventKind::MessagePosted {
+            author,
+            text: text.into(),
+            client_id: None,
+            quick_replies: vec![],
+            citations,
+        }
+    };
+    let decided = |action: &str| EventKind::Decided {
+        action: action.into(),
+        reason: "test".into(),
+        detail: json!({}),
+    };
+    let shipping = baton_core::Citation {
+        article_id: "shipping".into(),
+        title: "Shipping and delivery".into(),
+        section: None,
+        url: None,
+    };
+    let (me, bot) = (Actor::Customer(customer), Actor::Bot);
+    use baton_core::Author::{Bot, Customer};
+    let log = [
+        event(
+            1,
+            me,
+            EventKind::ConversationStarted { channel: "web".into(), customer_id: customer },
+        ),
+        event(2, me, said(Customer, "dana@example.com", vec![])),
+        // Decided as a knowledge answer, but the flow waiting for the
+        // e-mail took the turn: nothing from an article was sent.
+        event(3, bot, decided("knowledge_answer")),
+        event(4, bot, said(Bot, "Thanks, which order is it?", vec![])),
+        event(5, me, said(Customer, "how long does shipping take?", vec![])),
+        event(6, bot, decided("knowledge_answer")),
+        event(7, bot, said(Bot, "Standard delivery takes 3 to 5 business days.", vec![shipping])),
+    ];
+    let log: Vec<&Event> = log.iter().collect();
+
+    let facts = facts::fold(&log, None, Duration::minutes(60), &[]).unwrap();
+
+    assert_eq!(facts.knowledge_answers, 1);
+}
