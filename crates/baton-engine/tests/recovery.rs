@@ -73,6 +73,14 @@ async fn interrupted_with(app: &App, text: &str, client_id: Option<&str>) -> (Co
     (id, seq)
 }
 
+/// The customer message an event is the analysis of, if it is one.
+fn analysed_message(event: &Event) -> Option<u64> {
+    match event.kind {
+        EventKind::MessageAnalysed { message_seq, .. } => Some(message_seq),
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn a_message_a_stop_left_unanswered_is_answered_once_at_start_up() {
     let app = app().await;
@@ -83,9 +91,7 @@ async fn a_message_a_stop_left_unanswered_is_answered_once_at_start_up() {
 
     assert_eq!(answered, 1);
     let events = app.engine.events(id, seq).await.unwrap();
-    assert!(
-        matches!(events[0].kind, EventKind::MessageAnalysed { message_seq, .. } if message_seq == seq)
-    );
+    assert_eq!(analysed_message(&events[0]), Some(seq));
     let state = app.engine.conversation(id).await.unwrap();
     assert_eq!(state.stage, Stage::Queued);
     let reply = state.messages.iter().find(|m| m.seq > seq).unwrap();
@@ -120,18 +126,10 @@ async fn the_next_message_is_answered_after_the_one_a_stop_left_unanswered() {
     assert_eq!(outcome.stage, Stage::Queued);
     assert_eq!(outcome.message.text, "hello? is anyone there?");
     let events = app.engine.events(id, seq).await.unwrap();
-    assert!(
-        matches!(events[0].kind, EventKind::MessageAnalysed { message_seq, .. } if message_seq == seq)
-    );
+    assert_eq!(analysed_message(&events[0]), Some(seq));
     let escalated = events.iter().find(|e| e.kind.type_name() == "escalated").unwrap();
     assert!(escalated.seq < outcome.message.seq, "escalated at {}", escalated.seq);
-    let analysed: Vec<u64> = events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::MessageAnalysed { message_seq, .. } => Some(message_seq),
-            _ => None,
-        })
-        .collect();
+    let analysed: Vec<u64> = events.iter().filter_map(analysed_message).collect();
     assert_eq!(analysed, vec![seq, outcome.message.seq]);
 }
 
@@ -159,9 +157,6 @@ async fn two_nodes_answering_the_same_retry_give_one_answer_and_no_error() {
     assert_eq!((a.message.seq, b.message.seq), (seq, seq));
     assert_eq!((a.stage, b.stage), (Stage::Queued, Stage::Queued));
     let events = app.engine.events(id, seq).await.unwrap();
-    let analysed = events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::MessageAnalysed { message_seq, .. } if message_seq == seq))
-        .count();
+    let analysed = events.iter().filter(|e| analysed_message(e) == Some(seq)).count();
     assert_eq!(analysed, 1);
 }
