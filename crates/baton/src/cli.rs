@@ -247,7 +247,8 @@ pub struct ReportSource {
     /// Conversations started before this date or instant (UTC).
     #[arg(long)]
     pub to: Option<String>,
-    /// Only conversations escalated to this queue.
+    /// Only conversations that waited in this queue (escalated or
+    /// transferred to it); one of the workspace's queues.
     #[arg(long)]
     pub queue: Option<String>,
     /// Only conversations with this main intent.

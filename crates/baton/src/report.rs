@@ -71,12 +71,15 @@ fn query(source: &ReportSource) -> FilterQuery {
 async fn local(
     source: &ReportSource,
 ) -> Result<(reports::Filter, Vec<baton_core::Event>, baton_engine::workspace::Settings)> {
-    let filter = query(source).resolve()?;
+    // A mistyped value is told before the folders are looked at; the queue
+    // is checked once the workspace that lists them is read.
+    query(source).resolve()?;
     // The file name the SQLite store keeps its database under.
     if !source.data.join("baton.db").is_file() {
         bail!("{} holds no Baton database (baton.db)", source.data.display());
     }
     let workspace = crate::workspace::load(&source.workspace)?;
+    let filter = query(source).resolve_in(&workspace.settings)?;
     let store = SqliteStore::open(&source.data)
         .await
         .with_context(|| format!("while opening the data folder {}", source.data.display()))?;

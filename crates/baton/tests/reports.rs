@@ -123,6 +123,10 @@ impl Drop for Server {
     }
 }
 
+/// What a report filtered on a queue the demo workspace lacks answers.
+const UNKNOWN_QUEUE: &str =
+    "`queue` names no queue of the workspace: `nope`; the queues are billing, general, returns";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_api_and_baton_report_give_the_same_figures() {
     let dir = tempfile::tempdir().unwrap();
@@ -158,6 +162,13 @@ async fn the_report_api_and_baton_report_give_the_same_figures() {
         "2026-03-02T09:05:00Z",
     ]));
     assert_eq!(early["conversations"], 1);
+
+    // A queue the workspace does not have is refused, not reported as empty.
+    let args = ["report", "--data", data_arg, "--workspace", workspace_arg, "--queue", "nope"];
+    let unknown = baton(&args);
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains(UNKNOWN_QUEUE), "{stderr}");
 
     // From the running server, over the API and through `baton report --url`.
     let server = Server::start(&data);
@@ -219,6 +230,10 @@ async fn the_report_api_and_baton_report_give_the_same_figures() {
     assert_eq!(bad.status(), 400);
     let body: Value = bad.json().await.unwrap();
     assert_eq!(body["error"]["message"], "unknown bucket `week`: use `hour` or `day`");
+    let bad = get(format!("{}/api/v1/reports/summary?queue=nope", server.url)).await;
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["error"]["message"], UNKNOWN_QUEUE);
 
     // Reports need an agent's token.
     let anonymous = client.get(format!("{}/api/v1/reports/summary", server.url)).send().await;
@@ -233,7 +248,7 @@ async fn the_report_api_and_baton_report_give_the_same_figures() {
     assert!(
         metrics.contains(
             "baton_http_request_duration_seconds_count{route=\"/api/v1/reports/summary\",\
-             method=\"GET\",status=\"400\"} 1\n"
+             method=\"GET\",status=\"400\"} 2\n"
         ),
         "{metrics}"
     );

@@ -38,7 +38,8 @@ pub struct Facts {
     /// The top intent of the first in-scope analysed customer message that
     /// is not small talk.
     pub intent: Option<String>,
-    /// Every queue it was escalated to.
+    /// Every queue it waited in: escalated to, or moved to (`requeued`, by
+    /// an agent's transfer or an agent going offline).
     pub queues: BTreeSet<String>,
     /// Every agent it was assigned to.
     pub agents: BTreeSet<AgentId>,
@@ -273,6 +274,13 @@ pub fn fold(
                 if let Some((agent, start)) = owner.take() {
                     facts.segments.push(Segment { agent, start, end: at });
                 }
+            }
+            EventKind::Requeued { queue, .. } => {
+                // A transfer puts it in the queue's hands as much as an
+                // escalation does: that team worked it.
+                // TODO: the wait after a requeue is not a sample of
+                // `time_to_human`, which counts escalations only.
+                facts.queues.insert(queue.clone());
             }
             EventKind::Resolved => {
                 if let Some((agent, start)) = owner.take() {

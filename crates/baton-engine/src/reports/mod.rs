@@ -58,7 +58,7 @@ pub struct Filter {
     /// Conversations started before this instant; events after it are not
     /// read.
     pub to: Option<DateTime<Utc>>,
-    /// Escalated to this queue at least once.
+    /// Waited in this queue at least once (escalated or transferred to it).
     pub queue: Option<String>,
     /// With this main intent; [`NO_INTENT`] keeps those with none.
     pub intent: Option<String>,
@@ -692,6 +692,8 @@ pub enum FilterError {
     BadAgent(String),
     #[error("`from` ({from}) must be before `to` ({to})")]
     EmptyPeriod { from: DateTime<Utc>, to: DateTime<Utc> },
+    #[error("`queue` names no queue of the workspace: `{queue}`; the queues are {known}")]
+    UnknownQueue { queue: String, known: String },
 }
 
 impl FilterQuery {
@@ -718,6 +720,27 @@ impl FilterQuery {
             channel: text(&self.channel).map(str::to_string),
             agent,
         })
+    }
+
+    /// Check every value as [`FilterQuery::resolve`] does, and that the
+    /// queue is one of the workspace's: a misspelt queue would otherwise
+    /// read as a queue nobody waited in.
+    // TODO: a queue removed from the workspace can no longer be filtered
+    // on, though old conversations waited in it; the events do not say
+    // which names were queues without reading them all first.
+    pub fn resolve_in(&self, settings: &Settings) -> Result<Filter, FilterError> {
+        let filter = self.resolve()?;
+        let queues = &settings.queue.queues;
+        if let Some(queue) = &filter.queue {
+            if !queues.iter().any(|q| &q.name == queue) {
+                let known: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+                return Err(FilterError::UnknownQueue {
+                    queue: queue.clone(),
+                    known: known.join(", "),
+                });
+            }
+        }
+        Ok(filter)
     }
 
     /// The filter as `key=value` pairs, for a query string.

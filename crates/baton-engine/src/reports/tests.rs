@@ -700,3 +700,76 @@ fn only_answers_sent_with_their_sources_count_as_knowledge_answers() {
 
     assert_eq!(facts.knowledge_answers, 1);
 }
+
+fn escalated_to(queue: &str) -> EventKind {
+    EventKind::Escalated {
+        reason: baton_core::EscalationReason::HumanRequested,
+        evidence: json!({}),
+        priority: 1,
+        queue: queue.into(),
+    }
+}
+
+fn agent_says(text: &str) -> EventKind {
+    EventKind::MessagePosted {
+        author: baton_core::Author::Agent,
+        text: text.into(),
+        client_id: None,
+        quick_replies: vec![],
+        citations: vec![],
+    }
+}
+
+#[test]
+fn a_conversation_counts_for_every_queue_it_waited_in_transfers_included() {
+    let agent = AgentId::new();
+    // Escalated to `general` at 1 s, transferred to `returns` at 2 s, taken
+    // there at 3 s, answered at 4 s and resolved at 5 s.
+    let mut events = hand_log(vec![
+        escalated_to("general"),
+        EventKind::Requeued {
+            queue: "returns".into(),
+            priority: 1,
+            evidence: json!({}),
+            note: Some("a return, not a general question".into()),
+        },
+        EventKind::Assigned { agent_id: agent, previous: None },
+        agent_says("I can take the parcel back."),
+        EventKind::Resolved,
+    ]);
+    // Another one that only ever waited in `general`, and was never taken.
+    events.extend(hand_log(vec![escalated_to("general")]));
+    let of = |queue: &str| {
+        let filter = Filter { queue: Some(queue.into()), ..Default::default() };
+        summary(&events, &filter, &Settings::default())
+    };
+
+    let returns = of("returns");
+    assert_eq!(
+        (returns.conversations, returns.escalated, returns.resolved, returns.contained),
+        (1, 1, 1, 0)
+    );
+    assert_eq!(returns.handle_time, durations(1, 2, 2));
+    assert_eq!(returns.time_to_human, durations(1, 2, 2));
+    assert_eq!(returns.first_response_human, durations(1, 3, 3));
+    assert_eq!(of("general").conversations, 2);
+    assert_eq!(of("general").resolved, 1);
+    assert_eq!(of("billing").conversations, 0);
+}
+
+#[test]
+fn a_queue_the_workspace_does_not_have_is_refused_with_the_queues_it_has() {
+    let mut settings = Settings::default();
+    settings.queue.queues =
+        ["general", "returns"].into_iter().map(crate::workspace::QueueConfig::implicit).collect();
+    let query = |queue: &str| FilterQuery { queue: Some(queue.into()), ..Default::default() };
+
+    let err = query("nope").resolve_in(&settings).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`queue` names no queue of the workspace: `nope`; the queues are general, returns"
+    );
+    let filter = query(" returns ").resolve_in(&settings).unwrap();
+    assert_eq!(filter.queue.as_deref(), Some("returns"));
+    assert_eq!(query("").resolve_in(&settings).unwrap().queue, None);
+}

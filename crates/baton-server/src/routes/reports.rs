@@ -29,7 +29,8 @@ pub fn router() -> Router<AppState> {
 
 /// The filter, checked, and the events it needs.
 async fn load(state: &AppState, query: &FilterQuery) -> Result<(Filter, Vec<Event>), ApiError> {
-    let filter = query.resolve().map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let settings = &state.engine.workspace().settings;
+    let filter = query.resolve_in(settings).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     // TODO: the whole period is read into memory on every request; a
     // deployment with years of history will want stored daily roll-ups.
     let events = state.store.events_between(filter.from, filter.to).await?;
