@@ -43,6 +43,10 @@ pub enum EngineError {
     /// allows it (resolving a queued conversation, rating twice...).
     #[error("{0}")]
     Conflict(String),
+    /// Something the request names by id was never part of the
+    /// conversation (an approval id it never held).
+    #[error("{0}")]
+    Missing(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]

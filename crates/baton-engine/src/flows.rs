@@ -23,6 +23,7 @@ use baton_core::{
 use crate::engine::{Engine, EngineError, Turn};
 use crate::guardrails;
 use crate::policy::{Action, Decision};
+use crate::reports::{APPROVAL_GRANTED, APPROVAL_REJECTED};
 use crate::tools::CallOutcome;
 use crate::workspace::{
     parse_condition, ActionMessages, FlowDef, Op, Operand, ParamType, SlotDef, ToolDef, ToolKind,
@@ -1284,12 +1285,16 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let workspace = self.workspace();
         let mut state = self.flow_state(turn).await?;
-        let Some(Pending::Approval { id, tool, parameters, step }) = state.pending.clone() else {
-            return Err(no_approval(approval_id));
+        let (id, tool, parameters, step) = match state.pending.clone() {
+            Some(Pending::Approval { id, tool, parameters, step }) if id == approval_id => {
+                (id, tool, parameters, step)
+            }
+            _ => {
+                let mut events = self.store().events(turn.state.id, 0).await?;
+                events.retain(|e| e.seq <= turn.base_seq);
+                return Err(not_waiting(&events, approval_id));
+            }
         };
-        if id != approval_id {
-            return Err(no_approval(approval_id));
-        }
         if let Some(owner) = turn.state.assigned_agent.filter(|o| *o != agent_id) {
             return Err(EngineError::Forbidden(format!(
                 "the conversation is assigned to agent {owner}"
@@ -1300,7 +1305,7 @@ impl Engine {
             .tool(&tool)
             .ok_or_else(|| EngineError::Conflict(format!("the tool `{tool}` no longer exists")))?;
         state.pending = None;
-        let decision = if approve { "approval_granted" } else { "approval_rejected" };
+        let decision = if approve { APPROVAL_GRANTED } else { APPROVAL_REJECTED };
         turn.push(
             Actor::Agent(agent_id),
             EventKind::Decided {
@@ -1630,10 +1635,39 @@ fn failure_text<'a>(messages: &'a ActionMessages, tool: &ToolDef, attempts: u32)
     }
 }
 
-fn no_approval(approval_id: &str) -> EngineError {
-    EngineError::Conflict(format!(
-        "there is no approval `{approval_id}` waiting in this conversation"
-    ))
+/// Why an approval is not waiting, read from the conversation's log: a
+/// person decided it already, or the flow that held it moved on (both a
+/// conflict with the conversation's state), or the conversation never held
+/// it (a wrong id).
+fn not_waiting(events: &[Event], approval_id: &str) -> EngineError {
+    let mut held = false;
+    for event in events {
+        let EventKind::Decided { action, detail, .. } = &event.kind else {
+            continue;
+        };
+        let decision = match action.as_str() {
+            APPROVAL_GRANTED => "approved",
+            APPROVAL_REJECTED => "rejected",
+            "flow" => {
+                let pending = &detail["flow_state"]["pending"];
+                held |= pending["kind"] == "approval" && pending["id"] == approval_id;
+                continue;
+            }
+            _ => continue,
+        };
+        if detail["approval_id"] == approval_id {
+            return EngineError::Conflict(format!(
+                "approval `{approval_id}` is already decided: it was {decision}"
+            ));
+        }
+    }
+    if held {
+        EngineError::Conflict(format!(
+            "approval `{approval_id}` is no longer waiting in this conversation"
+        ))
+    } else {
+        EngineError::Missing(format!("no approval `{approval_id}` in this conversation"))
+    }
 }
 
 /// The flow state of the last flow turn in a log.

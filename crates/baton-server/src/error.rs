@@ -69,6 +69,7 @@ impl From<EngineError> for ApiError {
                 ApiError::NotFound(format!("no conversation with id {id}"))
             }
             EngineError::Conflict(m) => ApiError::Conflict(m),
+            EngineError::Missing(m) => ApiError::NotFound(m),
             EngineError::Invalid(m) => ApiError::Unprocessable(m),
             EngineError::Forbidden(m) => ApiError::Forbidden(m),
             other => ApiError::Internal(anyhow::Error::new(other)),

@@ -150,3 +150,40 @@ async fn a_rejection_changes_nothing_and_a_bad_decision_or_a_customer_token_is_r
     assert_eq!(status, 409);
     assert_eq!(server.refunds(), 0);
 }
+
+#[tokio::test]
+async fn an_approval_id_never_held_is_not_found_and_a_second_decision_is_a_conflict() {
+    let server = spawn().await;
+    let (id, agent) = server.waiting_refund().await;
+    let held = server.get(&format!("/api/v1/conversations/{id}/approvals"), &agent).await;
+    let approval = held["approvals"][0]["id"].as_str().unwrap().to_string();
+    let wrong = format!("/api/v1/conversations/{id}/approvals/apr-unknown");
+    let approve = json!({"decision": "approve"});
+
+    // A wrong id while the real one waits: not found, and nothing runs.
+    let (status, body) = server.post(&wrong, &agent, approve.clone()).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(body["error"]["message"], "no approval `apr-unknown` in this conversation");
+    assert_eq!(server.refunds(), 0);
+
+    let path = format!("/api/v1/conversations/{id}/approvals/{approval}");
+    let (status, _) = server.post(&path, &agent, approve.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(server.refunds(), 1);
+
+    // The same approval again is a conflict with what was decided.
+    let (status, body) = server.post(&path, &agent, json!({"decision": "reject"})).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["code"], "conflict");
+    assert_eq!(
+        body["error"]["message"],
+        format!("approval `{approval}` is already decided: it was approved")
+    );
+    assert_eq!(server.refunds(), 1);
+
+    // And a wrong id stays unknown once nothing waits.
+    let (status, body) = server.post(&wrong, &agent, approve).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["message"], "no approval `apr-unknown` in this conversation");
+}
