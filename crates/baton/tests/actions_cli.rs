@@ -9,26 +9,13 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use common::{demo_workspace, DemoStore};
+use common::{copy_dir, demo_workspace, DemoStore};
 
 fn baton() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_baton"));
     command.env("RUST_LOG", "warn").env_remove("BATON_DATA").env_remove("BATON_WORKSPACE");
     command.env_remove("BATON_STORE_URL").env_remove("BATON_STORE_KEY");
     command
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
 }
 
 /// Replaces `from` (which must be there) by `to` in a file.
